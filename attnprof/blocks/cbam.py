@@ -1,0 +1,63 @@
+"""CBAM (Woo et al., ECCV 2018): channel attention, then spatial attention.
+
+Same parameters and outputs as the seed's code (names ``fc1``/``fc2``/``conv`` kept so its
+state dicts load), with a faster forward: the max pool keeps values only (``amax``, no
+indices) and both pooled vectors go through the shared MLP in one batched pass. The average
+pool stays an ``nn.AdaptiveAvgPool2d`` module, as in the seed: ATen lowers it to ``mean``, and
+the wrapped counters see the same module they see in the seed's code.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class ChannelAttention(nn.Module):
+    """max and average pool -> shared MLP (one pass over both) -> sum -> sigmoid -> x * gate."""
+
+    def __init__(self, channels: int, ratio: int = 4, bias: bool = False) -> None:
+        super().__init__()
+        hidden = channels // ratio
+        if hidden < 1:
+            raise ValueError(f"channels // ratio must be >= 1, got {channels} // {ratio}")
+        self.avg_pool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Linear(channels, hidden, bias=bias)
+        self.relu = nn.ReLU(inplace=True)
+        self.fc2 = nn.Linear(hidden, channels, bias=bias)
+        self.sigmoid = nn.Sigmoid()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c = x.shape[:2]
+        pooled = torch.cat([x.amax(dim=(2, 3)), self.avg_pool(x).view(b, c)])  # [2B, C]
+        scores = self.fc2(self.relu(self.fc1(pooled)))
+        gate = self.sigmoid(scores[:b] + scores[b:])
+        return x * gate.view(b, c, 1, 1)
+
+
+class SpatialAttention(nn.Module):
+    """[max, mean] over channels -> Conv2d(2, 1, k) -> sigmoid -> x * gate."""
+
+    def __init__(self, channels: int | None = None, kernel_size: int = 7) -> None:
+        super().__init__()
+        if kernel_size < 1 or kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be odd and >= 1, got {kernel_size}")
+        self.conv = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2, bias=False)
+        self.sigmoid = nn.Sigmoid()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        descriptor = torch.cat([x.amax(dim=1, keepdim=True), x.mean(dim=1, keepdim=True)], dim=1)
+        return x * self.sigmoid(self.conv(descriptor))
+
+
+class CBAM(nn.Module):
+    """Channel attention followed by spatial attention."""
+
+    def __init__(self, channels: int, ratio: int = 4, kernel_size: int = 7,
+                 bias: bool = False) -> None:
+        super().__init__()
+        self.channel_attention = ChannelAttention(channels, ratio, bias)
+        self.spatial_attention = SpatialAttention(channels, kernel_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.spatial_attention(self.channel_attention(x))

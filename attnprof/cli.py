@@ -1,0 +1,292 @@
+"""The ``attnprof`` command line: the only module that prints, exits, or imports typer.
+
+Errors raised below arrive typed (:mod:`attnprof.errors`) and leave as one line on stderr
+with the exit code of CONTRACT.md; anything else is a bug (exit 3, ``--debug`` for the
+traceback). ``--help``, ``list`` and ``show`` never import torch.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import warnings
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from attnprof import __version__
+from attnprof.errors import AttnprofError, BadInput
+
+ISSUES_URL = "https://github.com/attnprof/attnprof/issues"
+
+app = typer.Typer(
+    name="attnprof",
+    help="What a CNN attention block really costs: parameters, MACs and FLOPs as torchstat, "
+         "torchinfo, fvcore and PyTorch count them beside attnprof's count of every op, "
+         "memory and latency.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class _State:
+    debug = False
+    verbose = False
+
+
+STATE = _State()
+
+
+def err_console() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def out_console() -> Console:
+    return Console(highlight=False)
+
+
+def error_line(message: str) -> None:
+    err_console().print(Text(f"error: {message}", style="red"))
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    err_console().print(Text(f"warning: {message}", style="yellow"))
+
+
+def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn typed errors into one line and an exit code; everything else is a bug."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        warnings.showwarning = _show_warning
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except AttnprofError as exc:
+            if STATE.debug:
+                raise
+            error_line(str(exc))
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            error_line("interrupted")
+            raise typer.Exit(130) from None
+        except Exception as exc:
+            if STATE.debug:
+                raise
+            error_line(f"internal error, a bug in attnprof: {type(exc).__name__}: {exc}. "
+                       f"Please report it at {ISSUES_URL}; rerun with --debug to see the "
+                       "traceback.")
+            raise typer.Exit(3) from None
+
+    return wrapper
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"attnprof {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Show the wrapped libraries' own "
+                                          "prints and warnings.")] = False,
+) -> None:
+    STATE.debug = STATE.debug or debug
+    STATE.verbose = STATE.verbose or verbose
+
+
+# Options shared by stat and compare. -----------------------------------------------------
+Channels = Annotated[int, typer.Option("--channels", "-c", help="Input channels C.")]
+Size = Annotated[str, typer.Option("--size", "-s", help="Spatial size: S (SxS) or HxW.")]
+Batch = Annotated[int, typer.Option("--batch", "-b", help="Batch size B.")]
+Opts = Annotated[list[str] | None, typer.Option(
+    "--option", "-o", help="Block option KEY=VALUE (repeatable); see 'attnprof show BLOCK'.")]
+Device = Annotated[str, typer.Option("--device", help="cpu, cuda or cuda:N.")]
+Dtype = Annotated[str, typer.Option("--dtype", help="float32, float16 or bfloat16.")]
+Backends = Annotated[str, typer.Option(
+    "--backends", help="Comma-separated: torchstat,torchinfo,fvcore,torch,attnprof (or all).")]
+Latency = Annotated[bool, typer.Option("--latency/--no-latency", help="Measure latency.")]
+Mode = Annotated[str, typer.Option("--mode", help="infer (eval, inference mode) or train "
+                                   "(forward + backward).")]
+Format = Annotated[str, typer.Option("--format", "-f", help="table, json or markdown.")]
+JsonPath = Annotated[str | None, typer.Option(
+    "--json", help="Also write the JSON document to PATH ('-' for stdout).")]
+Threads = Annotated[int | None, typer.Option(
+    "--threads", help="Threads for timing (default: torch's current count).")]
+Budget = Annotated[float, typer.Option(
+    "--budget", help="Seconds of timing per block (blocked_autorange's min_run_time).")]
+Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")]
+Verbose = Annotated[bool, typer.Option("--verbose", help="Show the wrapped libraries' output.")]
+
+
+def _format(value: str) -> str:
+    from attnprof.request import FORMATS, parse_choice
+
+    return parse_choice("format", value, FORMATS)
+
+
+def _progress(fmt_: str) -> Callable[[str], None] | None:
+    """A one-line status on stderr while working, only when stderr is a terminal."""
+    console = err_console()
+    if not console.is_terminal:
+        return None
+
+    def note(message: str) -> None:
+        console.print(Text(f"… {message}", style="dim"), end="\r")
+
+    return note
+
+
+@app.command("list")
+@handled
+def list_cmd(
+    format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+) -> None:
+    """List every registered block."""
+    from attnprof.registry import REGISTRY
+    from attnprof.request import parse_choice
+
+    fmt_ = parse_choice("format", format, ("table", "json"))
+    specs = REGISTRY.all()
+    if fmt_ == "json":
+        doc = [{"name": s.name, "aliases": list(s.aliases), "kind": s.kind,
+                "summary": s.summary, "paper": s.paper.cite() if s.paper else None,
+                "options": {o.name: o.default for o in s.options}, "source": s.source}
+               for s in specs]
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return
+    t = Table(title=f"{len(specs)} blocks", title_justify="left")
+    for col in ("name", "aliases", "kind", "summary", "paper"):
+        t.add_column(col, overflow="fold")
+    for s in specs:
+        t.add_row(s.name, ", ".join(s.aliases), s.kind, s.summary,
+                  f"{s.paper.venue} {s.paper.year}" if s.paper else "")
+    out_console().print(t)
+
+
+@app.command()
+@handled
+def show(block: Annotated[str, typer.Argument(help="Block name or alias.")]) -> None:
+    """Show a block: its paper, options (defaults, constraints) and an example command."""
+    from attnprof.registry import REGISTRY
+
+    s = REGISTRY.get(block)
+    console = out_console()
+    head = Text()
+    head.append(s.name, style="bold cyan")
+    if s.aliases:
+        head.append(f"  (aliases: {', '.join(s.aliases)})")
+    head.append(f"\n{s.summary}\nkind: {s.kind}")
+    if s.paper:
+        head.append(f"\npaper: {s.paper.cite()}")
+        if s.paper.url:
+            head.append(f"  {s.paper.url}")
+    if s.source not in ("attnprof",):
+        head.append(f"\nsource: {s.source}")
+    console.print(head)
+    t = Table(title="options", title_justify="left")
+    for col in ("option", "type", "default", "constraints", "help"):
+        t.add_column(col, overflow="fold")
+    for o in s.options:
+        t.add_row(o.name, o.type.__name__, o.default_text(), o.constraints(), o.help)
+    if s.options:
+        console.print(t)
+    else:
+        console.print("options: none")
+    console.print(Text(f"example: {s.example_command()}", style="green"))
+
+
+def _request(block: str, channels: int, size: str, batch: int, option: list[str] | None,
+             device: str, dtype: str, backends: str, latency: bool, mode: str,
+             threads: int | None, budget: float, verbose: bool):
+    from attnprof.options import parse_assignments
+    from attnprof.request import ProfileRequest
+
+    return ProfileRequest(
+        block=block, channels=channels, size=size, batch=batch,
+        options=parse_assignments(option or []), device=device, dtype=dtype,
+        backends=backends, latency=latency, mode=mode, threads=threads, budget_s=budget,
+        verbose=verbose or STATE.verbose,
+    ).validated()
+
+
+@app.command()
+@handled
+def stat(
+    block: Annotated[str, typer.Argument(help="Block name, alias, or package.module:Name.")],
+    channels: Channels = 64, size: Size = "56", batch: Batch = 1, option: Opts = None,
+    device: Device = "cpu", dtype: Dtype = "float32", backends: Backends = "all",
+    latency: Latency = True, mode: Mode = "infer",
+    layers: Annotated[bool, typer.Option("--layers", help="Per-module table.")] = False,
+    ops: Annotated[bool, typer.Option("--ops", help="Per-aten-op table.")] = False,
+    format: Format = "table", json_path: JsonPath = None, threads: Threads = None,
+    budget: Budget = 0.3, debug: Debug = False, verbose: Verbose = False,
+) -> None:
+    """Profile one block: every counter's figure, memory and latency."""
+    STATE.debug = STATE.debug or debug
+    fmt_ = _format(format)
+    from attnprof.report.io import check_writable, json_text, write_text
+
+    if json_path:
+        check_writable(json_path)
+    request = _request(block, channels, size, batch, option, device, dtype, backends, latency,
+                       mode, threads, budget, verbose)
+    from attnprof.runner import profile
+
+    result = profile(request, progress=_progress(fmt_))
+    doc = result.to_dict()
+    if fmt_ == "json":
+        sys.stdout.write(json_text(doc))
+    elif fmt_ == "markdown":
+        from attnprof.report.markdown import profile_markdown
+
+        sys.stdout.write(profile_markdown(result, layers=layers, ops=ops))
+    else:
+        from attnprof.report.table import render
+
+        render(result, out_console(), layers=layers, ops=ops)
+    if json_path and not (json_path == "-" and fmt_ == "json"):
+        write_text(json_path, json_text(doc))
+
+
+@app.command()
+@handled
+def env(format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+        device: Device = "cpu") -> None:
+    """Versions, devices, CPU and threads: what every JSON document records."""
+    from attnprof.env import environment
+    from attnprof.request import parse_choice, parse_device
+
+    fmt_ = parse_choice("format", format, ("table", "json"))
+    info = environment(parse_device(device))
+    if fmt_ == "json":
+        sys.stdout.write(json.dumps(info, indent=2) + "\n")
+        return
+    t = Table(show_header=False)
+    for k, v in info.items():
+        t.add_row(k, ", ".join(v) if isinstance(v, list) else str(v))
+    out_console().print(t)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
+
+
+__all__ = ["app", "main", "BadInput"]

@@ -1,0 +1,111 @@
+"""Counting backends behind one interface: ``count(target) -> Count``.
+
+Each wrapped library runs contained: on a private copy of the module, its prints and log
+records captured, its failure turned into a status row, whatever it patches restored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import logging
+import sys
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from attnprof.results import Count
+
+BACKENDS = ("torchstat", "torchinfo", "fvcore", "torch", "attnprof")
+
+_IMPL = {
+    "torchstat": "attnprof.counters._torchstat",
+    "torchinfo": "attnprof.counters._torchinfo",
+    "fvcore": "attnprof.counters._fvcore",
+    "torch": "attnprof.counters._torch",
+    "attnprof": "attnprof.counters._attnprof",
+}
+
+# What each backend's headline number counts, for tables and docs.
+UNITS = {
+    "torchstat": "MACs (torchstat 'Flops'; its 'MAdd' counts mul and add apart)",
+    "torchinfo": "MACs (torchinfo 'mult-adds')",
+    "fvcore": "MACs (fvcore calls one multiply-add a 'flop')",
+    "torch": "FLOPs = 2 x MACs (FlopCounterMode)",
+    "attnprof": "MACs of matmuls and convs; FLOPs of every op",
+}
+
+PIP_NAMES = {"torchstat": "torchstat", "torchinfo": "torchinfo", "fvcore": "fvcore"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """The block as built by the runner, and the input it is profiled on."""
+
+    module: Any  # nn.Module, on ``device`` in ``dtype``
+    shape: tuple[int, ...]  # (B, C, H, W)
+    dtype: Any  # torch.dtype
+    device: str
+    mode: str  # "infer" | "train"
+
+    @property
+    def train(self) -> bool:
+        return self.mode == "train"
+
+    def input(self, device: str | None = None, dtype: Any = None):
+        """A fresh input, filled from a private generator (the global RNG is not touched)."""
+        import torch
+
+        device = device or self.device
+        dtype = dtype or self.dtype
+        x = torch.empty(self.shape, dtype=dtype, device=device)
+        if device != "meta":
+            gen = torch.Generator(device=device).manual_seed(0)
+            x.normal_(generator=gen)
+        return x
+
+
+_LIBRARY_LOGGERS = ("fvcore", "iopath", "torch.utils.flop_counter", "torch.utils.module_tracker")
+
+
+@contextlib.contextmanager
+def contained(verbose: bool = False) -> Iterator[io.StringIO]:
+    """Keep a wrapped library's prints, warnings and log records off the user's terminal;
+    with ``verbose`` they pass through to stderr."""
+    buf = io.StringIO()
+    if verbose:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield buf
+        return
+    loggers = [logging.getLogger(n) for n in _LIBRARY_LOGGERS]
+    saved = [(lg, lg.level, lg.propagate, lg.disabled) for lg in loggers]
+    try:
+        for lg in loggers:
+            lg.disabled = True
+        with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf), \
+                warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield buf
+    finally:
+        for lg, level, propagate, disabled in saved:
+            lg.setLevel(level)
+            lg.propagate = propagate
+            lg.disabled = disabled
+
+
+def run_backend(name: str, target: Target, verbose: bool = False) -> Count:
+    """Run one backend; never raises for the backend's own failures."""
+    try:
+        impl = importlib.import_module(_IMPL[name])
+    except ImportError as exc:
+        pip = PIP_NAMES.get(name, name)
+        return Count.failed(name, f"{pip} is not installed ({exc}); pip install {pip}",
+                            status="unavailable")
+    with contained(verbose):
+        try:
+            return impl.count(target)
+        except Exception as exc:  # the library failed on this block: a status row, not a crash
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            return Count.failed(name, f"{type(exc).__name__}: {message}"[:300])

@@ -1,0 +1,62 @@
+"""torchinfo's summary, contained: it runs on a private copy of the module.
+
+torchinfo counts mult-adds as parameters x output positions, so parameter-free modules
+(pooling, activations) and functional ops count 0.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from torchinfo import summary
+
+from attnprof.counters import Target
+from attnprof.results import Count
+
+
+def count(target: Target) -> Count:
+    model = copy.deepcopy(target.module)
+    x = target.input()
+    stats = summary(model, input_data=[x], verbose=0, device=target.device,
+                    mode="train" if target.train else "eval",
+                    col_names=("output_size", "num_params", "mult_adds"))
+    layers: dict[str, int | None] = {}
+    zero_param_free: set[str] = set()
+    for info in stats.summary_list:
+        if not info.is_leaf_layer:
+            continue
+        path = _path(info)
+        parts = path.split(".") if path else []
+        for depth in range(len(parts) + 1):
+            key = ".".join(parts[:depth])
+            layers[key] = layers.get(key, 0) + int(info.macs)
+        if info.macs == 0:
+            zero_param_free.add(info.class_name)
+    layers.setdefault("", 0)
+    notes = ["mult-adds = parameters x output positions: parameter-free modules and functional "
+             "ops count 0"]
+    if target.train:
+        notes.append("torchinfo counts the forward pass only")
+    return Count(
+        backend="torchinfo", status="ok", unit="MACs", reported=int(stats.total_mult_adds),
+        macs=int(stats.total_mult_adds), flops=2 * int(stats.total_mult_adds),
+        uncounted_ops=tuple(f"{c} (module)" for c in sorted(zero_param_free)),
+        notes=tuple(notes), layers=layers,
+        extra={
+            "params": int(stats.total_params),
+            "trainable_params": int(stats.trainable_params),
+            "input_bytes": int(stats.total_input),
+            "forward_backward_pass_bytes": int(stats.total_output_bytes),
+            "params_bytes": int(stats.total_param_bytes),
+        },
+    )
+
+
+def _path(info) -> str:
+    """torchinfo keeps each layer's own attribute name; the path is its parents' names."""
+    names = []
+    node = info
+    while node is not None and node.depth > 0:
+        names.append(node.var_name)
+        node = node.parent_info
+    return ".".join(reversed(names))

@@ -1,0 +1,1 @@
+"""Measurements of a built block: latency (``latency``), memory (``memory``)."""

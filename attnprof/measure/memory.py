@@ -1,0 +1,74 @@
+"""Memory of a block: parameter bytes, activation bytes, peak.
+
+On CUDA the peak is the caching allocator's peak over one call (measured). On CPU no
+allocator statistics exist, so the peak is estimated from the meta-device trace of the own
+counter: parameters + input + the most op outputs alive at once (``peak_method`` says which).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from attnprof.results import Memory
+
+
+def params_bytes(module: torch.nn.Module) -> int:
+    return sum(p.numel() * p.element_size() for p in module.parameters())
+
+
+def saved_for_backward_bytes(module: torch.nn.Module, x: torch.Tensor) -> int:
+    """Bytes autograd saves for backward in one forward (traced on meta: no data needed)."""
+    from attnprof.counters.own import meta_copy, tensor_bytes
+
+    twin = meta_copy(module).train(True)
+    seen: dict[int, int] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        try:
+            key = t.untyped_storage()._cdata
+        except (RuntimeError, NotImplementedError):
+            key = id(t)
+        if not isinstance(t, torch.nn.Parameter):
+            seen.setdefault(key, tensor_bytes(t))
+        return t
+
+    xm = torch.empty(x.shape, dtype=x.dtype, device="meta", requires_grad=True)
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        twin(xm)
+    param_keys = {p.untyped_storage()._cdata for p in twin.parameters()}
+    return sum(v for k, v in seen.items() if k not in param_keys)
+
+
+def measure_cuda_peak(module: torch.nn.Module, x: torch.Tensor, train: bool) -> int:
+    """Allocator peak over one call, above what was allocated before it."""
+    torch.cuda.synchronize(x.device)
+    before = torch.cuda.memory_allocated(x.device)
+    torch.cuda.reset_peak_memory_stats(x.device)
+    if train:
+        out = module(x.detach().requires_grad_(True))
+        out.backward(torch.ones_like(out))
+    else:
+        with torch.inference_mode():
+            module(x)
+    torch.cuda.synchronize(x.device)
+    return torch.cuda.max_memory_allocated(x.device) - before + params_bytes(module)
+
+
+def memory(
+    module: torch.nn.Module, x: torch.Tensor, *, train: bool,
+    activations_bytes: int | None, peak_live_bytes: int | None, measure_peak: bool = True,
+) -> Memory:
+    """Memory figures for ``module`` on ``x``; ``activations_bytes`` and ``peak_live_bytes``
+    come from the own counter when it ran (else None)."""
+    pbytes = params_bytes(module)
+    input_bytes = x.numel() * x.element_size()
+    saved = saved_for_backward_bytes(module, x) if train else None
+    if x.device.type == "cuda" and measure_peak:
+        peak, method = measure_cuda_peak(module, x, train), "measured: CUDA allocator peak"
+    elif peak_live_bytes is not None:
+        peak = pbytes + input_bytes + peak_live_bytes
+        method = "estimated: parameters + input + most op outputs alive at once (meta trace)"
+    else:
+        peak, method = None, None
+    return Memory(params_bytes=pbytes, activations_bytes=activations_bytes, peak_bytes=peak,
+                  peak_method=method, saved_for_backward_bytes=saved)

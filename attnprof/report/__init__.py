@@ -1,0 +1,1 @@
+"""Renderers of Profiles: rich tables, Markdown, JSON files. They read, never compute."""

@@ -1,0 +1,52 @@
+"""Writing output files atomically: a failed or interrupted run leaves an existing file as it
+was (temporary file in the same directory, then ``os.replace``)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from attnprof.errors import BadInput
+
+
+def check_writable(path: str) -> None:
+    """Fail early (exit 2) when ``path``'s directory does not exist."""
+    if path == "-":
+        return
+    parent = Path(path).expanduser().resolve().parent
+    if not parent.is_dir():
+        raise BadInput(f"cannot write {path}: directory {parent} does not exist")
+    if Path(path).is_dir():
+        raise BadInput(f"cannot write {path}: it is a directory")
+
+
+def write_text(path: str, text: str) -> None:
+    if path == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    check_writable(path)
+    target = Path(path).expanduser()
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def json_text(doc: Any) -> str:
+    return json.dumps(doc, indent=2, sort_keys=False) + "\n"
+
+
+def write_json(path: str, doc: Any) -> None:
+    write_text(path, json_text(doc))
+

@@ -1,0 +1,194 @@
+"""From a ProfileRequest to a Profile: build the block, count, measure. Never prints.
+
+The caller's process is left as found: the block is built from a forked RNG, every backend
+and measurement works on private copies of the module, and torch's thread count, grad mode,
+default dtype and RNG state are restored afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from attnprof.counters import Target, run_backend
+from attnprof.errors import BadInput, DeviceUnavailable
+from attnprof.registry import REGISTRY, BlockSpec
+from attnprof.request import ProfileRequest
+from attnprof.results import Count, Profile
+
+
+@contextlib.contextmanager
+def preserved_state() -> Iterator[None]:
+    """Restore torch's global state (threads, grad mode, default dtype, RNG) on exit."""
+    import torch
+
+    threads = torch.get_num_threads()
+    grad = torch.is_grad_enabled()
+    dtype = torch.get_default_dtype()
+    rng = torch.get_rng_state()
+    cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+        torch.set_grad_enabled(grad)
+        torch.set_default_dtype(dtype)
+        torch.set_rng_state(rng)
+        if cuda_rng is not None:
+            torch.cuda.set_rng_state_all(cuda_rng)
+
+
+def torch_dtype(name: str):
+    import torch
+
+    return {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[name]
+
+
+def check_device(device: str) -> None:
+    import torch
+
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise DeviceUnavailable(f"device {device!r} is not available: this machine has no "
+                                    "CUDA GPU (or torch was built without CUDA); use --device cpu")
+        index = dev.index or 0
+        if index >= torch.cuda.device_count():
+            raise DeviceUnavailable(f"device {device!r} does not exist: this machine has "
+                                    f"{torch.cuda.device_count()} CUDA device(s)")
+    elif dev.type == "meta":
+        raise BadInput("--device meta is for counting only; attnprof counts on meta by itself")
+
+
+def build(spec: BlockSpec, channels: int, options: dict[str, Any], seed: int | None = 0):
+    """Instantiate ``spec``; the user's constructor errors become :class:`BadInput`."""
+    import torch
+    from torch import nn
+
+    factory = spec.load_factory()
+    with torch.random.fork_rng(devices=[]):
+        if seed is not None:
+            torch.manual_seed(seed)
+        try:
+            module = factory(channels, **options)
+        except Exception as exc:
+            raise BadInput(f"building block '{spec.name}' with channels={channels}"
+                           f"{''.join(f', {k}={v!r}' for k, v in options.items())} failed: "
+                           f"{type(exc).__name__}: {exc}") from exc
+    if not isinstance(module, nn.Module):
+        raise BadInput(f"block '{spec.name}' built a {type(module).__name__}, not an nn.Module")
+    return module
+
+
+def check_forward(module, shape: tuple[int, ...], dtype, name: str) -> None:
+    """Run the block once on meta tensors: its own errors and shape changes are bad input."""
+    import torch
+
+    from attnprof.counters.own import meta_copy
+
+    try:
+        twin = meta_copy(module).to(dtype=dtype).eval()
+        with torch.no_grad():
+            out = twin(torch.empty(shape, dtype=dtype, device="meta"))
+    except NotImplementedError:
+        return  # an op without a meta kernel: the real run will tell
+    except Exception as exc:
+        text = str(exc).strip().splitlines()
+        raise BadInput(f"block '{name}' failed in forward on input {list(shape)}: "
+                       f"{type(exc).__name__}: {text[0] if text else ''}") from exc
+    if not isinstance(out, torch.Tensor):
+        raise BadInput(f"block '{name}' returned a {type(out).__name__}; attnprof profiles "
+                       "blocks that return one tensor")
+    if tuple(out.shape) != tuple(shape):
+        raise BadInput(f"block '{name}' changed the tensor's shape from {list(shape)} to "
+                       f"{list(out.shape)}; an attention block must keep its input's shape")
+
+
+def resolve(request: ProfileRequest) -> tuple[dict[str, Any], Any]:
+    """The block's description and the built module (a private one)."""
+    from torch import nn
+
+    if isinstance(request.block, nn.Module):
+        module = copy.deepcopy(request.block)
+        info = {"name": type(request.block).__name__, "options": dict(request.options),
+                "kind": None, "source": "module", "paper": None}
+        return info, module
+    if isinstance(request.block, BlockSpec):
+        spec = request.block
+    else:
+        spec = REGISTRY.get(request.block)
+    options = spec.resolve_options(request.channels, request.options)
+    module = build(spec, request.channels, options)
+    info = {"name": spec.name, "options": options, "kind": spec.kind, "source": spec.source,
+            "paper": spec.paper.cite() if spec.paper else None}
+    return info, module
+
+
+def layer_rows(module, counts: dict[str, Count]) -> list[dict[str, Any]]:
+    """One row per submodule: its type, parameters and what each backend counted there."""
+    rows = []
+    own = counts.get("attnprof")
+    for path, sub in module.named_modules():
+        row: dict[str, Any] = {
+            "path": path, "depth": path.count(".") + 1 if path else 0,
+            "type": type(sub).__name__,
+            "params": sum(p.numel() for p in sub.parameters()),
+            "macs": {name: (c.layers.get(path) if c.ok else None) for name, c in counts.items()},
+        }
+        if own is not None and own.ok:
+            cost = own.layer_costs.get(path)
+            row["attnprof"] = dict(cost) if cost else None
+        rows.append(row)
+    return rows
+
+
+def profile(request: ProfileRequest, progress: Callable[[str], None] | None = None) -> Profile:
+    """Profile one block. Raises AttnprofError subclasses for bad input; never prints."""
+    request = request.validated()
+    note = progress or (lambda _msg: None)
+
+    from attnprof.env import environment
+    from attnprof.measure import latency as latency_mod
+    from attnprof.measure import memory as memory_mod
+
+    check_device(request.device)
+    dtype = torch_dtype(request.dtype)
+    with preserved_state():
+        info, module = resolve(request)
+        check_forward(module, request.shape, dtype, info["name"])
+        module = module.to(device=request.device, dtype=dtype)
+        target = Target(module, request.shape, dtype, request.device, request.mode)
+        counts: dict[str, Count] = {}
+        for name in request.backends:
+            note(f"counting with {name}")
+            counts[name] = run_backend(name, target, verbose=request.verbose)
+        own = counts.get("attnprof")
+        x = target.input()
+        mem = memory_mod.memory(
+            module, x, train=request.mode == "train",
+            activations_bytes=own.bytes_written if own is not None and own.ok else None,
+            peak_live_bytes=own.extra.get("peak_live_bytes") if own is not None and own.ok
+            else None,
+        )
+        lat = None
+        if request.latency:
+            note("timing")
+            lat = latency_mod.measure(copy.deepcopy(module), x, mode=request.mode,
+                                      threads=request.threads, budget_s=request.budget_s)
+        n_params = sum(p.numel() for p in module.parameters())
+        params = {
+            "total": n_params,
+            "trainable": sum(p.numel() for p in module.parameters() if p.requires_grad),
+            "bytes": mem.params_bytes,
+        }
+        return Profile(
+            block=info,
+            input={"shape": list(request.shape), "dtype": request.dtype,
+                   "device": request.device},
+            mode=request.mode, params=params, counters=counts, memory=mem, latency=lat,
+            environment=environment(request.device), layers=tuple(layer_rows(module, counts)),
+            name=request.name,
+        )

@@ -49,7 +49,14 @@ def err_console() -> Console:
 
 
 def out_console() -> Console:
-    return Console(highlight=False)
+    """Tables on stdout. Piped output gets a wide page (or $COLUMNS) so saved reports do not
+    wrap mid-number; a terminal gets its own width."""
+    import os
+
+    console = Console(highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(highlight=False, width=160)
+    return console
 
 
 def error_line(message: str) -> None:

@@ -69,7 +69,9 @@ class BlockSpec:
         if self.kind not in KINDS:
             raise ValueError(f"block {self.name!r}: kind must be one of {KINDS}")
 
-    def resolve_options(self, channels: int, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def resolve_options(
+        self, channels: int, given: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Validate ``given``, fill defaults and derived values; raise :class:`BadOption`."""
         check_positive("channels", channels)
         if self.source == "import":  # no schema: its signature is checked in derive
@@ -188,7 +190,8 @@ class Registry:
         if self._plugins_loaded:
             return
         self._plugins_loaded = True
-        importlib.import_module("attnprof.blocks.catalog")  # the built-in blocks
+        for spec in importlib.import_module("attnprof.blocks.catalog").BUILTIN:
+            self.register(spec)
         for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
             try:
                 loaded = ep.load()

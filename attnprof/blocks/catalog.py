@@ -10,7 +10,7 @@ import math
 from typing import Any
 
 from attnprof.options import Option
-from attnprof.registry import REGISTRY, BlockSpec, Paper
+from attnprof.registry import BlockSpec, Paper
 
 SE_PAPER = Paper("Squeeze-and-Excitation Networks", "CVPR", 2018, "https://arxiv.org/abs/1709.01507")
 ECA_PAPER = Paper(
@@ -22,8 +22,8 @@ CBAM_PAPER = Paper("CBAM: Convolutional Block Attention Module", "ECCV", 2018,
 
 
 def ratio_option(default: int = 4) -> Option:
-    return Option("ratio", int, default, "reduction ratio of the MLP: hidden units = channels // ratio",
-                  minimum=1)
+    return Option("ratio", int, default,
+                  "reduction ratio of the MLP: hidden units = channels // ratio", minimum=1)
 
 
 def bias_option() -> Option:
@@ -103,6 +103,3 @@ BUILTIN: tuple[BlockSpec, ...] = (
         options=(kernel_option(7, "size of the conv over [max, mean]"),),
     ),
 )
-
-for _spec in BUILTIN:
-    REGISTRY.register(_spec)

@@ -45,7 +45,8 @@ def count(target: Target) -> Count:
                 model(x)
     total = int(counter.get_total_flops())
     root = type(model).__name__
-    layers: dict[str, int | None] = {"": total // 2}
+    layers: dict[str, int | None] = {path: 0 for path, _ in model.named_modules()}
+    layers[""] = total // 2
     for name, per_op in counter.get_flop_counts().items():
         if name in ("Global", root):
             continue

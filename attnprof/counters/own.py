@@ -64,7 +64,7 @@ def tensor_bytes(t: torch.Tensor) -> int:
     reads its few real elements, not the expanded count)."""
     if t.numel() == 0:
         return 0
-    span = 1 + sum((s - 1) * abs(st) for s, st in zip(t.shape, t.stride()))
+    span = 1 + sum((s - 1) * abs(st) for s, st in zip(t.shape, t.stride(), strict=True))
     return min(t.numel(), span) * t.element_size()
 
 
@@ -115,7 +115,8 @@ class _CountingMode(TorchDispatchMode):
             self.result.uncounted_ops[name] += 1
         else:
             cost = rule(Call(func, tuple(args), kwargs, inputs, outputs, out))
-            tally.macs, tally.flops, tally.transcendentals = cost.macs, cost.flops, cost.transcendentals
+            tally.macs, tally.flops = cost.macs, cost.flops
+            tally.transcendentals = cost.transcendentals
         self.result.total.add(tally)
         self.result.ops[name].add(tally)
         for parent in set(self.tracker.parents):

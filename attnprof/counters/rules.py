@@ -143,7 +143,8 @@ def _p(names: str, rule: Rule) -> dict[str, Rule]:
 
 RULES: dict[str, Rule] = {
     # matmul family and convolutions: PyTorch's formulas
-    **{f"aten::{str(k).split('.', 1)[1]}": matmul for k in flop_registry if str(k).startswith("aten.")},
+    **{f"aten::{str(k).split('.', 1)[1]}": matmul
+       for k in flop_registry if str(k).startswith("aten.")},
     # elementwise arithmetic and comparisons: one per output element
     **_p("add add_ sub sub_ rsub mul mul_ div div_ neg neg_ abs abs_ relu relu_ hardtanh hardtanh_ "
          "clamp clamp_ clamp_min clamp_min_ clamp_max clamp_max_ maximum minimum eq ne gt lt ge le "

@@ -87,22 +87,21 @@ def cost_table(p: Profile) -> Table:
 
 
 def layers_table(p: Profile) -> Table:
-    backends = [n for n in p.counters]
-    t = Table(title="Per layer (MACs as each backend counts them, children included)",
-              box=box.SIMPLE_HEAD, title_justify="left")
-    t.add_column("module")
-    t.add_column("type")
-    t.add_column("params", justify="right")
+    backends = list(p.counters)
+    t = Table(title="Per layer: MACs as each backend counts them (children included), "
+              "attnprof's FLOPs and bytes", box=box.SIMPLE_HEAD, title_justify="left")
+    t.add_column("module", no_wrap=True)
+    t.add_column("params", justify="right", no_wrap=True)
     for b in backends:
-        t.add_column(b, justify="right")
-    t.add_column("attnprof FLOPs", justify="right")
-    t.add_column("bytes", justify="right")
+        t.add_column(b, justify="right", no_wrap=True)
+    t.add_column("FLOPs", justify="right", no_wrap=True)
+    t.add_column("bytes", justify="right", no_wrap=True)
     for row in p.layers:
-        name = ("  " * row["depth"]) + (row["path"].rsplit(".", 1)[-1] or "(block)")
+        leaf = row["path"].rsplit(".", 1)[-1] if row["path"] else "(block)"
+        name = ("  " * row["depth"]) + f"{leaf} [dim]{row['type']}[/dim]"
         cost = row.get("attnprof") or {}
-        t.add_row(name, row["type"], fmt.count(row["params"]),
-                  *[fmt.count(row["macs"].get(b)) for b in backends],
-                  fmt.count(cost.get("flops")),
+        t.add_row(name, fmt.si(row["params"]), *[fmt.si(row["macs"].get(b)) for b in backends],
+                  fmt.si(cost.get("flops")),
                   fmt.nbytes(cost["bytes_read"] + cost["bytes_written"]) if cost else "-")
     return t
 
@@ -111,7 +110,7 @@ def ops_table(p: Profile) -> Table:
     own = p.counters["attnprof"]
     t = Table(title="Per aten op (attnprof)", box=box.SIMPLE_HEAD, title_justify="left")
     for col in ("op", "calls", "MACs", "FLOPs", "share", "transc.", "bytes", "FLOP/B"):
-        t.add_column(col, justify="left" if col == "op" else "right")
+        t.add_column(col, justify="left" if col == "op" else "right", no_wrap=True)
     for row in own.ops:
         b = row["bytes_read"] + row["bytes_written"]
         t.add_row(row["op"].split("::")[-1] + (" (no rule)" if row["uncounted"] else ""),

@@ -5,6 +5,10 @@ state dicts load), with a faster forward: the max pool keeps values only (``amax
 indices) and both pooled vectors go through the shared MLP in one batched pass. The average
 pool stays an ``nn.AdaptiveAvgPool2d`` module, as in the seed: ATen lowers it to ``mean``, and
 the wrapped counters see the same module they see in the seed's code.
+
+Inside CBAM the spatial gate multiplies the channel-gated tensor in place when autograd does
+not need it: that tensor is CBAM's own intermediate, and on large inputs allocating (and
+page-faulting) a fresh output of the input's size costs more than all the arithmetic.
 """
 
 from __future__ import annotations
@@ -44,10 +48,15 @@ class SpatialAttention(nn.Module):
             raise ValueError(f"kernel_size must be odd and >= 1, got {kernel_size}")
         self.conv = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2, bias=False)
         self.sigmoid = nn.Sigmoid()
+        # Set by CBAM only, whose input here is a fresh tensor it owns; never the user's.
+        self.owns_input = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         descriptor = torch.cat([x.amax(dim=1, keepdim=True), x.mean(dim=1, keepdim=True)], dim=1)
-        return x * self.sigmoid(self.conv(descriptor))
+        gate = self.sigmoid(self.conv(descriptor))
+        if self.owns_input and not x.requires_grad:
+            return x.mul_(gate)
+        return x * gate
 
 
 class CBAM(nn.Module):
@@ -58,6 +67,7 @@ class CBAM(nn.Module):
         super().__init__()
         self.channel_attention = ChannelAttention(channels, ratio, bias)
         self.spatial_attention = SpatialAttention(channels, kernel_size)
+        self.spatial_attention.owns_input = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.spatial_attention(self.channel_attention(x))

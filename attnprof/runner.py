@@ -166,9 +166,8 @@ def profile(request: ProfileRequest, progress: Callable[[str], None] | None = No
             note(f"counting with {name}")
             counts[name] = run_backend(name, target, verbose=request.verbose)
         own = counts.get("attnprof")
-        x = target.input()
         mem = memory_mod.memory(
-            module, x, train=request.mode == "train",
+            module, request.shape, dtype, train=request.mode == "train", make_input=target.input,
             activations_bytes=own.bytes_written if own is not None and own.ok else None,
             peak_live_bytes=own.extra.get("peak_live_bytes") if own is not None and own.ok
             else None,
@@ -176,7 +175,7 @@ def profile(request: ProfileRequest, progress: Callable[[str], None] | None = No
         lat = None
         if request.latency:
             note("timing")
-            lat = latency_mod.measure(copy.deepcopy(module), x, mode=request.mode,
+            lat = latency_mod.measure(copy.deepcopy(module), target.input(), mode=request.mode,
                                       threads=request.threads, budget_s=request.budget_s)
         n_params = sum(p.numel() for p in module.parameters())
         params = {

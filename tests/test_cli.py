@@ -226,3 +226,19 @@ def test_python_dash_m_and_importtime():
     assert r.returncode == 0 and "cbam" in r.stdout
     imported = {line.split("|")[-1].strip() for line in r.stderr.splitlines() if "|" in line}
     assert "torch" not in imported
+
+
+def test_counting_only_works_at_sizes_no_machine_could_run(cli):
+    """256x512x112x112 float32 is a 6.6 GB input: counted on meta, never allocated."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    r = cli("stat", "cbam", "-c", "512", "-b", "256", "-s", "112", "--backends", "attnprof",
+            "--no-latency", "-f", "json")
+    assert r.exit_code == 0, r.output
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    doc = json.loads(r.stdout)
+    b, c, hw, k = 256, 512, 112 * 112, 7
+    assert doc["counters"]["attnprof"]["macs"] == 4 * c * (c // 4) * b + 2 * k * k * hw * b
+    assert doc["memory"]["peak_bytes"] > 4 * b * c * hw  # at least the input
+    assert grown_mib < 1024

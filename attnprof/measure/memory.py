@@ -7,6 +7,8 @@ counter: parameters + input + the most op outputs alive at once (``peak_method``
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from attnprof.results import Memory
@@ -16,7 +18,8 @@ def params_bytes(module: torch.nn.Module) -> int:
     return sum(p.numel() * p.element_size() for p in module.parameters())
 
 
-def saved_for_backward_bytes(module: torch.nn.Module, x: torch.Tensor) -> int:
+def saved_for_backward_bytes(module: torch.nn.Module, shape: tuple[int, ...],
+                             dtype: torch.dtype) -> int:
     """Bytes autograd saves for backward in one forward (traced on meta: no data needed)."""
     from attnprof.counters.own import meta_copy, tensor_bytes
 
@@ -32,7 +35,7 @@ def saved_for_backward_bytes(module: torch.nn.Module, x: torch.Tensor) -> int:
             seen.setdefault(key, tensor_bytes(t))
         return t
 
-    xm = torch.empty(x.shape, dtype=x.dtype, device="meta", requires_grad=True)
+    xm = torch.empty(shape, dtype=dtype, device="meta", requires_grad=True)
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         twin(xm)
     param_keys = {p.untyped_storage()._cdata for p in twin.parameters()}
@@ -55,16 +58,20 @@ def measure_cuda_peak(module: torch.nn.Module, x: torch.Tensor, train: bool) -> 
 
 
 def memory(
-    module: torch.nn.Module, x: torch.Tensor, *, train: bool,
-    activations_bytes: int | None, peak_live_bytes: int | None, measure_peak: bool = True,
+    module: torch.nn.Module, shape: tuple[int, ...], dtype: torch.dtype, *, train: bool,
+    activations_bytes: int | None, peak_live_bytes: int | None,
+    make_input=None,
 ) -> Memory:
-    """Memory figures for ``module`` on ``x``; ``activations_bytes`` and ``peak_live_bytes``
-    come from the own counter when it ran (else None)."""
+    """Memory figures for ``module`` on an input of ``shape``; ``activations_bytes`` and
+    ``peak_live_bytes`` come from the own counter when it ran (else None). On CUDA the peak is
+    measured on ``make_input()``; nothing real is allocated otherwise."""
     pbytes = params_bytes(module)
-    input_bytes = x.numel() * x.element_size()
-    saved = saved_for_backward_bytes(module, x) if train else None
-    if x.device.type == "cuda" and measure_peak:
-        peak, method = measure_cuda_peak(module, x, train), "measured: CUDA allocator peak"
+    input_bytes = math.prod(shape) * torch.empty((), dtype=dtype).element_size()
+    saved = saved_for_backward_bytes(module, shape, dtype) if train else None
+    device = next((p.device for p in module.parameters()), torch.device("cpu"))
+    if device.type == "cuda" and make_input is not None:
+        peak = measure_cuda_peak(module, make_input(), train)
+        method = "measured: CUDA allocator peak"
     elif peak_live_bytes is not None:
         peak = pbytes + input_bytes + peak_live_bytes
         method = "estimated: parameters + input + most op outputs alive at once (meta trace)"

@@ -134,6 +134,14 @@ Threads = Annotated[int | None, typer.Option(
     "--threads", help="Threads for timing (default: torch's current count).")]
 Budget = Annotated[float, typer.Option(
     "--budget", help="Seconds of timing per block (blocked_autorange's min_run_time).")]
+Timer = Annotated[str, typer.Option(
+    "--timer", help="blocked (blocked_autorange) or adaptive (adaptive_autorange).")]
+ChannelsLast = Annotated[bool, typer.Option(
+    "--channels-last", help="Block and input in channels-last memory format.")]
+Compile = Annotated[bool, typer.Option(
+    "--compile", help="Time torch.compile(block); compiled during warm-up, untimed.")]
+CudaGraph = Annotated[bool, typer.Option(
+    "--cuda-graph", help="Time CUDA-graph replay: kernel time without launch overhead.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")]
 Verbose = Annotated[bool, typer.Option("--verbose", help="Show the wrapped libraries' output.")]
 
@@ -216,17 +224,13 @@ def show(block: Annotated[str, typer.Argument(help="Block name or alias.")]) -> 
 
 
 def _request(block: str, channels: int, size: str, batch: int, option: list[str] | None,
-             device: str, dtype: str, backends: str, latency: bool, mode: str,
-             threads: int | None, budget: float, verbose: bool):
+             **fields: Any):
     from attnprof.options import parse_assignments
     from attnprof.request import ProfileRequest
 
-    return ProfileRequest(
-        block=block, channels=channels, size=size, batch=batch,
-        options=parse_assignments(option or []), device=device, dtype=dtype,
-        backends=backends, latency=latency, mode=mode, threads=threads, budget_s=budget,
-        verbose=verbose or STATE.verbose,
-    ).validated()
+    fields["verbose"] = fields.get("verbose", False) or STATE.verbose
+    return ProfileRequest(block=block, channels=channels, size=size, batch=batch,
+                          options=parse_assignments(option or []), **fields).validated()
 
 
 @app.command()
@@ -239,7 +243,9 @@ def stat(
     layers: Annotated[bool, typer.Option("--layers", help="Per-module table.")] = False,
     ops: Annotated[bool, typer.Option("--ops", help="Per-aten-op table.")] = False,
     format: Format = "table", json_path: JsonPath = None, threads: Threads = None,
-    budget: Budget = 0.3, debug: Debug = False, verbose: Verbose = False,
+    budget: Budget = 0.3, timer: Timer = "blocked", channels_last: ChannelsLast = False,
+    compile: Compile = False, cuda_graph: CudaGraph = False,
+    debug: Debug = False, verbose: Verbose = False,
 ) -> None:
     """Profile one block: every counter's figure, memory and latency."""
     STATE.debug = STATE.debug or debug
@@ -248,8 +254,10 @@ def stat(
 
     if json_path:
         check_writable(json_path)
-    request = _request(block, channels, size, batch, option, device, dtype, backends, latency,
-                       mode, threads, budget, verbose)
+    request = _request(block, channels, size, batch, option, device=device, dtype=dtype,
+                       backends=backends, latency=latency, mode=mode, threads=threads,
+                       budget_s=budget, timer=timer, channels_last=channels_last,
+                       compile=compile, cuda_graph=cuda_graph, ops=ops, verbose=verbose)
     from attnprof.runner import profile
 
     result = profile(request, progress=_progress(fmt_))
@@ -266,6 +274,47 @@ def stat(
         render(result, out_console(), layers=layers, ops=ops)
     if json_path and not (json_path == "-" and fmt_ == "json"):
         write_text(json_path, json_text(doc))
+
+
+@app.command()
+@handled
+def calibrate(
+    device: Device = "cpu", threads: Threads = None,
+    budget: Annotated[float, typer.Option("--budget", help="Seconds per measurement.")] = 0.5,
+    format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+) -> None:
+    """Measure this device's memory bandwidth and matmul throughput; cache them for the
+    roofline that 'stat' reports."""
+    from attnprof.request import parse_choice, parse_device
+    from attnprof.runner import check_device
+
+    fmt_ = parse_choice("format", format, ("table", "json"))
+    dev = parse_device(device)
+    check_device(dev)
+    if threads is not None and threads < 1:
+        raise BadInput(f"threads must be a positive integer, got {threads}")
+    if budget <= 0:
+        raise BadInput(f"--budget must be a positive number of seconds, got {budget}")
+    from attnprof.measure import roofline
+
+    progress = _progress(fmt_)
+    if progress:
+        progress("measuring bandwidth and matmul throughput")
+    entry = roofline.calibrate(dev, threads=threads, budget_s=budget)
+    path = roofline.save(entry)
+    if fmt_ == "json":
+        sys.stdout.write(json.dumps({**entry, "cache": str(path)}, indent=2) + "\n")
+        return
+    t = Table(title=f"{entry['device_name']} ({dev}, {entry['threads']} threads)",
+              title_justify="left", show_header=False)
+    t.add_row("memory bandwidth", f"{entry['bandwidth_bytes_per_s'] / 1e9:.2f} GB/s",
+              f"copy of {entry['copy_mib']} MiB, bytes read + written")
+    for dtype, v in entry["matmul_flops_per_s"].items():
+        t.add_row(f"matmul {dtype}", f"{v / 1e9:.1f} GFLOP/s",
+                  f"{entry['matmul_n']}x{entry['matmul_n']} @ {entry['matmul_n']}x"
+                  f"{entry['matmul_n']}")
+    t.add_row("cached in", str(path), "")
+    out_console().print(t)
 
 
 @app.command()

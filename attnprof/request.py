@@ -87,8 +87,13 @@ class ProfileRequest:
     mode: str = "infer"
     backends: tuple[str, ...] = BACKENDS
     latency: bool = True
+    ops: bool = False  # time each op with torch.profiler (needs latency on)
     threads: int | None = None
     budget_s: float = 0.3
+    timer: str = "blocked"
+    channels_last: bool = False
+    compile: bool = False
+    cuda_graph: bool = False
     verbose: bool = False
     name: str | None = None
 
@@ -101,8 +106,13 @@ class ProfileRequest:
         if not (isinstance(self.budget_s, (int, float)) and self.budget_s > 0):
             raise BadInput(f"the latency budget must be a positive number of seconds, "
                            f"got {self.budget_s!r}")
+        if self.cuda_graph and not str(self.device).startswith("cuda"):
+            raise BadInput("--cuda-graph needs a CUDA device: add --device cuda")
+        if self.cuda_graph and self.mode == "train":
+            raise BadInput("--cuda-graph times inference only: drop --mode train")
         return replace(
             self,
+            timer=parse_choice("timer", self.timer, ("blocked", "adaptive")),
             size=parse_size(self.size),
             device=parse_device(self.device),
             dtype=parse_choice("dtype", self.dtype, DTYPES),

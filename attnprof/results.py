@@ -95,6 +95,9 @@ class Latency:
     device: str
     images_per_s: float
     method: str
+    compiled: bool = False
+    cuda_graph: bool = False
+    channels_last: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -126,6 +129,8 @@ class Profile:
     environment: Mapping[str, Any]
     layers: tuple[Mapping[str, Any], ...] = ()
     name: str | None = None  # a case name in compare/suites; the block name otherwise
+    op_times: tuple[Mapping[str, Any], ...] = ()  # torch.profiler self time per op (--ops)
+    roofline: Mapping[str, Any] | None = None  # against `attnprof calibrate`'s figures
 
     @property
     def label(self) -> str:
@@ -143,6 +148,8 @@ class Profile:
             "memory": self.memory.to_dict(),
             "latency": self.latency.to_dict() if self.latency else None,
             "layers": [dict(x) for x in self.layers],
+            "op_times": [dict(x) for x in self.op_times],
+            "roofline": dict(self.roofline) if self.roofline else None,
             "environment": dict(self.environment),
         }
 
@@ -157,7 +164,8 @@ class Profile:
             memory=Memory(**d["memory"]),
             latency=Latency(**lat) if lat else None,
             environment=d.get("environment", {}), layers=tuple(d.get("layers") or ()),
-            name=d.get("name"),
+            name=d.get("name"), op_times=tuple(d.get("op_times") or ()),
+            roofline=d.get("roofline"),
         )
 
 

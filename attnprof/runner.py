@@ -83,8 +83,27 @@ def build(spec: BlockSpec, channels: int, options: dict[str, Any], seed: int | N
     return module
 
 
-def check_forward(module, shape: tuple[int, ...], dtype, name: str) -> None:
-    """Run the block once on meta tensors: its own errors and shape changes are bad input."""
+def check_real_forward(target: Target, name: str, dtype_name: str) -> None:
+    """One real call on the target device: dtype/device combinations that the block's ops do
+    not support, and errors that only real data shows, become bad input."""
+    import torch
+
+    try:
+        with torch.no_grad():
+            target.module.eval()(target.input())
+    except (RuntimeError, NotImplementedError, TypeError) as exc:
+        line = (str(exc).strip().splitlines() or [""])[0]
+        if "not implemented for" in line or "Unsupported" in line or "dtype" in line.lower():
+            raise BadInput(f"block '{name}' cannot run in {dtype_name} on {target.device}: "
+                           f"{line}; try --dtype float32") from exc
+        raise BadInput(f"block '{name}' failed in forward on {target.device}: "
+                       f"{type(exc).__name__}: {line}") from exc
+
+
+def check_forward(module, shape: tuple[int, ...], dtype, name: str, device: str) -> None:
+    """Run the block once on meta tensors (free at any size): its own errors and shape
+    changes are bad input. A block that cannot run on meta (say, it makes a tensor without
+    ``device=x.device``) is run once for real on ``device`` instead."""
     import torch
 
     from attnprof.counters.own import meta_copy
@@ -93,12 +112,16 @@ def check_forward(module, shape: tuple[int, ...], dtype, name: str) -> None:
         twin = meta_copy(module).to(dtype=dtype).eval()
         with torch.no_grad():
             out = twin(torch.empty(shape, dtype=dtype, device="meta"))
-    except NotImplementedError:
-        return  # an op without a meta kernel: the real run will tell
-    except Exception as exc:
-        text = str(exc).strip().splitlines()
-        raise BadInput(f"block '{name}' failed in forward on input {list(shape)}: "
-                       f"{type(exc).__name__}: {text[0] if text else ''}") from exc
+    except Exception:
+        try:
+            real = copy.deepcopy(module).to(device=device, dtype=dtype).eval()
+            x = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(device, dtype)
+            with torch.no_grad():
+                out = real(x)
+        except Exception as exc:
+            text = str(exc).strip().splitlines()
+            raise BadInput(f"block '{name}' failed in forward on input {list(shape)}: "
+                           f"{type(exc).__name__}: {text[0] if text else ''}") from exc
     if not isinstance(out, torch.Tensor):
         raise BadInput(f"block '{name}' returned a {type(out).__name__}; attnprof profiles "
                        "blocks that return one tensor")
@@ -149,6 +172,7 @@ def profile(request: ProfileRequest, progress: Callable[[str], None] | None = No
     """Profile one block. Raises AttnprofError subclasses for bad input; never prints."""
     request = request.validated()
     note = progress or (lambda _msg: None)
+    import torch
 
     from attnprof.env import environment
     from attnprof.measure import latency as latency_mod
@@ -158,9 +182,14 @@ def profile(request: ProfileRequest, progress: Callable[[str], None] | None = No
     dtype = torch_dtype(request.dtype)
     with preserved_state():
         info, module = resolve(request)
-        check_forward(module, request.shape, dtype, info["name"])
+        check_forward(module, request.shape, dtype, info["name"], request.device)
         module = module.to(device=request.device, dtype=dtype)
-        target = Target(module, request.shape, dtype, request.device, request.mode)
+        if request.channels_last:
+            module = module.to(memory_format=torch.channels_last)
+        target = Target(module, request.shape, dtype, request.device, request.mode,
+                        channels_last=request.channels_last)
+        if request.latency:
+            check_real_forward(target, info["name"], request.dtype)
         counts: dict[str, Count] = {}
         for name in request.backends:
             note(f"counting with {name}")
@@ -172,11 +201,26 @@ def profile(request: ProfileRequest, progress: Callable[[str], None] | None = No
             peak_live_bytes=own.extra.get("peak_live_bytes") if own is not None and own.ok
             else None,
         )
-        lat = None
+        lat, op_times, roof = None, (), None
         if request.latency:
             note("timing")
-            lat = latency_mod.measure(copy.deepcopy(module), target.input(), mode=request.mode,
-                                      threads=request.threads, budget_s=request.budget_s)
+            lat = latency_mod.measure(
+                copy.deepcopy(module), target.input(), mode=request.mode,
+                threads=request.threads, budget_s=request.budget_s, timer=request.timer,
+                compile=request.compile, cuda_graph=request.cuda_graph)
+            if request.ops:
+                note("timing each op")
+                from attnprof.measure.opsprof import op_times as time_ops
+
+                counted = {r["op"] for r in own.ops} if own is not None and own.ok else set()
+                op_times = tuple(time_ops(copy.deepcopy(module), target.input(),
+                                          train=request.mode == "train", counted=counted,
+                                          threads=lat.threads))
+            from attnprof.measure import roofline as roof_mod
+
+            if own is not None and own.ok:
+                roof = roof_mod.roofline(roof_mod.load(request.device, lat.threads), own.flops,
+                                         own.bytes, lat.median_ms / 1e3, request.dtype)
         n_params = sum(p.numel() for p in module.parameters())
         params = {
             "total": n_params,
@@ -186,8 +230,9 @@ def profile(request: ProfileRequest, progress: Callable[[str], None] | None = No
         return Profile(
             block=info,
             input={"shape": list(request.shape), "dtype": request.dtype,
-                   "device": request.device},
+                   "device": request.device,
+                   "memory_format": "channels_last" if request.channels_last else "contiguous"},
             mode=request.mode, params=params, counters=counts, memory=mem, latency=lat,
             environment=environment(request.device), layers=tuple(layer_rows(module, counts)),
-            name=request.name,
+            name=request.name, op_times=op_times, roofline=roof,
         )

@@ -69,3 +69,24 @@ def test_library_api_returns_the_cli_document():
     from attnprof.results import Profile
 
     assert Profile.from_dict(doc).to_dict() == doc
+
+
+def test_wrapped_libraries_print_nothing(capfd):
+    """torchstat prints, fvcore logs unsupported ops: none of it reaches the terminal."""
+    import logging
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        attnprof.profile("cbam", channels=16, size=16, latency=False)
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+    assert [str(w.message) for w in caught] == []
+    assert not logging.getLogger("fvcore").disabled  # the logger is handed back as it was
+
+
+def test_verbose_lets_them_through(capfd):
+    attnprof.profile("cbam", channels=16, size=16, latency=False, verbose=True,
+                     backends=("torchstat",))
+    out, err = capfd.readouterr()
+    assert "not supported" in err  # torchstat's own print, shown on request

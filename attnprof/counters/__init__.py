@@ -49,6 +49,7 @@ class Target:
     dtype: Any  # torch.dtype
     device: str
     mode: str  # "infer" | "train"
+    channels_last: bool = False
 
     @property
     def train(self) -> bool:
@@ -64,6 +65,8 @@ class Target:
         if device != "meta":
             gen = torch.Generator(device=device).manual_seed(0)
             x.normal_(generator=gen)
+        if self.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
         return x
 
 
@@ -97,13 +100,13 @@ def contained(verbose: bool = False) -> Iterator[io.StringIO]:
 
 def run_backend(name: str, target: Target, verbose: bool = False) -> Count:
     """Run one backend; never raises for the backend's own failures."""
-    try:
-        impl = importlib.import_module(_IMPL[name])
-    except ImportError as exc:
-        pip = PIP_NAMES.get(name, name)
-        return Count.failed(name, f"{pip} is not installed ({exc}); pip install {pip}",
-                            status="unavailable")
     with contained(verbose):
+        try:  # importing a wrapped library can warn too (fvcore imports torch.jit)
+            impl = importlib.import_module(_IMPL[name])
+        except ImportError as exc:
+            pip = PIP_NAMES.get(name, name)
+            return Count.failed(name, f"{pip} is not installed ({exc}); pip install {pip}",
+                                status="unavailable")
         try:
             return impl.count(target)
         except Exception as exc:  # the library failed on this block: a status row, not a crash

@@ -82,7 +82,17 @@ def cost_table(p: Profile) -> Table:
                   f"IQR {fmt.ms(lat.iqr_ms)}, {lat.samples} samples x {lat.runs_per_sample} "
                   f"runs, {lat.threads} thread(s), {lat.mode}")
         t.add_row("throughput", f"{lat.images_per_s:,.1f} img/s", f"min {fmt.ms(lat.min_ms)}, "
-                  f"p90 {fmt.ms(lat.p90_ms)}")
+                  f"mean {fmt.ms(lat.mean_ms)}, p90 {fmt.ms(lat.p90_ms)}; {lat.method}")
+        roof = p.roofline
+        if roof is None:
+            t.add_row("roofline", "-", "run 'attnprof calibrate' once to measure this machine")
+        else:
+            t.add_row("achieved", f"{roof['achieved_gbs']:.2f} GB/s",
+                      f"{roof['achieved_gflops']:.2f} GFLOP/s (peaks {roof['peak_gbs']:.1f} "
+                      f"GB/s, {roof['peak_gflops']:.1f} GFLOP/s)")
+            t.add_row("roofline floor", fmt.ms(roof["floor_ms"]),
+                      f"{roof['bound']}-bound; measured latency is "
+                      f"{roof['latency_over_floor']:.1f}x the floor")
     return t
 
 
@@ -106,17 +116,48 @@ def layers_table(p: Profile) -> Table:
     return t
 
 
+def op_rows(p: Profile) -> list[dict]:
+    """Counter rows and profiler times joined by op name; by time when timed, else FLOPs."""
+    own = p.counters.get("attnprof")
+    counted = {r["op"]: r for r in own.ops} if own is not None and own.ok else {}
+    times = {r["op"]: r for r in p.op_times}
+    rows = []
+    for name in dict.fromkeys([*times, *counted]):
+        rows.append({"op": name, "count": counted.get(name), "time": times.get(name)})
+    if times:
+        rows.sort(key=lambda r: -(r["time"]["self_ms"] if r["time"] else 0))
+    return rows
+
+
 def ops_table(p: Profile) -> Table:
-    own = p.counters["attnprof"]
-    t = Table(title="Per aten op (attnprof)", box=box.SIMPLE_HEAD, title_justify="left")
-    for col in ("op", "calls", "MACs", "FLOPs", "share", "transc.", "bytes", "FLOP/B"):
+    own = p.counters.get("attnprof")
+    total = own.flops if own is not None and own.ok else None
+    timed = bool(p.op_times)
+    title = "Per aten op: attnprof's counts" + (", torch.profiler's self time" if timed else "")
+    t = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
+    cols = ["op", "calls"] + (["self time", "time"] if timed else []) + [
+        "MACs", "FLOPs", "FLOPs %", "transc.", "bytes", "FLOP/B"]
+    for col in cols:
         t.add_column(col, justify="left" if col == "op" else "right", no_wrap=True)
-    for row in own.ops:
-        b = row["bytes_read"] + row["bytes_written"]
-        t.add_row(row["op"].split("::")[-1] + (" (no rule)" if row["uncounted"] else ""),
-                  str(row["calls"]), fmt.count(row["macs"]), fmt.count(row["flops"]),
-                  fmt.percent(row["flops"], own.flops), fmt.count(row["transcendentals"]),
-                  fmt.nbytes(b), "-" if row["intensity"] is None else f"{row['intensity']:.3f}")
+    for row in op_rows(p):
+        c, tm = row["count"], row["time"]
+        name = row["op"].split("::")[-1]
+        if c is not None and c["uncounted"]:
+            name += " (no rule)"
+        elif c is None:
+            name += " (not counted)"
+        cells = [name, str(c["calls"] if c else tm["calls"])]
+        if timed:
+            cells += [fmt.ms(tm["self_ms"]) if tm else "-",
+                      f"{100 * tm['share']:.1f}%" if tm else "-"]
+        if c is None:
+            cells += ["-"] * 6
+        else:
+            b = c["bytes_read"] + c["bytes_written"]
+            cells += [fmt.count(c["macs"]), fmt.count(c["flops"]), fmt.percent(c["flops"], total),
+                      fmt.count(c["transcendentals"]), fmt.nbytes(b),
+                      "-" if c["intensity"] is None else f"{c['intensity']:.3f}"]
+        t.add_row(*cells)
     return t
 
 
@@ -124,7 +165,7 @@ def render(p: Profile, console: Console, *, layers: bool = False, ops: bool = Fa
     parts = [header(p), counters_table(p), cost_table(p)]
     if layers:
         parts.append(layers_table(p))
-    if ops and "attnprof" in p.counters and p.counters["attnprof"].ok:
+    if ops and (p.op_times or ("attnprof" in p.counters and p.counters["attnprof"].ok)):
         parts.append(ops_table(p))
     console.print(Group(*parts))
     notes = [f"{n}: {note}" for n, c in p.counters.items() for note in c.notes if n != "attnprof"]

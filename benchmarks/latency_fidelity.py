@@ -52,8 +52,9 @@ def main() -> int:
         ratio = statistics.median(x / y for x, y in zip(a, d, strict=True))
         worst = max(worst, abs(ratio - 1))
         name, c, s, b = case
+        verdict = "ok" if abs(ratio - 1) <= 0.1 else "MISSED"
         print(f"{f'{name} {b}x{c}x{s}x{s}':>22} {statistics.median(a):12.4f} "
-              f"{statistics.median(d):10.4f} {ratio:6.3f}  {'ok' if abs(ratio - 1) <= .1 else 'MISSED'}")
+              f"{statistics.median(d):10.4f} {ratio:6.3f}  {verdict}")
     runs = [ours("cbam", 64, 56, 1, args.budget, args.threads) for _ in range(5)]
     spread = max(runs) / min(runs) - 1
     print(f"five invocations of cbam 1x64x56x56: {', '.join(f'{r:.4f}' for r in runs)} ms; "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import re
+import sys
 from typing import Any
 
 import torch
@@ -45,6 +46,8 @@ def count(target: Target) -> Count:
                     delattr(cls, "__call__")
             else:
                 cls.__call__ = original
+        # hand torchstat's prints on: run_backend discards them, or shows them with --verbose
+        sys.stdout.write(printed.getvalue())
     batch = target.shape[0]
     root = tree.root_node
     layers: dict[str, int | None] = {"": int(root.Flops) * batch}

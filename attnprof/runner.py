@@ -10,13 +10,14 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from attnprof.counters import Target, run_backend
 from attnprof.errors import BadInput, DeviceUnavailable
 from attnprof.registry import REGISTRY, BlockSpec
 from attnprof.request import ProfileRequest
-from attnprof.results import Count, Profile
+from attnprof.results import Count, Latency, Memory, Profile
 
 
 @contextlib.contextmanager
@@ -168,16 +169,26 @@ def layer_rows(module, counts: dict[str, Count]) -> list[dict[str, Any]]:
     return rows
 
 
-def profile(request: ProfileRequest, progress: Callable[[str], None] | None = None) -> Profile:
-    """Profile one block. Raises AttnprofError subclasses for bad input; never prints."""
-    request = request.validated()
-    note = progress or (lambda _msg: None)
+@dataclass
+class Prepared:
+    """A block built, checked, counted and sized; waiting for its timing."""
+
+    request: ProfileRequest
+    info: dict[str, Any]
+    module: Any
+    target: Target
+    counts: dict[str, Count]
+    memory: Memory
+    timed: Any = None  # a latency.TimedCall once timing is set up
+
+
+def prepare(request: ProfileRequest, note: Callable[[str], None]) -> Prepared:
+    """Everything but latency. Raises AttnprofError subclasses for bad input."""
     import torch
 
-    from attnprof.env import environment
-    from attnprof.measure import latency as latency_mod
     from attnprof.measure import memory as memory_mod
 
+    request = request.validated()
     check_device(request.device)
     dtype = torch_dtype(request.dtype)
     with preserved_state():
@@ -192,7 +203,7 @@ def profile(request: ProfileRequest, progress: Callable[[str], None] | None = No
             check_real_forward(target, info["name"], request.dtype)
         counts: dict[str, Count] = {}
         for name in request.backends:
-            note(f"counting with {name}")
+            note(f"{info['name']}: counting with {name}")
             counts[name] = run_backend(name, target, verbose=request.verbose)
         own = counts.get("attnprof")
         mem = memory_mod.memory(
@@ -201,38 +212,103 @@ def profile(request: ProfileRequest, progress: Callable[[str], None] | None = No
             peak_live_bytes=own.extra.get("peak_live_bytes") if own is not None and own.ok
             else None,
         )
-        lat, op_times, roof = None, (), None
-        if request.latency:
-            note("timing")
-            lat = latency_mod.measure(
-                copy.deepcopy(module), target.input(), mode=request.mode,
-                threads=request.threads, budget_s=request.budget_s, timer=request.timer,
-                compile=request.compile, cuda_graph=request.cuda_graph)
-            if request.ops:
-                note("timing each op")
-                from attnprof.measure.opsprof import op_times as time_ops
+    return Prepared(request, info, module, target, counts, mem)
 
-                counted = {r["op"] for r in own.ops} if own is not None and own.ok else set()
-                op_times = tuple(time_ops(copy.deepcopy(module), target.input(),
-                                          train=request.mode == "train", counted=counted,
-                                          threads=lat.threads))
-            from attnprof.measure import roofline as roof_mod
 
-            if own is not None and own.ok:
-                roof = roof_mod.roofline(roof_mod.load(request.device, lat.threads), own.flops,
-                                         own.bytes, lat.median_ms / 1e3, request.dtype)
-        n_params = sum(p.numel() for p in module.parameters())
-        params = {
-            "total": n_params,
-            "trainable": sum(p.numel() for p in module.parameters() if p.requires_grad),
-            "bytes": mem.params_bytes,
-        }
-        return Profile(
-            block=info,
-            input={"shape": list(request.shape), "dtype": request.dtype,
-                   "device": request.device,
-                   "memory_format": "channels_last" if request.channels_last else "contiguous"},
-            mode=request.mode, params=params, counters=counts, memory=mem, latency=lat,
-            environment=environment(request.device), layers=tuple(layer_rows(module, counts)),
-            name=request.name, op_times=op_times, roofline=roof,
-        )
+def start_timing(prep: Prepared) -> None:
+    """Build the timed call (warm-up, compilation, graph capture) on a private copy."""
+    from attnprof.measure.latency import TimedCall
+
+    r = prep.request
+    with preserved_state():
+        prep.timed = TimedCall(copy.deepcopy(prep.module), prep.target.input(), mode=r.mode,
+                               threads=r.threads, timer=r.timer, compile=r.compile,
+                               cuda_graph=r.cuda_graph)
+
+
+def finish(prep: Prepared, lat: Latency | None, note: Callable[[str], None]) -> Profile:
+    """Per-op times and the roofline (when timed), then the Profile."""
+    from attnprof.env import environment
+    from attnprof.measure import roofline as roof_mod
+
+    r, own = prep.request, prep.counts.get("attnprof")
+    op_times: tuple[dict[str, Any], ...] = ()
+    roof = None
+    with preserved_state():
+        if lat is not None and r.ops:
+            note(f"{prep.info['name']}: timing each op")
+            from attnprof.measure.opsprof import op_times as time_ops
+
+            counted = {row["op"] for row in own.ops} if own is not None and own.ok else set()
+            op_times = tuple(time_ops(copy.deepcopy(prep.module), prep.target.input(),
+                                      train=r.mode == "train", counted=counted,
+                                      threads=lat.threads))
+        if lat is not None and own is not None and own.ok:
+            roof = roof_mod.roofline(roof_mod.load(r.device, lat.threads), own.flops, own.bytes,
+                                     lat.median_ms / 1e3, r.dtype)
+        params = list(prep.module.parameters())
+        env = environment(r.device)
+    return Profile(
+        block=prep.info,
+        input={"shape": list(r.shape), "dtype": r.dtype, "device": r.device,
+               "memory_format": "channels_last" if r.channels_last else "contiguous"},
+        mode=r.mode,
+        params={"total": sum(p.numel() for p in params),
+                "trainable": sum(p.numel() for p in params if p.requires_grad),
+                "bytes": prep.memory.params_bytes},
+        counters=prep.counts, memory=prep.memory, latency=lat, environment=env,
+        layers=tuple(layer_rows(prep.module, prep.counts)), name=r.name, op_times=op_times,
+        roofline=roof,
+    )
+
+
+def profile_many(
+    requests: list[ProfileRequest], *, rounds: int = 5,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[Profile]:
+    """Profile several blocks; their latencies are measured interleaved (A B C A B C ...)."""
+    from attnprof.measure.latency import measure_interleaved
+
+    steps = len(requests) * 2 + (rounds if any(r.latency for r in requests) else 0)
+    done = 0
+
+    def tick(message: str) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(message, done, steps)
+
+    quiet = lambda _m: None  # noqa: E731
+    prepared = []
+    for req in requests:
+        prepared.append(prepare(req, quiet))
+        tick(f"counted {prepared[-1].info['name']}")
+    timed = [p for p in prepared if p.request.latency]
+    for p in timed:
+        start_timing(p)
+    latencies: dict[int, Latency] = {}
+    if timed:
+        budget = max(p.request.budget_s for p in timed)
+        with preserved_state():
+            lats = measure_interleaved([p.timed for p in timed], budget, rounds,
+                                       on_round=lambda r: tick(f"timing round {r}/{rounds}"))
+        latencies = {id(p): lat for p, lat in zip(timed, lats, strict=True)}
+    out = []
+    for p in prepared:
+        out.append(finish(p, latencies.get(id(p)), quiet))
+        tick(f"finished {p.info['name']}")
+    return out
+
+
+def profile(request: ProfileRequest, progress: Callable[[str], None] | None = None) -> Profile:
+    """Profile one block. Raises AttnprofError subclasses for bad input; never prints."""
+    note = progress or (lambda _msg: None)
+    prep = prepare(request, note)
+    lat = None
+    if prep.request.latency:
+        note("timing")
+        start_timing(prep)
+        with preserved_state():
+            prep.timed.sample(prep.request.budget_s)
+            lat = prep.timed.latency()
+    return finish(prep, lat, note)

@@ -54,52 +54,96 @@ def _graphed(step: Callable[[], Any], warmup: int) -> Callable[[], Any]:
     return graph.replay
 
 
-def measure(
-    module: torch.nn.Module,
-    x: torch.Tensor,
-    *,
-    mode: str = "infer",
-    threads: int | None = None,
-    budget_s: float = DEFAULT_BUDGET_S,
-    warmup: int = 3,
-    timer: str = "blocked",
-    compile: bool = False,
-    cuda_graph: bool = False,
-) -> Latency:
-    """Time one call of ``module(x)`` (forward, or forward + backward with ``mode='train'``)."""
-    train = mode == "train"
-    threads = threads or torch.get_num_threads()
-    module.train(train)
-    params = [p for p in module.parameters() if p.requires_grad]
-    x = x.detach().requires_grad_(train) if train else x
-    fn: Callable[..., Any] = torch.compile(module) if compile else module
-    step = _step(fn, x, train, params)
-    grad_mode = torch.enable_grad() if train else torch.inference_mode()
-    with grad_mode, benchmark.utils.common.set_torch_threads(threads):
-        for _ in range(warmup):  # compiles, when compiling; fills caches
-            step()
-        if cuda_graph:
-            if x.device.type != "cuda":
-                raise BadInput("--cuda-graph needs a CUDA device (--device cuda)")
-            step = _graphed(step, warmup)
-        t = benchmark.Timer(stmt="step()", globals={"step": step}, num_threads=threads,
-                            label="attnprof")
-        if timer == "adaptive":
-            m = t.adaptive_autorange(min_run_time=min(budget_s, 0.05), max_run_time=budget_s)
+class TimedCall:
+    """One block's timed statement, ready to be sampled; several can be interleaved."""
+
+    def __init__(self, module: torch.nn.Module, x: torch.Tensor, *, mode: str = "infer",
+                 threads: int | None = None, warmup: int = 3, timer: str = "blocked",
+                 compile: bool = False, cuda_graph: bool = False) -> None:
+        self.train = mode == "train"
+        self.mode = mode
+        self.threads = threads or torch.get_num_threads()
+        self.timer_kind = timer
+        self.compile, self.cuda_graph = compile, cuda_graph
+        self.batch, self.device = x.shape[0], x.device
+        self.channels_last = (x.dim() == 4 and not x.is_contiguous()
+                              and x.is_contiguous(memory_format=torch.channels_last))
+        module.train(self.train)
+        params = [p for p in module.parameters() if p.requires_grad]
+        x = x.detach().requires_grad_(self.train) if self.train else x
+        fn: Callable[..., Any] = torch.compile(module) if compile else module
+        self.step = _step(fn, x, self.train, params)
+        self.times: list[float] = []
+        self.runs_per_sample = 0
+        with self._context():
+            for _ in range(warmup):  # compiles, when compiling; fills caches
+                self.step()
+            if cuda_graph:
+                if x.device.type != "cuda":
+                    raise BadInput("--cuda-graph needs a CUDA device (--device cuda)")
+                self.step = _graphed(self.step, warmup)
+        self.timer = benchmark.Timer(stmt="step()", globals={"step": self.step},
+                                     num_threads=self.threads, label="attnprof")
+
+    def _context(self):
+        import contextlib
+
+        stack = contextlib.ExitStack()
+        stack.enter_context(torch.enable_grad() if self.train else torch.inference_mode())
+        stack.enter_context(benchmark.utils.common.set_torch_threads(self.threads))
+        return stack
+
+    def sample(self, budget_s: float) -> None:
+        """Run one autorange of about ``budget_s`` and keep its per-call times."""
+        with self._context():
+            if self.timer_kind == "adaptive":
+                m = self.timer.adaptive_autorange(min_run_time=min(budget_s, 0.05),
+                                                  max_run_time=budget_s)
+            else:
+                m = self.timer.blocked_autorange(min_run_time=budget_s)
+        self.times.extend(m.times)
+        self.runs_per_sample = max(self.runs_per_sample, m.number_per_run)
+
+    def latency(self, rounds: int = 1) -> Latency:
+        """Summarise every sample taken so far."""
+        times = sorted(self.times)
+        n = len(times)
+        median = statistics.median(times)
+        if n > 1:
+            q = statistics.quantiles(times, n=20, method="inclusive")
+            iqr, p90 = q[14] - q[4], q[17]
         else:
-            m = t.blocked_autorange(min_run_time=budget_s)
-    times = sorted(m.times)
-    q = statistics.quantiles(times, n=10, method="inclusive") if len(times) > 1 else times * 9
-    median = m.median
-    variant = [v for v, on in (("compiled", compile), ("cuda graph", cuda_graph)) if on]
-    return Latency(
-        median_ms=median * 1e3, iqr_ms=m.iqr * 1e3, min_ms=times[0] * 1e3,
-        mean_ms=m.mean * 1e3, p90_ms=q[8] * 1e3, samples=len(times),
-        runs_per_sample=m.number_per_run, threads=threads, mode=mode,
-        device=str(x.device), images_per_s=x.shape[0] / median if median > 0 else 0.0,
-        method=f"torch.utils.benchmark.Timer.{timer}_autorange"
-        + (f" ({', '.join(variant)})" if variant else ""),
-        compiled=compile, cuda_graph=cuda_graph,
-        channels_last=x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
-        and not x.is_contiguous(),
-    )
+            iqr, p90 = 0.0, times[0]
+        variant = [v for v, on in (("compiled", self.compile), ("cuda graph", self.cuda_graph),
+                                   (f"{rounds} interleaved rounds", rounds > 1)) if on]
+        return Latency(
+            median_ms=median * 1e3, iqr_ms=iqr * 1e3, min_ms=times[0] * 1e3,
+            mean_ms=statistics.fmean(times) * 1e3, p90_ms=p90 * 1e3, samples=n,
+            runs_per_sample=self.runs_per_sample, threads=self.threads, mode=self.mode,
+            device=str(self.device), images_per_s=self.batch / median if median > 0 else 0.0,
+            method=f"torch.utils.benchmark.Timer.{self.timer_kind}_autorange"
+            + (f" ({', '.join(variant)})" if variant else ""),
+            compiled=self.compile, cuda_graph=self.cuda_graph,
+            channels_last=self.channels_last,
+        )
+
+
+def measure(module: torch.nn.Module, x: torch.Tensor, *, budget_s: float = DEFAULT_BUDGET_S,
+            **kwargs: Any) -> Latency:
+    """Time one call of ``module(x)`` (forward, or forward + backward with ``mode='train'``)."""
+    call = TimedCall(module, x, **kwargs)
+    call.sample(budget_s)
+    return call.latency()
+
+
+def measure_interleaved(calls: list[TimedCall], budget_s: float, rounds: int = 5,
+                        on_round: Callable[[int], None] | None = None) -> list[Latency]:
+    """Sample the calls in turn, A B C A B C ..., so a noisy machine hurts each alike; each
+    call gets ``budget_s`` in all."""
+    per_round = budget_s / rounds
+    for r in range(rounds):
+        for call in calls:
+            call.sample(per_round)
+        if on_round is not None:
+            on_round(r + 1)
+    return [call.latency(rounds) for call in calls]

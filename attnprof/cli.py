@@ -276,6 +276,250 @@ def stat(
         write_text(json_path, json_text(doc))
 
 
+def split_options(blocks: list[str], items: list[str]) -> list[dict[str, Any]]:
+    """``-o KEY=V`` goes to every block that declares KEY; ``-o BLOCK.KEY=V`` to that block."""
+    from attnprof.errors import BadOption
+    from attnprof.options import parse_assignments
+    from attnprof.registry import REGISTRY
+
+    per_block: list[dict[str, Any]] = [{} for _ in blocks]
+    for key, value in parse_assignments(items).items():
+        target, dot, leaf = key.rpartition(".")
+        if dot and target in blocks:
+            for i, b in enumerate(blocks):
+                if b == target:
+                    per_block[i][leaf] = value
+            continue
+        takers = [i for i, b in enumerate(blocks) if ":" not in b
+                  and key in {o.name for o in REGISTRY.get(b).options}]
+        if not takers:
+            raise BadOption(f"no block among {', '.join(blocks)} has option '{key}'; "
+                            f"give -o BLOCK.{key}=VALUE for one block")
+        for i in takers:
+            per_block[i][key] = value
+    return per_block
+
+
+def case_names(blocks: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for b in blocks:
+        seen[b] = seen.get(b, 0) + 1
+        out.append(b if seen[b] == 1 else f"{b}#{seen[b]}")
+    return out
+
+
+def _progress_bar(quiet: bool):
+    """A rich progress bar on stderr, or None when stderr is not a terminal or with --quiet."""
+    console = err_console()
+    if quiet or not console.is_terminal:
+        return None
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn(),
+                    console=console, transient=True)
+
+
+def run_profiles(requests, rounds: int, quiet: bool):
+    """profile_many with a progress bar when it helps."""
+    from attnprof.runner import profile_many
+
+    bar = _progress_bar(quiet)
+    if bar is None:
+        return profile_many(requests, rounds=rounds)
+    with bar:
+        task = bar.add_task("profiling", total=None)
+
+        def progress(message: str, done: int, total: int) -> None:
+            bar.update(task, description=message, completed=done, total=total)
+
+        return profile_many(requests, rounds=rounds, progress=progress)
+
+
+@app.command()
+@handled
+def compare(
+    blocks: Annotated[list[str], typer.Argument(help="Two or more blocks (names, aliases or "
+                                                "package.module:Name).")],
+    channels: Channels = 64, size: Size = "56", batch: Batch = 1, option: Opts = None,
+    device: Device = "cpu", dtype: Dtype = "float32", backends: Backends = "all",
+    latency: Latency = True, mode: Mode = "infer",
+    baseline: Annotated[str | None, typer.Option(
+        "--baseline", help="Show ratios and differences against this block.")] = None,
+    format: Format = "table", json_path: JsonPath = None,
+    markdown_path: Annotated[str | None, typer.Option("--markdown", help="Also write the "
+                                                      "Markdown table to PATH.")] = None,
+    csv_path: Annotated[str | None, typer.Option("--csv", help="Also write CSV to PATH.")] = None,
+    threads: Threads = None, budget: Budget = 0.3, timer: Timer = "blocked",
+    rounds: Annotated[int, typer.Option("--rounds", help="Interleaved timing rounds.")] = 5,
+    channels_last: ChannelsLast = False, compile: Compile = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    debug: Debug = False, verbose: Verbose = False,
+) -> None:
+    """Profile several blocks at one input; latencies measured interleaved (A B C A B C)."""
+    STATE.debug = STATE.debug or debug
+    fmt_ = _format(format)
+    from attnprof.report.io import check_writable, json_text, write_text
+
+    if len(blocks) < 2:
+        raise BadInput("compare needs at least two blocks, e.g. 'attnprof compare se eca'")
+    if rounds < 1:
+        raise BadInput(f"--rounds must be a positive integer, got {rounds}")
+    for path in (json_path, markdown_path, csv_path):
+        if path:
+            check_writable(path)
+    names = case_names(blocks)
+    if baseline is not None and baseline not in names:
+        raise BadInput(f"--baseline {baseline!r} is not among the compared blocks: "
+                       f"{', '.join(names)}")
+    per_block = split_options(blocks, option or [])
+    requests = [
+        _request(b, channels, size, batch, None, device=device, dtype=dtype, backends=backends,
+                 latency=latency, mode=mode, threads=threads, budget_s=budget, timer=timer,
+                 channels_last=channels_last, compile=compile, verbose=verbose, name=n)
+        for b, n in zip(blocks, names, strict=True)
+    ]
+    from dataclasses import replace
+
+    requests = [replace(r, options=o) for r, o in zip(requests, per_block, strict=True)]
+    profiles = run_profiles(requests, rounds, quiet)
+    from attnprof.report.compare import compare_markdown, compare_table, comparison
+    from attnprof.report.csv import profiles_csv
+    from attnprof.results import results_document
+
+    doc = results_document(profiles, comparison=comparison(profiles, baseline))
+    md = compare_markdown(profiles, baseline)
+    if fmt_ == "json":
+        sys.stdout.write(json_text(doc))
+    elif fmt_ == "markdown":
+        sys.stdout.write(md)
+    else:
+        out_console().print(compare_table(profiles, baseline))
+    if json_path and not (json_path == "-" and fmt_ == "json"):
+        write_text(json_path, json_text(doc))
+    if markdown_path:
+        write_text(markdown_path, md)
+    if csv_path:
+        write_text(csv_path, profiles_csv(profiles))
+
+
+@app.command("run")
+@handled
+def run_suite(
+    suite: Annotated[str, typer.Argument(help="A suite file (TOML): defaults, cases, budgets.")],
+    json_path: JsonPath = None,
+    markdown_path: Annotated[str | None, typer.Option("--markdown", help="Also write the "
+                                                      "Markdown summary to PATH.")] = None,
+    format: Format = "table",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    debug: Debug = False, verbose: Verbose = False,
+) -> None:
+    """Run a suite: profile its cases (latency interleaved), then check its budgets.
+    Exit 1 when a budget fails."""
+    STATE.debug = STATE.debug or debug
+    fmt_ = _format(format)
+    from attnprof.report.io import check_writable, json_text, write_text
+    from attnprof.suite import evaluate, load
+
+    for path in (json_path, markdown_path):
+        if path:
+            check_writable(path)
+    spec = load(suite)
+    if spec.sweep is not None:
+        raise BadInput(f"{suite}: [sweep] tables are run by 'attnprof sweep --suite', not yet "
+                       "by 'run'")
+    for note in spec.notes:
+        err_console().print(Text(f"note: {note}", style="yellow"))
+    if verbose:
+        from dataclasses import replace
+
+        spec.requests = [replace(r, verbose=True) for r in spec.requests]
+    profiles = run_profiles(spec.requests, spec.rounds, quiet)
+    results = evaluate(spec.budgets, profiles)
+    from attnprof.report.checks import append_step_summary, budget_markdown, budget_table
+    from attnprof.report.compare import compare_markdown, compare_table
+    from attnprof.results import results_document
+
+    doc = results_document(profiles, suite=suite, budgets=[r.to_dict() for r in results])
+    md = f"### attnprof run {suite}\n\n" + compare_markdown(profiles)
+    if results:
+        md += "\n" + budget_markdown(results)
+    if fmt_ == "json":
+        sys.stdout.write(json_text(doc))
+    elif fmt_ == "markdown":
+        sys.stdout.write(md)
+    else:
+        console = out_console()
+        console.print(compare_table(profiles))
+        if results:
+            console.print(budget_table(results))
+    if json_path and not (json_path == "-" and fmt_ == "json"):
+        write_text(json_path, json_text(doc))
+    if markdown_path:
+        write_text(markdown_path, md)
+    append_step_summary(md)
+    failed = [r for r in results if not r.passed]
+    if failed:
+        error_line(f"{len(failed)} budget(s) failed: " + "; ".join(
+            f"{r.case}: {r.what}" for r in failed))
+        raise typer.Exit(1)
+
+
+@app.command()
+@handled
+def check(
+    results: Annotated[str, typer.Argument(help="An attnprof.results/1 JSON file.")],
+    baseline: Annotated[str, typer.Option("--baseline", help="The attnprof.results/1 JSON "
+                                          "file to hold it against.")],
+    latency_tolerance: Annotated[float, typer.Option(
+        "--latency-tolerance", help="How much slower a case may get, as a fraction "
+        "(0.2 = 20 %).")] = 0.2,
+    relative_to: Annotated[str | None, typer.Option(
+        "--latency-relative-to", help="Compare latencies as ratios to this case, measured "
+        "in the same run (holds across machines).")] = None,
+    tolerance: Annotated[list[str] | None, typer.Option(
+        "--tolerance", help="METRIC=FRACTION a count may change by (repeatable); counts "
+        "are otherwise exact.")] = None,
+    format: Format = "table",
+    markdown_path: Annotated[str | None, typer.Option("--markdown", help="Also write the "
+                                                      "Markdown diff to PATH.")] = None,
+    show_same: Annotated[bool, typer.Option("--all", help="Also list unchanged figures.")]
+    = False,
+) -> None:
+    """Compare a results file with a baseline, case by case. Exit 1 on a regression."""
+    fmt_ = _format(format)
+    from attnprof.check import compare_results, load_results, parse_tolerances
+    from attnprof.report.checks import append_step_summary, diff_markdown, diff_table
+    from attnprof.report.io import check_writable, json_text, write_text
+
+    if markdown_path:
+        check_writable(markdown_path)
+    if latency_tolerance < 0:
+        raise BadInput(f"--latency-tolerance must be >= 0, got {latency_tolerance}")
+    tolerances = parse_tolerances(tolerance or [])
+    diffs = compare_results(load_results(results), load_results(baseline),
+                            tolerances=tolerances, latency_tolerance=latency_tolerance,
+                            relative_to=relative_to, paths=(results, baseline))
+    md = f"### attnprof check {results} against {baseline}\n\n" + diff_markdown(diffs)
+    if fmt_ == "json":
+        sys.stdout.write(json_text({"schema": "attnprof.check/1", "results": results,
+                                    "baseline": baseline,
+                                    "diffs": [d.to_dict() for d in diffs],
+                                    "regressions": sum(d.failed for d in diffs)}))
+    elif fmt_ == "markdown":
+        sys.stdout.write(md)
+    else:
+        out_console().print(diff_table(diffs, show_same))
+    if markdown_path:
+        write_text(markdown_path, md)
+    append_step_summary(md)
+    failed = [d for d in diffs if d.failed]
+    if failed:
+        error_line(f"{len(failed)} regression(s) against {baseline}: " + "; ".join(
+            f"{d.case} {d.metric} {d.verdict}" for d in failed[:5]))
+        raise typer.Exit(1)
+
+
 @app.command()
 @handled
 def calibrate(

@@ -7,7 +7,7 @@ from attnprof.report import fmt
 from attnprof.results import Profile
 
 
-def _table(head: list[str], rows: list[list[str]], right: set[int] = frozenset()) -> list[str]:
+def md_table(head: list[str], rows: list[list[str]], right: set[int] = frozenset()) -> list[str]:
     align = ["---:" if i in right else "---" for i in range(len(head))]
     lines = ["| " + " | ".join(head) + " |", "| " + " | ".join(align) + " |"]
     lines += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]
@@ -29,7 +29,7 @@ def profile_markdown(p: Profile, *, layers: bool = False, ops: bool = False) -> 
         missed = "-" if name == "attnprof" or own is None else missed_text(missed_ops(c, own))
         rows.append([name, fmt.count(c.reported), c.unit or "", fmt.count(c.macs),
                      fmt.count(c.flops), missed])
-    out += _table(["backend", "reports", "unit", "MACs", "FLOPs", "not counted"], rows, {1, 3, 4})
+    out += md_table(["backend", "reports", "unit", "MACs", "FLOPs", "not counted"], rows, {1, 3, 4})
     m, lat = p.memory, p.latency
     out += ["", f"Peak memory {fmt.nbytes(m.peak_bytes)} ({m.peak_method or 'n/a'}); "
                 f"activations {fmt.nbytes(m.activations_bytes)}."]
@@ -38,13 +38,13 @@ def profile_markdown(p: Profile, *, layers: bool = False, ops: bool = False) -> 
                    f"{lat.samples} samples, {lat.threads} threads, {lat.mode}).")
     if layers:
         names = list(p.counters)
-        out += ["", *_table(
+        out += ["", *md_table(
             ["module", "type", "params", *names],
             [[r["path"] or "(block)", r["type"], fmt.count(r["params"]),
               *[fmt.count(r["macs"].get(b)) for b in names]] for r in p.layers],
             set(range(2, 3 + len(names))))]
     if ops and own is not None and own.ok:
-        out += ["", *_table(
+        out += ["", *md_table(
             ["op", "calls", "MACs", "FLOPs", "transcendentals", "bytes"],
             [[r["op"], str(r["calls"]), fmt.count(r["macs"]), fmt.count(r["flops"]),
               fmt.count(r["transcendentals"]), fmt.count(r["bytes_read"] + r["bytes_written"])]

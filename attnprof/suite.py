@@ -32,6 +32,7 @@ LIMITS = {"max_params": "params", "max_macs": "macs", "max_flops": "flops",
           "max_bytes": "bytes", "max_transcendentals": "transcendentals",
           "max_peak_bytes": "peak_bytes", "max_latency_ms": "latency_ms"}
 BUDGET_KEYS = {"case", "latency_vs", "max_ratio", *LIMITS}
+SWEEP_KEYS = {"blocks", "channels", "size", "batch", "dtype", "options", "plot", "csv", "json"}
 TOP_KEYS = {"defaults", "case", "budget", "sweep"}
 
 
@@ -68,6 +69,7 @@ class Suite:
     budgets: list[Budget]
     rounds: int = 5
     sweep: dict[str, Any] | None = None
+    sweep_cases: list[ProfileRequest] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -174,12 +176,46 @@ def load(path: str) -> Suite:
         requests.append(req)
     budgets = _budgets(path, text, doc.get("budget", []), names, requests)
     sweep = doc.get("sweep")
-    suite = Suite(path, requests, budgets, rounds, sweep)
+    sweep_cases = _sweep(path, text, sweep, defaults) if sweep is not None else []
+    suite = Suite(path, requests, budgets, rounds, sweep, sweep_cases)
     if any("max_latency_ms" in b.limits for b in budgets):
         suite.notes.append("max_latency_ms compares absolute time, which depends on the machine "
                            "it runs on; prefer latency_vs (a ratio to another case measured in "
                            "the same run)")
     return suite
+
+
+def _sweep(path: str, text: str, raw: Any, defaults: dict[str, Any]) -> list[ProfileRequest]:
+    """The cases of a [sweep] table: the product of its lists, on top of [defaults]."""
+    from attnprof.sweep import plan
+
+    line = locate(text, "sweep")
+    if not isinstance(raw, dict):
+        raise SuiteError(f"{_at(path, line)}: [sweep] must be a table")
+    for key in raw:
+        if key not in SWEEP_KEYS:
+            raise SuiteError(f"{_at(path, locate(text, 'sweep', 0, key))}: unknown key '{key}' "
+                             f"in [sweep]; allowed: {', '.join(sorted(SWEEP_KEYS))}")
+    blocks = raw.get("blocks")
+    if not isinstance(blocks, list) or not blocks:
+        raise SuiteError(f"{_at(path, line)}: [sweep] needs blocks = [\"se\", ...]")
+    base_fields = _request_fields(defaults)
+    base_fields["options"] = {**defaults.get("options", {}), **raw.get("options", {})}
+
+    def listed(key: str, default: Any) -> list[Any]:
+        v = raw.get(key, base_fields.get(key, default))
+        return v if isinstance(v, list) else [v]
+
+    try:
+        base = ProfileRequest(block=blocks[0], **{k: v for k, v in base_fields.items()
+                                                  if k not in ("channels", "size", "batch",
+                                                               "dtype")})
+        sizes = ["x".join(map(str, s)) if isinstance(s, (list, tuple)) else s
+                 for s in listed("size", 56)]
+        return plan([str(b) for b in blocks], listed("channels", 64), sizes,
+                    listed("batch", 1), listed("dtype", "float32"), base)
+    except AttnprofError as exc:
+        raise SuiteError(f"{_at(path, line)}: [sweep]: {exc}") from None
 
 
 def _budgets(path: str, text: str, raw: Any, names: dict[str, int],

@@ -33,10 +33,19 @@ def row(p: Profile) -> dict[str, object]:
     return out
 
 
-def profiles_csv(profiles: list[Profile]) -> str:
+def read_rows(path: str) -> list[dict[str, str]]:
+    """Rows of an existing attnprof CSV (to resume a sweep)."""
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def profiles_csv(profiles: list[Profile], prior: list[dict[str, str]] = ()) -> str:
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n",
+                            extrasaction="ignore")
     writer.writeheader()
+    for r in prior:
+        writer.writerow(r)
     for p in profiles:
         writer.writerow({k: ("" if v is None else v) for k, v in row(p).items()})
     return buf.getvalue()

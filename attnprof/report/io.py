@@ -25,6 +25,21 @@ def check_writable(path: str) -> None:
         raise BadInput(f"cannot write {path}: it is a directory")
 
 
+def _mode_for(target: Path) -> int:
+    """An existing file keeps its mode; a new one gets the default (0666 less the umask)."""
+    try:
+        return target.stat().st_mode & 0o777
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
+def replace_atomically(tmp: str, target: Path) -> None:
+    os.chmod(tmp, _mode_for(target))
+    os.replace(tmp, target)
+
+
 def write_text(path: str, text: str) -> None:
     if path == "-":
         sys.stdout.write(text)
@@ -36,7 +51,7 @@ def write_text(path: str, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
-        os.replace(tmp, target)
+        replace_atomically(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

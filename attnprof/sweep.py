@@ -1,0 +1,114 @@
+"""Sweeps: one block set over the Cartesian product of channels, sizes, batches and dtypes.
+
+Planning, case names, resuming and the scaling fit live here (torch-free); the CLI runs the
+cases one by one and writes the outputs after each, so an interrupted sweep keeps what it
+finished and ``--resume`` skips it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
+
+from attnprof.errors import BadInput
+from attnprof.metrics import metric
+from attnprof.request import DTYPES, ProfileRequest, parse_choice, parse_size
+from attnprof.results import Profile
+
+AXES = ("channels", "size", "batch", "dtype")
+
+
+def parse_list(what: str, value: str | Iterable[Any], parse) -> list[Any]:
+    """``"16,32,64"`` (or a list) -> parsed values, in order, without repeats."""
+    items = value.split(",") if isinstance(value, str) else list(value)
+    out: list[Any] = []
+    for item in items:
+        text = str(item).strip()
+        if not text:
+            continue
+        v = parse(text)
+        if v not in out:
+            out.append(v)
+    if not out:
+        raise BadInput(f"--{what} needs at least one value, e.g. --{what} 16,32,64")
+    return out
+
+
+def _positive(what: str):
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise BadInput(f"--{what}: {text!r} is not an integer") from None
+        if v < 1:
+            raise BadInput(f"--{what}: values must be positive integers, got {v}")
+        return v
+
+    return parse
+
+
+def plan(blocks: list[str], channels, sizes, batches, dtypes,
+         base: ProfileRequest) -> list[ProfileRequest]:
+    """Every case of the product, named so a later run can recognise it."""
+    cs = parse_list("channels", channels, _positive("channels"))
+    ss = parse_list("size", sizes, parse_size)
+    bs = parse_list("batch", batches, _positive("batch"))
+    ds = parse_list("dtype", dtypes, lambda t: parse_choice("dtype", t, DTYPES))
+    out = []
+    for block, c, (h, w), b, d in itertools.product(blocks, cs, ss, bs, ds):
+        name = f"{block} c={c} {h}x{w} b={b} {d}"
+        out.append(replace(base, block=block, channels=c, size=(h, w), batch=b, dtype=d,
+                           name=name).validated())
+    return out
+
+
+def swept_axes(profiles: list[Profile]) -> list[str]:
+    """The axes with more than one value, in the order channels, size, batch, dtype."""
+    values: dict[str, set[Any]] = {a: set() for a in AXES}
+    for p in profiles:
+        for a in AXES:
+            values[a].add(axis_value(p, a))
+    return [a for a in AXES if len(values[a]) > 1]
+
+
+def axis_value(p: Profile, axis: str) -> Any:
+    b, c, h, w = p.input["shape"]
+    return {"channels": c, "size": math.sqrt(h * w), "batch": b, "dtype": p.input["dtype"]}[axis]
+
+
+def scaling_exponent(xs: list[float], ys: list[float]) -> float | None:
+    """Least-squares slope of log y on log x: cost ∝ x^k. None with < 2 usable points."""
+    pts = [(math.log(x), math.log(y)) for x, y in zip(xs, ys, strict=True)
+           if x and y and x > 0 and y > 0]
+    if len({p[0] for p in pts}) < 2:
+        return None
+    mx = sum(p[0] for p in pts) / len(pts)
+    my = sum(p[1] for p in pts) / len(pts)
+    sxx = sum((p[0] - mx) ** 2 for p in pts)
+    sxy = sum((p[0] - mx) * (p[1] - my) for p in pts)
+    return sxy / sxx
+
+
+FIT_METRICS = ("latency_ms", "flops", "bytes", "params")
+
+
+def scaling(profiles: list[Profile]) -> list[dict[str, Any]]:
+    """Where exactly one numeric axis is swept: each block's exponent per metric."""
+    axes = [a for a in swept_axes(profiles) if a != "dtype"]
+    if len(axes) != 1 or "dtype" in swept_axes(profiles):
+        return []
+    axis = axes[0]
+    out = []
+    for block in dict.fromkeys(p.block["name"] for p in profiles):
+        mine = [p for p in profiles if p.block["name"] == block]
+        row: dict[str, Any] = {"block": block, "axis": axis}
+        for m in FIT_METRICS:
+            pairs = [(axis_value(p, axis), metric(p, m)) for p in mine]
+            pairs = [(x, y) for x, y in pairs if y is not None]
+            row[m] = scaling_exponent([x for x, _ in pairs], [y for _, y in pairs]) \
+                if len(pairs) > 1 else None
+        out.append(row)
+    return out

@@ -19,7 +19,7 @@ from importlib import metadata
 from types import MappingProxyType
 from typing import Any
 
-from attnprof.errors import BadInput, BadOption, UnknownBlock, did_you_mean
+from attnprof.errors import BadInput, BadOption, UnknownBlock, closest, did_you_mean
 from attnprof.options import Option, validate_options
 
 KINDS = ("channel", "spatial", "mixed")
@@ -180,10 +180,12 @@ class Registry:
         key = self._aliases.get(key, key)
         if key in self._specs:
             return self._specs[key]
-        choices = [*self._specs, *self._aliases]
+        near = closest(key, [*self._specs, *self._aliases], n=6)
+        near = list(dict.fromkeys(self._aliases.get(n, n) for n in near))[:3]
+        hint = " (did you mean " + " or ".join(repr(n) for n in near) + "?)" if near else ""
         raise UnknownBlock(
-            f"unknown block '{name}'{did_you_mean(key, choices)}; run 'attnprof list' to see "
-            "every block, or name your own as package.module:Name"
+            f"unknown block '{name}'{hint}; run 'attnprof list' to see every block, or name "
+            "your own as package.module:Name"
         )
 
     def _ensure_loaded(self) -> None:

@@ -91,8 +91,8 @@ def check_real_forward(target: Target, name: str, dtype_name: str) -> None:
 
     try:
         with torch.no_grad():
-            target.module.eval()(target.input())
-    except (RuntimeError, NotImplementedError, TypeError) as exc:
+            copy.deepcopy(target.module).train(target.train)(target.input())
+    except (RuntimeError, NotImplementedError, TypeError, ValueError) as exc:
         line = (str(exc).strip().splitlines() or [""])[0]
         if "not implemented for" in line or "Unsupported" in line or "dtype" in line.lower():
             raise BadInput(f"block '{name}' cannot run in {dtype_name} on {target.device}: "
@@ -101,7 +101,8 @@ def check_real_forward(target: Target, name: str, dtype_name: str) -> None:
                        f"{type(exc).__name__}: {line}") from exc
 
 
-def check_forward(module, shape: tuple[int, ...], dtype, name: str, device: str) -> None:
+def check_forward(module, shape: tuple[int, ...], dtype, name: str, device: str,
+                  train: bool = False) -> None:
     """Run the block once on meta tensors (free at any size): its own errors and shape
     changes are bad input. A block that cannot run on meta (say, it makes a tensor without
     ``device=x.device``) is run once for real on ``device`` instead."""
@@ -110,12 +111,12 @@ def check_forward(module, shape: tuple[int, ...], dtype, name: str, device: str)
     from attnprof.counters.own import meta_copy
 
     try:
-        twin = meta_copy(module).to(dtype=dtype).eval()
+        twin = meta_copy(module).to(dtype=dtype).train(train)
         with torch.no_grad():
             out = twin(torch.empty(shape, dtype=dtype, device="meta"))
     except Exception:
         try:
-            real = copy.deepcopy(module).to(device=device, dtype=dtype).eval()
+            real = copy.deepcopy(module).to(device=device, dtype=dtype).train(train)
             x = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(device, dtype)
             with torch.no_grad():
                 out = real(x)
@@ -193,7 +194,8 @@ def prepare(request: ProfileRequest, note: Callable[[str], None]) -> Prepared:
     dtype = torch_dtype(request.dtype)
     with preserved_state():
         info, module = resolve(request)
-        check_forward(module, request.shape, dtype, info["name"], request.device)
+        check_forward(module, request.shape, dtype, info["name"], request.device,
+                      train=request.mode == "train")
         module = module.to(device=request.device, dtype=dtype)
         if request.channels_last:
             module = module.to(memory_format=torch.channels_last)

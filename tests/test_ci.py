@@ -150,7 +150,7 @@ def test_latency_budget_note(cli, tmp_path):
      "does not have", ":5:"),
     ('[[case]]\nblock = "se"\n[[budget]]\ncase = "se"\nmax_parms = 1\n', "unknown key", ":5:"),
     ('[[case]]\nblock = "se"\nratio = 4\n', "unknown key 'ratio'", ":3:"),
-    ('[[case]]\nblock = "sse"\n', "did you mean 'se'", ":1:"),
+    ('[[case]]\nblock = "sse"\n', "'se'", ":1:"),
     ('[[case]]\nblock = "se"\noptions = { ratio = 0 }\n', ">= 1", ":1:"),
     ('[defaults]\nchanels = 3\n[[case]]\nblock = "se"\n', "unknown key 'chanels'", ":2:"),
     ('[[case]]\nblock = "se"\nlatency = false\n[[budget]]\ncase = "se"\nlatency_vs = "se"\n'

@@ -22,13 +22,16 @@ def target(name, c=16, shape=(1, 16, 32, 32), mode="infer", **opts):
 def test_torchinfo_fvcore_torch_match_the_libraries_called_directly(name):
     t = target(name)
     x = torch.randn(t.shape)
-    direct_info = summary(attnprof.create_block(name, 16), input_data=[x], verbose=0)
-    direct_fv = FlopCountAnalysis(attnprof.create_block(name, 16), (x,))
+    direct_info = summary(attnprof.create_block(name, 16).eval(), input_data=[x], verbose=0)
+    direct_fv = FlopCountAnalysis(attnprof.create_block(name, 16).eval(), (x,))
     direct_fv.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
     with FlopCounterMode(display=False) as fc, torch.no_grad():
-        attnprof.create_block(name, 16)(x)
-    assert run_backend("torchinfo", t).macs == direct_info.total_mult_adds
-    assert run_backend("fvcore", t).macs == direct_fv.total()
+        attnprof.create_block(name, 16).eval()(x)
+    counts = {b: run_backend(b, t) for b in ("torchstat", "torchinfo", "fvcore", "attnprof")}
+    for backend, c in counts.items():
+        assert c.status == "ok", (backend, c.error)
+    assert counts["torchinfo"].macs == direct_info.total_mult_adds
+    assert counts["fvcore"].macs == direct_fv.total()
     torch_count = run_backend("torch", t)
     assert torch_count.reported == fc.get_total_flops()
     assert torch_count.macs == fc.get_total_flops() // 2
@@ -188,3 +191,24 @@ def test_a_failing_backend_is_a_status_row_and_still_restores():
     assert c.status == "failed" and "IndexError" in c.error
     assert "__call__" not in vars(_KwChild)
     assert run_backend("attnprof", t).flops == 64
+
+
+class _BN(torch.nn.Module):
+    def __init__(self, channels=8):
+        super().__init__()
+        self.bn = torch.nn.BatchNorm2d(channels)
+
+    def forward(self, x):
+        return self.bn(x)
+
+
+@pytest.mark.parametrize("mode,per_element", [("infer", 4), ("train", 6)])
+def test_batch_norm_costs_by_mode(mode, per_element):
+    """Eval: (x - mean) * invstd * w + b, 4 per element; training adds the statistics (2)."""
+    shape = (2, 8, 5, 5)
+    block = _BN()
+    result = count_module(block, shape, torch.float32, train=mode == "train")
+    bn_rows = {k: v for k, v in result.ops.items() if "batch_norm" in k and "backward" not in k}
+    assert sum(t.flops for t in bn_rows.values()) == per_element * 2 * 8 * 5 * 5
+    if mode == "infer":
+        assert sum(t.bytes_written for t in bn_rows.values()) == 2 * 8 * 5 * 5 * 4

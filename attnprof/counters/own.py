@@ -108,8 +108,8 @@ class _CountingMode(TorchDispatchMode):
             return
         tally = Tally(calls=1)
         tally.bytes_read = sum(tensor_bytes(t) for t in inputs)
-        tally.bytes_written = sum(tensor_bytes(t) for t in outputs)
         name = func._schema.name
+        written = outputs
         if rule is None:
             tally.uncounted = 1
             self.result.uncounted_ops[name] += 1
@@ -117,6 +117,9 @@ class _CountingMode(TorchDispatchMode):
             cost = rule(Call(func, tuple(args), kwargs, inputs, outputs, out))
             tally.macs, tally.flops = cost.macs, cost.flops
             tally.transcendentals = cost.transcendentals
+            if cost.written_outputs is not None:
+                written = outputs[:cost.written_outputs]
+        tally.bytes_written = sum(tensor_bytes(t) for t in written)
         self.result.total.add(tally)
         self.result.ops[name].add(tally)
         for parent in set(self.tracker.parents):

@@ -49,6 +49,7 @@ class Cost:
     macs: int = 0
     flops: int = 0
     transcendentals: int = 0
+    written_outputs: int | None = None  # count only the first N outputs as written
 
 
 Rule = Callable[[Call], Cost]
@@ -106,13 +107,20 @@ def pow_rule(call: Call) -> Cost:
     return Cost(flops=n, transcendentals=n)
 
 
-def batch_norm(train_flops: int) -> Rule:
+def batch_norm(train_flops: int, training_arg: int | None = None) -> Rule:
     """Normalising is (x - mean) * invstd * weight + bias: 4 per element; training adds the
-    statistics (mean and variance, 2 per element read) and one rsqrt per channel."""
+    statistics (mean and variance, 2 per element read) and one rsqrt per channel.
+
+    ``native_batch_norm`` serves eval mode too (its ``training`` argument says which); then it
+    costs 4 per element and writes only its output (the saved statistics are empty on CPU,
+    not on meta: counting them would make meta and real counts differ)."""
 
     def rule(call: Call) -> Cost:
         x = call.inputs[0]
         channels = x.shape[1] if x.dim() > 1 else 1
+        training = True if training_arg is None else bool(call.args[training_arg])
+        if not training:
+            return Cost(flops=4 * x.numel(), transcendentals=channels, written_outputs=1)
         return Cost(flops=train_flops * x.numel(), transcendentals=channels)
 
     return rule
@@ -180,8 +188,8 @@ RULES: dict[str, Rule] = {
     **_p("_adaptive_avg_pool2d_backward adaptive_max_pool2d_backward avg_pool2d_backward "
          "max_pool2d_with_indices_backward", pointwise(1)),
     # normalisation
-    **_p("_native_batch_norm_legit_no_training", batch_norm(4)),
-    **_p("native_batch_norm _native_batch_norm_legit", batch_norm(6)),
+    **_p("_native_batch_norm_legit_no_training", batch_norm(4, training_arg=None)),
+    **_p("native_batch_norm _native_batch_norm_legit", batch_norm(6, training_arg=5)),
     **_p("native_batch_norm_backward", batch_norm(8)),
     "aten::native_group_norm": group_norm,
     "aten::native_layer_norm": layer_norm,

@@ -1,8 +1,4 @@
-"""What every built-in block is: names, papers, options, derived values, constraints.
-
-Torch-free. Each spec names its implementation by import path; it is imported only when a
-block is built.
-"""
+"""The seed's blocks (SE, ECA, CBAM and its halves): names, papers, options, constraints."""
 
 from __future__ import annotations
 
@@ -62,7 +58,7 @@ def check_eca(channels: int, opts: dict[str, Any]) -> str | None:
     return None
 
 
-BUILTIN: tuple[BlockSpec, ...] = (
+SEED: tuple[BlockSpec, ...] = (
     BlockSpec(
         name="se", aliases=("se_block",), kind="channel", paper=SE_PAPER,
         factory="attnprof.blocks.se:SEBlock",

@@ -28,19 +28,21 @@ def create_block(name: str, channels: int, **options: Any) -> nn.Module:
     return build(spec, channels, spec.resolve_options(channels, options), seed=None)
 
 
-def profile(block: Any, channels: int | None = None, size: int | str | tuple[int, int] = 56,
-            batch: int = 1, options: dict[str, Any] | None = None, **kwargs: Any) -> Profile:
+def profile(block: Any, channels: int | None = None,
+            size: int | str | tuple[int, int] | None = None, batch: int = 1,
+            options: dict[str, Any] | None = None, **kwargs: Any) -> Profile:
     """Profile a block given by name, ``module:Name`` or as an ``nn.Module`` instance.
 
     ``kwargs`` are the other fields of :class:`attnprof.request.ProfileRequest` (device,
-    dtype, mode, backends, latency, threads, budget_s). Returns a Profile; ``to_dict()``
-    gives the JSON document the CLI prints.
+    dtype, mode, backends, latency, ops, threads, budget_s, host, ...). Channels default to
+    64 (3 with a host, or the module's own), size to 56 (224 with a host). Returns a
+    Profile; ``to_dict()`` gives the JSON document the CLI prints.
     """
     from attnprof.request import ProfileRequest
     from attnprof.runner import profile as run
 
-    if channels is None:
-        channels = _infer_channels(block) if not isinstance(block, str) else 64
+    if channels is None and not isinstance(block, str) and not kwargs.get("host"):
+        channels = _infer_channels(block)
     return run(ProfileRequest(block=block, channels=channels, size=size, batch=batch,
                               options=options or {}, **kwargs))
 

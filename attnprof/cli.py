@@ -115,8 +115,13 @@ def main_options(
 
 
 # Options shared by stat and compare. -----------------------------------------------------
-Channels = Annotated[int, typer.Option("--channels", "-c", help="Input channels C.")]
-Size = Annotated[str, typer.Option("--size", "-s", help="Spatial size: S (SxS) or HxW.")]
+Channels = Annotated[int | None, typer.Option(
+    "--channels", "-c", help="Input channels C (default 64; with --host, 3).")]
+Size = Annotated[str | None, typer.Option(
+    "--size", "-s", help="Spatial size: S (SxS) or HxW (default 56; with --host, 224).")]
+Host = Annotated[str | None, typer.Option(
+    "--host", help="Put the block in a network: resnet18, resnet34, resnet50, resnet101, "
+    "mobilenetv2.")]
 Batch = Annotated[int, typer.Option("--batch", "-b", help="Batch size B.")]
 Opts = Annotated[list[str] | None, typer.Option(
     "--option", "-o", help="Block option KEY=VALUE (repeatable); see 'attnprof show BLOCK'.")]
@@ -237,11 +242,12 @@ def _request(block: str, channels: int, size: str, batch: int, option: list[str]
 @handled
 def stat(
     block: Annotated[str, typer.Argument(help="Block name, alias, or package.module:Name.")],
-    channels: Channels = 64, size: Size = "56", batch: Batch = 1, option: Opts = None,
+    channels: Channels = None, size: Size = None, batch: Batch = 1, option: Opts = None,
     device: Device = "cpu", dtype: Dtype = "float32", backends: Backends = "all",
     latency: Latency = True, mode: Mode = "infer",
     layers: Annotated[bool, typer.Option("--layers", help="Per-module table.")] = False,
     ops: Annotated[bool, typer.Option("--ops", help="Per-aten-op table.")] = False,
+    host: Host = None,
     format: Format = "table", json_path: JsonPath = None, threads: Threads = None,
     budget: Budget = 0.3, timer: Timer = "blocked", channels_last: ChannelsLast = False,
     compile: Compile = False, cuda_graph: CudaGraph = False,
@@ -257,7 +263,8 @@ def stat(
     request = _request(block, channels, size, batch, option, device=device, dtype=dtype,
                        backends=backends, latency=latency, mode=mode, threads=threads,
                        budget_s=budget, timer=timer, channels_last=channels_last,
-                       compile=compile, cuda_graph=cuda_graph, ops=ops, verbose=verbose)
+                       compile=compile, cuda_graph=cuda_graph, ops=ops, verbose=verbose,
+                       host=host)
     from attnprof.runner import profile
 
     result = profile(request, progress=_progress(fmt_))
@@ -341,11 +348,12 @@ def run_profiles(requests, rounds: int, quiet: bool):
 def compare(
     blocks: Annotated[list[str], typer.Argument(help="Two or more blocks (names, aliases or "
                                                 "package.module:Name).")],
-    channels: Channels = 64, size: Size = "56", batch: Batch = 1, option: Opts = None,
+    channels: Channels = None, size: Size = None, batch: Batch = 1, option: Opts = None,
     device: Device = "cpu", dtype: Dtype = "float32", backends: Backends = "all",
     latency: Latency = True, mode: Mode = "infer",
     baseline: Annotated[str | None, typer.Option(
         "--baseline", help="Show ratios and differences against this block.")] = None,
+    host: Host = None,
     format: Format = "table", json_path: JsonPath = None,
     markdown_path: Annotated[str | None, typer.Option("--markdown", help="Also write the "
                                                       "Markdown table to PATH.")] = None,
@@ -376,7 +384,8 @@ def compare(
     requests = [
         _request(b, channels, size, batch, None, device=device, dtype=dtype, backends=backends,
                  latency=latency, mode=mode, threads=threads, budget_s=budget, timer=timer,
-                 channels_last=channels_last, compile=compile, verbose=verbose, name=n)
+                 channels_last=channels_last, compile=compile, verbose=verbose, name=n,
+                 host=host)
         for b, n in zip(blocks, names, strict=True)
     ]
     from dataclasses import replace

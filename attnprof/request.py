@@ -78,8 +78,8 @@ class ProfileRequest:
     """One block at one input. ``block`` is a name, ``module:Name``, or an nn.Module."""
 
     block: Any
-    channels: int = 64
-    size: tuple[int, int] = (56, 56)
+    channels: int | None = None  # 64, or 3 (RGB) with a host
+    size: Any = None  # 56, or 224 with a host
     batch: int = 1
     options: Mapping[str, Any] = field(default_factory=dict)
     device: str = "cpu"
@@ -96,10 +96,19 @@ class ProfileRequest:
     cuda_graph: bool = False
     verbose: bool = False
     name: str | None = None
+    host: str | None = None
 
     def validated(self) -> ProfileRequest:
         """A normalised copy; raises :class:`BadInput` on any malformed field."""
-        check_positive("channels", self.channels)
+        from attnprof.hosts import HOSTS
+
+        host = parse_choice("host", self.host, HOSTS) if self.host is not None else None
+        if host is not None and self.channels not in (None, 3):
+            raise BadInput(f"--channels does not apply with --host {host}: the network takes "
+                           "3-channel images and gives each block its own channels")
+        channels = self.channels if self.channels is not None else (3 if host else 64)
+        size = self.size if self.size is not None else (224 if host else 56)
+        check_positive("channels", channels)
         check_positive("batch", self.batch)
         if self.threads is not None:
             check_positive("threads", self.threads)
@@ -112,8 +121,9 @@ class ProfileRequest:
             raise BadInput("--cuda-graph times inference only: drop --mode train")
         return replace(
             self,
+            host=host, channels=channels,
             timer=parse_choice("timer", self.timer, ("blocked", "adaptive")),
-            size=parse_size(self.size),
+            size=parse_size(size),
             device=parse_device(self.device),
             dtype=parse_choice("dtype", self.dtype, DTYPES),
             mode=parse_choice("mode", self.mode, MODES),

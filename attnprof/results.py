@@ -131,6 +131,7 @@ class Profile:
     name: str | None = None  # a case name in compare/suites; the block name otherwise
     op_times: tuple[Mapping[str, Any], ...] = ()  # torch.profiler self time per op (--ops)
     roofline: Mapping[str, Any] | None = None  # against `attnprof calibrate`'s figures
+    host: Mapping[str, Any] | None = None  # the network the block sits in (--host)
 
     @property
     def label(self) -> str:
@@ -150,6 +151,7 @@ class Profile:
             "layers": [dict(x) for x in self.layers],
             "op_times": [dict(x) for x in self.op_times],
             "roofline": dict(self.roofline) if self.roofline else None,
+            "host": dict(self.host) if self.host else None,
             "environment": dict(self.environment),
         }
 
@@ -165,7 +167,7 @@ class Profile:
             latency=Latency(**lat) if lat else None,
             environment=d.get("environment", {}), layers=tuple(d.get("layers") or ()),
             name=d.get("name"), op_times=tuple(d.get("op_times") or ()),
-            roofline=d.get("roofline"),
+            roofline=d.get("roofline"), host=d.get("host"),
         )
 
 

@@ -102,7 +102,7 @@ def check_real_forward(target: Target, name: str, dtype_name: str) -> None:
 
 
 def check_forward(module, shape: tuple[int, ...], dtype, name: str, device: str,
-                  train: bool = False) -> None:
+                  train: bool = False, same_shape: bool = True) -> None:
     """Run the block once on meta tensors (free at any size): its own errors and shape
     changes are bad input. A block that cannot run on meta (say, it makes a tensor without
     ``device=x.device``) is run once for real on ``device`` instead."""
@@ -127,29 +127,80 @@ def check_forward(module, shape: tuple[int, ...], dtype, name: str, device: str,
     if not isinstance(out, torch.Tensor):
         raise BadInput(f"block '{name}' returned a {type(out).__name__}; attnprof profiles "
                        "blocks that return one tensor")
-    if tuple(out.shape) != tuple(shape):
+    if same_shape and tuple(out.shape) != tuple(shape):
         raise BadInput(f"block '{name}' changed the tensor's shape from {list(shape)} to "
                        f"{list(out.shape)}; an attention block must keep its input's shape")
 
 
-def resolve(request: ProfileRequest) -> tuple[dict[str, Any], Any]:
-    """The block's description and the built module (a private one)."""
+def build_host(spec: BlockSpec, request: ProfileRequest) -> tuple[Any, Any, dict[int, dict]]:
+    """The host network with the block in every slot, the same network without it, and the
+    block's resolved options per channel count (validated for each)."""
+    import torch
+
+    from attnprof.errors import BadOption
+    from attnprof.hosts import HOSTS
+    from attnprof.registry import import_object
+
+    make = import_object(HOSTS[request.host].factory)
+    factory = spec.load_factory()
+    per_channels: dict[int, dict[str, Any]] = {}
+
+    def attention(channels: int):
+        if channels not in per_channels:
+            try:
+                per_channels[channels] = spec.resolve_options(channels, request.options)
+            except BadOption as exc:
+                raise BadOption(f"{exc} (at a {channels}-channel slot of {request.host})") from None
+        try:
+            return factory(channels, **per_channels[channels])
+        except Exception as exc:
+            raise BadInput(f"building block '{spec.name}' for a {channels}-channel slot of "
+                           f"{request.host} failed: {type(exc).__name__}: {exc}") from exc
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        network = make(attention)
+        base = make(None)
+    return network, base, per_channels
+
+
+def resolve(request: ProfileRequest) -> tuple[dict[str, Any], Any, Any, dict[str, Any] | None]:
+    """The block's description, the built module (a private one) and, with a host, the host
+    network without the block and the host's description."""
     from torch import nn
 
     if isinstance(request.block, nn.Module):
+        if request.host:
+            raise BadInput("--host needs a block name: attnprof builds one block per slot")
         module = copy.deepcopy(request.block)
         info = {"name": type(request.block).__name__, "options": dict(request.options),
                 "kind": None, "source": "module", "paper": None}
-        return info, module
+        return info, module, None, None
     if isinstance(request.block, BlockSpec):
         spec = request.block
     else:
         spec = REGISTRY.get(request.block)
-    options = spec.resolve_options(request.channels, request.options)
-    module = build(spec, request.channels, options)
-    info = {"name": spec.name, "options": options, "kind": spec.kind, "source": spec.source,
+    info = {"name": spec.name, "kind": spec.kind, "source": spec.source,
             "paper": spec.paper.cite() if spec.paper else None}
-    return info, module
+    if request.host:
+        from attnprof.hosts import HOSTS
+
+        network, base, per_channels = build_host(spec, request)
+        first = next(iter(per_channels.values()), {})
+        info["options"] = first
+        host = {"name": request.host, "slot": HOSTS[request.host].slot,
+                "blocks": sum(1 for m in network.modules() if _is_slot(m, spec)),
+                "block_channels": sorted(per_channels),
+                "block_options": {str(c): o for c, o in sorted(per_channels.items())}}
+        return info, network, base, host
+    options = spec.resolve_options(request.channels, request.options)
+    info["options"] = options
+    return info, build(spec, request.channels, options), None, None
+
+
+def _is_slot(module, spec: BlockSpec) -> bool:
+    factory = spec.load_factory()
+    return isinstance(factory, type) and isinstance(module, factory)
 
 
 def layer_rows(module, counts: dict[str, Count]) -> list[dict[str, Any]]:
@@ -181,21 +232,25 @@ class Prepared:
     counts: dict[str, Count]
     memory: Memory
     timed: Any = None  # a latency.TimedCall once timing is set up
+    base: Any = None  # with a host: the network without the block
+    host: dict[str, Any] | None = None
+    base_count: Count | None = None
+    base_memory: Memory | None = None
+    timed_base: Any = None
 
 
 def prepare(request: ProfileRequest, note: Callable[[str], None]) -> Prepared:
     """Everything but latency. Raises AttnprofError subclasses for bad input."""
     import torch
 
-    from attnprof.measure import memory as memory_mod
 
     request = request.validated()
     check_device(request.device)
     dtype = torch_dtype(request.dtype)
     with preserved_state():
-        info, module = resolve(request)
+        info, module, base, host = resolve(request)
         check_forward(module, request.shape, dtype, info["name"], request.device,
-                      train=request.mode == "train")
+                      train=request.mode == "train", same_shape=host is None)
         module = module.to(device=request.device, dtype=dtype)
         if request.channels_last:
             module = module.to(memory_format=torch.channels_last)
@@ -208,13 +263,27 @@ def prepare(request: ProfileRequest, note: Callable[[str], None]) -> Prepared:
             note(f"{info['name']}: counting with {name}")
             counts[name] = run_backend(name, target, verbose=request.verbose)
         own = counts.get("attnprof")
-        mem = memory_mod.memory(
-            module, request.shape, dtype, train=request.mode == "train", make_input=target.input,
-            activations_bytes=own.bytes_written if own is not None and own.ok else None,
-            peak_live_bytes=own.extra.get("peak_live_bytes") if own is not None and own.ok
-            else None,
-        )
-    return Prepared(request, info, module, target, counts, mem)
+        mem = _memory(module, target, own)
+        prep = Prepared(request, info, module, target, counts, mem)
+        if host is not None:
+            base = base.to(device=request.device, dtype=dtype)
+            base_target = Target(base, request.shape, dtype, request.device, request.mode,
+                                 channels_last=request.channels_last)
+            note(f"{info['name']}: counting {request.host} without it")
+            prep.base, prep.host = base, host
+            prep.base_count = run_backend("attnprof", base_target)
+            prep.base_memory = _memory(base, base_target, prep.base_count)
+    return prep
+
+
+def _memory(module, target: Target, own: Count | None) -> Memory:
+    from attnprof.measure import memory as memory_mod
+
+    ok = own is not None and own.ok
+    return memory_mod.memory(
+        module, target.shape, target.dtype, train=target.train, make_input=target.input,
+        activations_bytes=own.bytes_written if ok else None,
+        peak_live_bytes=own.extra.get("peak_live_bytes") if ok else None)
 
 
 def start_timing(prep: Prepared) -> None:
@@ -222,13 +291,47 @@ def start_timing(prep: Prepared) -> None:
     from attnprof.measure.latency import TimedCall
 
     r = prep.request
+    kw = dict(mode=r.mode, threads=r.threads, timer=r.timer, compile=r.compile,
+              cuda_graph=r.cuda_graph)
     with preserved_state():
-        prep.timed = TimedCall(copy.deepcopy(prep.module), prep.target.input(), mode=r.mode,
-                               threads=r.threads, timer=r.timer, compile=r.compile,
-                               cuda_graph=r.cuda_graph)
+        prep.timed = TimedCall(copy.deepcopy(prep.module), prep.target.input(), **kw)
+        if prep.base is not None:
+            prep.timed_base = TimedCall(copy.deepcopy(prep.base), prep.target.input(), **kw)
 
 
-def finish(prep: Prepared, lat: Latency | None, note: Callable[[str], None]) -> Profile:
+def timed_calls(prep: Prepared) -> list[Any]:
+    return [c for c in (prep.timed, prep.timed_base) if c is not None]
+
+
+def host_section(prep: Prepared, lat: Latency | None, base_lat: Latency | None):
+    """The host's totals with and without the block (MACs and FLOPs by attnprof's counter)."""
+    if prep.host is None:
+        return None
+    own, base = prep.counts.get("attnprof"), prep.base_count
+    total_params = sum(p.numel() for p in prep.module.parameters())
+    base_params = sum(p.numel() for p in prep.base.parameters())
+    out = dict(prep.host)
+    out.update({"params_base": base_params, "params_total": total_params,
+                "params_added": total_params - base_params})
+    for key in ("macs", "flops", "bytes"):
+        b = getattr(base, key) if base is not None and base.ok else None
+        t = getattr(own, key) if own is not None and own.ok else None
+        out[f"{key}_base"], out[f"{key}_total"] = b, t
+        out[f"{key}_added"] = t - b if b is not None and t is not None else None
+    out["peak_bytes_base"] = prep.base_memory.peak_bytes if prep.base_memory else None
+    out["peak_bytes_total"] = prep.memory.peak_bytes
+    if lat is not None and base_lat is not None:
+        out.update({"latency_base_ms": base_lat.median_ms, "latency_total_ms": lat.median_ms,
+                    "latency_added_ms": lat.median_ms - base_lat.median_ms,
+                    "latency_base": base_lat.to_dict()})
+    else:
+        out.update({"latency_base_ms": None, "latency_total_ms": None,
+                    "latency_added_ms": None, "latency_base": None})
+    return out
+
+
+def finish(prep: Prepared, lat: Latency | None, note: Callable[[str], None],
+           base_lat: Latency | None = None) -> Profile:
     """Per-op times and the roofline (when timed), then the Profile."""
     from attnprof.env import environment
     from attnprof.measure import roofline as roof_mod
@@ -260,7 +363,7 @@ def finish(prep: Prepared, lat: Latency | None, note: Callable[[str], None]) -> 
                 "bytes": prep.memory.params_bytes},
         counters=prep.counts, memory=prep.memory, latency=lat, environment=env,
         layers=tuple(layer_rows(prep.module, prep.counts)), name=r.name, op_times=op_times,
-        roofline=roof,
+        roofline=roof, host=host_section(prep, lat, base_lat),
     )
 
 
@@ -291,13 +394,16 @@ def profile_many(
     latencies: dict[int, Latency] = {}
     if timed:
         budget = max(p.request.budget_s for p in timed)
+        calls = [c for p in timed for c in timed_calls(p)]
         with preserved_state():
-            lats = measure_interleaved([p.timed for p in timed], budget, rounds,
+            lats = measure_interleaved(calls, budget, rounds,
                                        on_round=lambda r: tick(f"timing round {r}/{rounds}"))
-        latencies = {id(p): lat for p, lat in zip(timed, lats, strict=True)}
+        latencies = {id(c): lat for c, lat in zip(calls, lats, strict=True)}
     out = []
     for p in prepared:
-        out.append(finish(p, latencies.get(id(p)), quiet))
+        lat = latencies.get(id(p.timed)) if p.timed is not None else None
+        base_lat = latencies.get(id(p.timed_base)) if p.timed_base is not None else None
+        out.append(finish(p, lat, quiet, base_lat))
         tick(f"finished {p.info['name']}")
     return out
 
@@ -306,11 +412,17 @@ def profile(request: ProfileRequest, progress: Callable[[str], None] | None = No
     """Profile one block. Raises AttnprofError subclasses for bad input; never prints."""
     note = progress or (lambda _msg: None)
     prep = prepare(request, note)
-    lat = None
+    lat = base_lat = None
     if prep.request.latency:
         note("timing")
         start_timing(prep)
         with preserved_state():
-            prep.timed.sample(prep.request.budget_s)
-            lat = prep.timed.latency()
-    return finish(prep, lat, note)
+            if prep.timed_base is None:
+                prep.timed.sample(prep.request.budget_s)
+                lat = prep.timed.latency()
+            else:  # with and without the block, interleaved
+                from attnprof.measure.latency import measure_interleaved
+
+                lat, base_lat = measure_interleaved([prep.timed, prep.timed_base],
+                                                    prep.request.budget_s, rounds=3)
+    return finish(prep, lat, note, base_lat)

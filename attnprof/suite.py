@@ -25,7 +25,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 REQUEST_KEYS = {"channels", "size", "batch", "device", "dtype", "mode", "backends", "latency",
-                "budget", "threads", "timer", "channels_last", "options"}
+                "budget", "threads", "timer", "channels_last", "options", "host"}
 DEFAULT_KEYS = REQUEST_KEYS | {"rounds"}
 CASE_KEYS = REQUEST_KEYS | {"name", "block"}
 LIMITS = {"max_params": "params", "max_macs": "macs", "max_flops": "flops",
@@ -168,7 +168,8 @@ def load(path: str) -> Suite:
             from attnprof.registry import REGISTRY
 
             spec = REGISTRY.get(req.block)
-            spec.resolve_options(req.channels, req.options)
+            if req.host is None:  # in a host, options are checked per slot when it is built
+                spec.resolve_options(req.channels, req.options)
         except AttnprofError as exc:
             raise SuiteError(f"{_at(path, line)}: case '{name}': {exc}") from None
         except TypeError as exc:
@@ -271,7 +272,8 @@ def evaluate(budgets: list[Budget], profiles: list[Profile]) -> list[BudgetResul
         p = by_name[b.case]
         for key, limit in b.limits.items():
             value = metric(p, LIMITS[key])
-            out.append(BudgetResult(b.case, f"{LIMITS[key]} <= {limit:g}", value, limit,
+            shown = f"{limit:,}" if float(limit).is_integer() else f"{limit:g}"
+            out.append(BudgetResult(b.case, f"{LIMITS[key]} <= {shown}", value, limit,
                                     value is not None and value <= limit))
         if b.latency_vs is not None:
             mine, theirs = metric(p, "latency_ms"), metric(by_name[b.latency_vs], "latency_ms")

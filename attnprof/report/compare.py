@@ -35,9 +35,9 @@ def comparison(profiles: list[Profile], baseline: str | None) -> dict[str, Any] 
     return {"baseline": baseline, "rows": rows}
 
 
-def _cell(p: Profile, base: Profile | None, key: str, render) -> str:
+def _cell(p: Profile, base: Profile | None, key: str, render, compact: bool = False) -> str:
     v = metric(p, key)
-    text = render(v)
+    text = fmt.si(v) if compact and render is fmt.count else render(v)
     if key == "latency_ms" and p.latency is not None:
         text += f" ±{fmt.ms(p.latency.iqr_ms / 2)}"
     if base is not None and base is not p and v is not None:
@@ -47,8 +47,27 @@ def _cell(p: Profile, base: Profile | None, key: str, render) -> str:
     return text
 
 
+HOST_COLUMNS = [("params_added", "params_base", "+params"), ("macs_added", "macs_base", "+MACs"),
+                ("latency_added_ms", "latency_base_ms", "+latency")]
+
+
+def _host_cells(p: Profile) -> list[str]:
+    """What the block adds to its host network, absolute and in percent."""
+    h = p.host or {}
+    cells = []
+    for added, base, _ in HOST_COLUMNS:
+        a, b = h.get(added), h.get(base)
+        if a is None:
+            cells.append("-")
+            continue
+        text = fmt.ms(a) if "latency" in added else fmt.si(a)
+        cells.append(text + (f" ({100 * a / b:+.2f}%)" if b else ""))
+    return cells
+
+
 def compare_table(profiles: list[Profile], baseline: str | None = None) -> Table:
     base = next((p for p in profiles if p.label == baseline), None)
+    hosted = any(p.host for p in profiles)
     title = "Side by side (attnprof's counts; latency median ± half IQR"
     title += f"; ratios to {baseline})" if baseline else ")"
     t = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
@@ -56,17 +75,27 @@ def compare_table(profiles: list[Profile], baseline: str | None = None) -> Table
     t.add_column("input", no_wrap=True)
     for _, label, _ in COLUMNS:
         t.add_column(label, justify="right", no_wrap=True)
+    if hosted:
+        for _, _, label in HOST_COLUMNS:
+            t.add_column(label, justify="right", no_wrap=True)
     for p in profiles:
         name = p.label + (" (baseline)" if p is base else "")
+        if p.host:
+            name += f" in {p.host['name']}"
         shape = "×".join(str(s) for s in p.input["shape"])
-        t.add_row(name, shape, *[_cell(p, base, key, r) for key, _, r in COLUMNS])
+        t.add_row(name, shape, *[_cell(p, base, key, r, hosted) for key, _, r in COLUMNS],
+                  *(_host_cells(p) if hosted else []))
     return t
 
 
 def compare_markdown(profiles: list[Profile], baseline: str | None = None) -> str:
     base = next((p for p in profiles if p.label == baseline), None)
-    rows = [[p.label + (" (baseline)" if p is base else ""),
+    hosted = any(p.host for p in profiles)
+    rows = [[p.label + (" (baseline)" if p is base else "")
+             + (f" in {p.host['name']}" if p.host else ""),
              "×".join(str(s) for s in p.input["shape"]),
-             *[_cell(p, base, key, r) for key, _, r in COLUMNS]] for p in profiles]
-    head = ["block", "input", *[label for _, label, _ in COLUMNS]]
-    return "\n".join(md_table(head, rows, set(range(2, 2 + len(COLUMNS))))) + "\n"
+             *[_cell(p, base, key, r) for key, _, r in COLUMNS],
+             *(_host_cells(p) if hosted else [])] for p in profiles]
+    head = ["block", "input", *[label for _, label, _ in COLUMNS],
+            *([label for _, _, label in HOST_COLUMNS] if hosted else [])]
+    return "\n".join(md_table(head, rows, set(range(2, len(head))))) + "\n"

@@ -161,8 +161,53 @@ def ops_table(p: Profile) -> Table:
     return t
 
 
+def host_rows(h) -> list[list[str]]:
+    """The overhead as the papers report it: absolute and percent; params in M (10^6) and in
+    the 2^20 units ECA-Net uses."""
+
+    def pct(added, base):
+        return "-" if added is None or not base else f"+{100 * added / base:.2f}%"
+
+    def params(n):
+        return f"{n / 1e6:.3f} M ({n / 2**20:.3f} M 2^20)"
+
+    rows = [["params", params(h["params_base"]), params(h["params_total"]),
+             f"+{h['params_added']:,}", pct(h["params_added"], h["params_base"])]]
+    for key, label in (("macs", "MACs (matmul, conv)"), ("flops", "FLOPs (all ops)")):
+        if h[f"{key}_base"] is not None:
+            rows.append([label, f"{h[f'{key}_base'] / 1e9:.4f} G",
+                         f"{h[f'{key}_total'] / 1e9:.4f} G", f"+{h[f'{key}_added']:,}",
+                         pct(h[f"{key}_added"], h[f"{key}_base"])])
+    if h["bytes_base"] is not None:
+        rows.append(["bytes read + written", fmt.nbytes(h["bytes_base"]),
+                     fmt.nbytes(h["bytes_total"]), fmt.nbytes(h["bytes_added"]),
+                     pct(h["bytes_added"], h["bytes_base"])])
+    if h["latency_base_ms"] is not None:
+        rows.append(["latency (median)", fmt.ms(h["latency_base_ms"]),
+                     fmt.ms(h["latency_total_ms"]), fmt.ms(h["latency_added_ms"]),
+                     pct(h["latency_added_ms"], h["latency_base_ms"])])
+    if h["peak_bytes_base"] is not None and h["peak_bytes_total"] is not None:
+        added = h["peak_bytes_total"] - h["peak_bytes_base"]
+        rows.append(["peak memory", fmt.nbytes(h["peak_bytes_base"]),
+                     fmt.nbytes(h["peak_bytes_total"]), fmt.nbytes(added),
+                     pct(added, h["peak_bytes_base"])])
+    return rows
+
+
+def host_table(p: Profile) -> Table:
+    h = p.host
+    t = Table(title=f"In {h['name']}: {h['blocks']} blocks ({h['slot']})", box=box.SIMPLE_HEAD,
+              title_justify="left")
+    for col in ("", f"{h['name']}", f"+ {p.block['name']}", "added", "overhead"):
+        t.add_column(col, justify="left" if not col else "right", no_wrap=True)
+    for row in host_rows(h):
+        t.add_row(*row)
+    return t
+
+
 def render(p: Profile, console: Console, *, layers: bool = False, ops: bool = False) -> None:
-    parts = [header(p), counters_table(p), cost_table(p)]
+    parts = [header(p)] + ([host_table(p)] if p.host else []) + [counters_table(p),
+                                                                 cost_table(p)]
     if layers:
         parts.append(layers_table(p))
     if ops and (p.op_times or ("attnprof" in p.counters and p.counters["attnprof"].ok)):

@@ -47,7 +47,7 @@ def eca_kernel(channels: int, b: float, gamma: float) -> int:
 
 
 def derive_eca(channels: int, opts: dict[str, Any]) -> dict[str, Any]:
-    if opts["kernel_size"] is None:
+    if opts["kernel_size"] is None and opts["gamma"] > 0:  # gamma <= 0: check_eca says so
         opts = {**opts, "kernel_size": eca_kernel(channels, opts["b"], opts["gamma"])}
     return opts
 

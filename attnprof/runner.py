@@ -84,6 +84,27 @@ def build(spec: BlockSpec, channels: int, options: dict[str, Any], seed: int | N
     return module
 
 
+def check_fits(module, target: Target, peak_live: int | None, name: str) -> None:
+    """Refuse, before allocating, a run whose estimate passes what the device has free."""
+    import math
+
+    from attnprof.measure import memory as memory_mod
+    from attnprof.report.fmt import nbytes
+
+    if peak_live is None:
+        return
+    element = target.input(device="meta").element_size()
+    need = memory_mod.required_bytes(memory_mod.params_bytes(module),
+                                     math.prod(target.shape) * element, peak_live, target.train)
+    have = memory_mod.available_bytes(target.device)
+    if have is not None and need["total"] > have:
+        parts = ", ".join(f"{k} {nbytes(v)}" for k, v in need.items() if k != "total")
+        raise BadInput(
+            f"'{name}' at {list(target.shape)} needs about {nbytes(need['total'])} of "
+            f"{target.device} memory ({parts}) but {nbytes(have)} is free; use a smaller "
+            "--batch or --size, or count without running it: --backends attnprof --no-latency")
+
+
 def check_real_forward(target: Target, name: str, dtype_name: str) -> None:
     """One real call on the target device: dtype/device combinations that the block's ops do
     not support, and errors that only real data shows, become bad input."""
@@ -115,6 +136,16 @@ def check_forward(module, shape: tuple[int, ...], dtype, name: str, device: str,
         with torch.no_grad():
             out = twin(torch.empty(shape, dtype=dtype, device="meta"))
     except Exception:
+        import math
+
+        from attnprof.measure.memory import available_bytes
+
+        have = available_bytes(device)
+        need = 3 * math.prod(shape) * torch.empty((), dtype=dtype).element_size()
+        if have is not None and need > have:
+            raise BadInput(f"block '{name}' does not run on the meta device, and running it "
+                           f"for real on {list(shape)} would not fit in {device} memory; "
+                           "use a smaller --batch or --size") from None
         try:
             real = copy.deepcopy(module).to(device=device, dtype=dtype).train(train)
             x = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(device, dtype)
@@ -256,12 +287,20 @@ def prepare(request: ProfileRequest, note: Callable[[str], None]) -> Prepared:
             module = module.to(memory_format=torch.channels_last)
         target = Target(module, request.shape, dtype, request.device, request.mode,
                         channels_last=request.channels_last)
+        # attnprof's own count first: on meta it is free, and its trace of live tensors says
+        # whether the real runs below can fit at all
+        note(f"{info['name']}: counting with attnprof")
+        own = run_backend("attnprof", target, verbose=request.verbose)
+        runs_for_real = request.latency or any(b != "attnprof" for b in request.backends)
+        if runs_for_real and own.ok:
+            check_fits(module, target, own.extra.get("peak_live_bytes"), info["name"])
         if request.latency:
             check_real_forward(target, info["name"], request.dtype)
         counts: dict[str, Count] = {}
         for name in request.backends:
             note(f"{info['name']}: counting with {name}")
-            counts[name] = run_backend(name, target, verbose=request.verbose)
+            counts[name] = own if name == "attnprof" else run_backend(name, target,
+                                                                      verbose=request.verbose)
         own = counts.get("attnprof")
         mem = _memory(module, target, own)
         prep = Prepared(request, info, module, target, counts, mem)

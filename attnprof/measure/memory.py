@@ -79,3 +79,33 @@ def memory(
         peak, method = None, None
     return Memory(params_bytes=pbytes, activations_bytes=activations_bytes, peak_bytes=peak,
                   peak_method=method, saved_for_backward_bytes=saved)
+
+
+def available_bytes(device: str) -> int | None:
+    """Memory free for this run: CUDA's free memory, or the OS's MemAvailable on CPU."""
+    if device.startswith("cuda"):
+        free, _total = torch.cuda.mem_get_info(torch.device(device))
+        return int(free)
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        import os
+
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def required_bytes(params: int, input_bytes: int, peak_live: int, train: bool) -> dict[str, int]:
+    """What a real run holds at its peak: the module and the copies the backends and the
+    timer work on (3 x parameters, plus gradients in training), two inputs, and the most op
+    outputs alive at once (from the meta trace)."""
+    parts = {"parameters": params * (4 if train else 3), "input": 2 * input_bytes,
+             "activations": peak_live}
+    parts["total"] = sum(parts.values())
+    return parts

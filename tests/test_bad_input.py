@@ -49,7 +49,7 @@ RESULTS_OK = {"schema": "attnprof.results/1", "results": []}
 @pytest.fixture
 def d(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "userblocks.py").write_text(USER_BLOCKS)
+    (tmp_path / "corpus_blocks.py").write_text(USER_BLOCKS)
     (tmp_path / "importerror.py").write_text("import no_such_dependency_xyz\n")
     (tmp_path / "ok.toml").write_text(SUITE_OK)
     (tmp_path / "binary.toml").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe")
@@ -163,15 +163,15 @@ CASES = [
     # user blocks
     (S + ["importerror:Block"], 2, "no_such_dependency_xyz"),
     (S + ["no_such_module_abc:Block"], 2, "cannot import module"),
-    (S + ["userblocks:Missing"], 2, "no attribute 'Missing'"),
-    (S + ["userblocks:NotAModule"], 2, "not an nn.Module"),
-    (S + ["userblocks:CONSTANT"], 2, "not an nn.Module"),
-    (S + ["userblocks:NoChannels"], 2, "no positional argument"),
-    (S + ["userblocks:Raises"], 2, "my block is broken at step 3"),
-    (S + ["userblocks:Shrinks"], 2, "changed the tensor's shape"),
-    (S + ["userblocks:CtorFails"], 2, "needs a GPU config"),
-    (S + ["userblocks:factory_returns_int"], 2, "not an nn.Module"),
-    (S + ["userblocks:"], 2, "package.module:Name"),
+    (S + ["corpus_blocks:Missing"], 2, "no attribute 'Missing'"),
+    (S + ["corpus_blocks:NotAModule"], 2, "not an nn.Module"),
+    (S + ["corpus_blocks:CONSTANT"], 2, "not an nn.Module"),
+    (S + ["corpus_blocks:NoChannels"], 2, "no positional argument"),
+    (S + ["corpus_blocks:Raises"], 2, "my block is broken at step 3"),
+    (S + ["corpus_blocks:Shrinks"], 2, "changed the tensor's shape"),
+    (S + ["corpus_blocks:CtorFails"], 2, "needs a GPU config"),
+    (S + ["corpus_blocks:factory_returns_int"], 2, "not an nn.Module"),
+    (S + ["corpus_blocks:"], 2, "package.module:Name"),
     (S + [":Block"], 2, "package.module:Name"),
     # compare, sweep
     (["compare", "se"], 2, "at least two"),
@@ -201,7 +201,7 @@ def test_nothing_is_left_modified_by_a_failed_run(cli, d):
     """A failing run leaves an existing output file as it was."""
     out = d / "keep.json"
     out.write_text("precious")
-    r = cli("stat", "userblocks:Raises", "--no-latency", "--json", str(out))
+    r = cli("stat", "corpus_blocks:Raises", "--no-latency", "--json", str(out))
     assert r.exit_code == 2
     assert out.read_text() == "precious"
     r = cli("compare", "se", "nope", "--json", str(out))

@@ -116,7 +116,7 @@ def test_bad_channels():
 
 
 def test_import_path_block(tmp_path, monkeypatch):
-    (tmp_path / "userblocks.py").write_text(
+    (tmp_path / "reg_userblocks.py").write_text(
         "import torch\nimport torch.nn as nn\n"
         "class Gate(nn.Module):\n"
         "    '''A user gate.'''\n"
@@ -128,16 +128,16 @@ def test_import_path_block(tmp_path, monkeypatch):
         "VALUE = 3\n"
     )
     monkeypatch.chdir(tmp_path)
-    block = attnprof.create_block("userblocks:Gate", 8, scale=2.0)
+    block = attnprof.create_block("reg_userblocks:Gate", 8, scale=2.0)
     assert sum(p.numel() for p in block.parameters()) == 8 and block.scale == 2.0
     with pytest.raises(BadOption, match="no option 'scal'"):
-        attnprof.create_block("userblocks:Gate", 8, scal=2.0)
+        attnprof.create_block("reg_userblocks:Gate", 8, scal=2.0)
     with pytest.raises(UnknownBlock, match="no attribute"):
-        REGISTRY.get("userblocks:Nope")
+        REGISTRY.get("reg_userblocks:Nope")
     with pytest.raises(UnknownBlock, match="not an nn.Module"):
-        REGISTRY.get("userblocks:VALUE")
+        REGISTRY.get("reg_userblocks:VALUE")
     with pytest.raises(UnknownBlock, match="no positional argument"):
-        REGISTRY.get("userblocks:not_a_block")
+        REGISTRY.get("reg_userblocks:not_a_block")
     with pytest.raises(UnknownBlock, match="cannot import module"):
         REGISTRY.get("no_such_module_xyz:Gate")
 

@@ -197,6 +197,9 @@ RULES: dict[str, Rule] = {
     # resampling
     **_p("upsample_bilinear2d _upsample_bilinear2d_aa", upsample_linear(8)),
     **_p("upsample_nearest2d _upsample_nearest_exact2d upsample_nearest1d", free),
+    # their backward sums each output gradient into its source: one add per element read
+    **_p("upsample_nearest2d_backward _upsample_nearest_exact2d_backward", reduction(1)),
+    **_p("upsample_bilinear2d_backward", reduction(8)),
     # data movement and creation: bytes, no arithmetic
     **_p("cat stack clone _to_copy copy copy_ contiguous constant_pad_nd reflection_pad2d "
          "replication_pad2d zeros zeros_like ones ones_like empty empty_like empty_strided "

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from attnprof.errors import BadInput
 from attnprof.metrics import COUNTS, metric
+from attnprof.report.io import read_user_file
 from attnprof.results import RESULTS_SCHEMA, Profile
 
 
@@ -34,15 +34,9 @@ class Diff:
 
 def load_results(path: str) -> list[Profile]:
     """Profiles of an ``attnprof.results/1`` file; anything else is bad input (exit 2)."""
-    p = Path(path)
-    if not p.exists():
-        raise BadInput(f"{path}: no such file")
-    if p.is_dir():
-        raise BadInput(f"{path}: is a directory, not a results file")
+    text = read_user_file(path, "an attnprof JSON results file")
     try:
-        doc = json.loads(p.read_bytes().decode("utf-8"))
-    except UnicodeDecodeError:
-        raise BadInput(f"{path}: not a text file (expected attnprof JSON results)") from None
+        doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BadInput(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}") from None
     if not isinstance(doc, dict) or doc.get("schema") != RESULTS_SCHEMA:

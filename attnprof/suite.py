@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from attnprof.errors import AttnprofError, BadInput
@@ -75,17 +74,12 @@ class Suite:
 
 def read_toml(path: str) -> tuple[str, dict[str, Any]]:
     """The file's text and its TOML; unreadable or malformed files raise SuiteError."""
-    p = Path(path)
-    if not p.exists():
-        raise SuiteError(f"{path}: no such file")
-    if p.is_dir():
-        raise SuiteError(f"{path}: is a directory, not a suite file")
+    from attnprof.report.io import read_user_file
+
     try:
-        text = p.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        raise SuiteError(f"{path}: not a text file (a TOML suite is UTF-8 text)") from None
-    except OSError as exc:
-        raise SuiteError(f"{path}: cannot read it: {exc.strerror}") from None
+        text = read_user_file(path, "a TOML suite (UTF-8 text)")
+    except BadInput as exc:
+        raise SuiteError(str(exc)) from None
     try:
         return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -115,6 +109,16 @@ def _at(path: str, line: int | None) -> str:
     return f"{path}:{line}" if line else path
 
 
+def _check_keys(path: str, text: str, raw: dict[str, Any], allowed: set[str], table: str,
+                index: int = 0, label: str | None = None) -> None:
+    """An unknown key names its line and the keys the table allows."""
+    for key in raw:
+        if key not in allowed:
+            raise SuiteError(f"{_at(path, locate(text, table, index, key))}: unknown key "
+                             f"'{key}' in {label or f'[[{table}]]'}; allowed: "
+                             f"{', '.join(sorted(allowed))}")
+
+
 def _request_fields(raw: dict[str, Any]) -> dict[str, Any]:
     fields = {k: v for k, v in raw.items() if k in REQUEST_KEYS and k != "budget"}
     if "budget" in raw:
@@ -135,10 +139,7 @@ def load(path: str) -> Suite:
     defaults = doc.get("defaults", {})
     if not isinstance(defaults, dict):
         raise SuiteError(f"{path}: [defaults] must be a table")
-    for key in defaults:
-        if key not in DEFAULT_KEYS:
-            raise SuiteError(f"{_at(path, locate(text, 'defaults', 0, key))}: unknown key "
-                             f"'{key}' in [defaults]; allowed: {', '.join(sorted(DEFAULT_KEYS))}")
+    _check_keys(path, text, defaults, DEFAULT_KEYS, "defaults", label="[defaults]")
     rounds = defaults.get("rounds", 5)
     if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
         raise SuiteError(f"{_at(path, locate(text, 'defaults', 0, 'rounds'))}: rounds must be a "
@@ -150,10 +151,7 @@ def load(path: str) -> Suite:
     names: dict[str, int] = {}
     for i, case in enumerate(cases):
         line = locate(text, "case", i)
-        for key in case:
-            if key not in CASE_KEYS:
-                raise SuiteError(f"{_at(path, locate(text, 'case', i, key))}: unknown key "
-                                 f"'{key}' in [[case]]; allowed: {', '.join(sorted(CASE_KEYS))}")
+        _check_keys(path, text, case, CASE_KEYS, "case", i)
         if "block" not in case:
             raise SuiteError(f"{_at(path, line)}: [[case]] needs a block, e.g. block = \"se\"")
         name = str(case.get("name", case["block"]))
@@ -193,10 +191,7 @@ def _sweep(path: str, text: str, raw: Any, defaults: dict[str, Any]) -> list[Pro
     line = locate(text, "sweep")
     if not isinstance(raw, dict):
         raise SuiteError(f"{_at(path, line)}: [sweep] must be a table")
-    for key in raw:
-        if key not in SWEEP_KEYS:
-            raise SuiteError(f"{_at(path, locate(text, 'sweep', 0, key))}: unknown key '{key}' "
-                             f"in [sweep]; allowed: {', '.join(sorted(SWEEP_KEYS))}")
+    _check_keys(path, text, raw, SWEEP_KEYS, "sweep", label="[sweep]")
     blocks = raw.get("blocks")
     if not isinstance(blocks, list) or not blocks:
         raise SuiteError(f"{_at(path, line)}: [sweep] needs blocks = [\"se\", ...]")
@@ -227,11 +222,7 @@ def _budgets(path: str, text: str, raw: Any, names: dict[str, int],
     out = []
     for i, b in enumerate(raw):
         line = locate(text, "budget", i)
-        for key in b:
-            if key not in BUDGET_KEYS:
-                raise SuiteError(f"{_at(path, locate(text, 'budget', i, key))}: unknown key "
-                                 f"'{key}' in [[budget]]; allowed: "
-                                 f"{', '.join(sorted(BUDGET_KEYS))}")
+        _check_keys(path, text, b, BUDGET_KEYS, "budget", i)
         case = b.get("case")
         if case is None:
             raise SuiteError(f"{_at(path, line)}: [[budget]] needs case = \"NAME\"")

@@ -16,20 +16,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from attnprof.blocks.se import SEBlock
 
-class ChannelAttention(nn.Module):
-    """max and average pool -> shared MLP (one pass over both) -> sum -> sigmoid -> x * gate."""
 
-    def __init__(self, channels: int, ratio: int = 4, bias: bool = False) -> None:
-        super().__init__()
-        hidden = channels // ratio
-        if hidden < 1:
-            raise ValueError(f"channels // ratio must be >= 1, got {channels} // {ratio}")
-        self.avg_pool = nn.AdaptiveAvgPool2d(1)
-        self.fc1 = nn.Linear(channels, hidden, bias=bias)
-        self.relu = nn.ReLU(inplace=True)
-        self.fc2 = nn.Linear(hidden, channels, bias=bias)
-        self.sigmoid = nn.Sigmoid()
+class ChannelAttention(SEBlock):
+    """max and average pool -> shared MLP (one pass over both) -> sum -> sigmoid -> x * gate.
+
+    SE's layers (average pool, MLP, sigmoid) with a max-pool path beside the average."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, c = x.shape[:2]

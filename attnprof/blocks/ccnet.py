@@ -9,17 +9,11 @@ to the input.
 from __future__ import annotations
 
 import torch
-from torch import nn
+
+from attnprof.blocks._qkv import QKVAttention
 
 
-class CrissCrossAttention(nn.Module):
-    def __init__(self, channels: int, reduction: int = 8) -> None:
-        super().__init__()
-        self.query = nn.Conv2d(channels, channels // reduction, 1)
-        self.key = nn.Conv2d(channels, channels // reduction, 1)
-        self.value = nn.Conv2d(channels, channels, 1)
-        self.gamma = nn.Parameter(torch.zeros(1))
-
+class CrissCrossAttention(QKVAttention):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[2:]
         q, k, v = self.query(x), self.key(x), self.value(x)

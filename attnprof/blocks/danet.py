@@ -11,15 +11,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from attnprof.blocks._qkv import QKVAttention
 
-class PositionAttention(nn.Module):
-    def __init__(self, channels: int, reduction: int = 8) -> None:
-        super().__init__()
-        self.query = nn.Conv2d(channels, channels // reduction, 1)
-        self.key = nn.Conv2d(channels, channels // reduction, 1)
-        self.value = nn.Conv2d(channels, channels, 1)
-        self.gamma = nn.Parameter(torch.zeros(1))
 
+class PositionAttention(QKVAttention):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, c, h, w = x.shape
         q = self.query(x).flatten(2).transpose(1, 2)  # B, N, C'

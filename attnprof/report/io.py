@@ -14,6 +14,22 @@ from typing import Any
 from attnprof.errors import BadInput
 
 
+def read_user_file(path: str, what: str) -> str:
+    """The text of a file the user named; a missing, directory, unreadable or binary file is
+    bad input (exit 2) that says which."""
+    p = Path(path)
+    if not p.exists():
+        raise BadInput(f"{path}: no such file")
+    if p.is_dir():
+        raise BadInput(f"{path}: is a directory, not {what}")
+    try:
+        return p.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadInput(f"{path}: not a text file (expected {what})") from None
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read it: {exc.strerror}") from None
+
+
 def check_writable(path: str) -> None:
     """Fail early (exit 2) when ``path``'s directory does not exist."""
     if path == "-":

@@ -360,7 +360,11 @@ def compare(
     csv_path: Annotated[str | None, typer.Option("--csv", help="Also write CSV to PATH.")] = None,
     threads: Threads = None, budget: Budget = 0.3, timer: Timer = "blocked",
     rounds: Annotated[int, typer.Option("--rounds", help="Interleaved timing rounds.")] = 5,
-    channels_last: ChannelsLast = False, compile: Compile = False,
+    channels_last: ChannelsLast = False, compile: Compile = False, cuda_graph: CudaGraph = False,
+    layers: Annotated[bool, typer.Option("--layers", help="Also each block's per-module "
+                                         "table.")] = False,
+    ops: Annotated[bool, typer.Option("--ops", help="Also each block's per-op table (with "
+                                      "torch.profiler times).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     debug: Debug = False, verbose: Verbose = False,
 ) -> None:
@@ -384,8 +388,8 @@ def compare(
     requests = [
         _request(b, channels, size, batch, None, device=device, dtype=dtype, backends=backends,
                  latency=latency, mode=mode, threads=threads, budget_s=budget, timer=timer,
-                 channels_last=channels_last, compile=compile, verbose=verbose, name=n,
-                 host=host)
+                 channels_last=channels_last, compile=compile, cuda_graph=cuda_graph, ops=ops,
+                 verbose=verbose, name=n, host=host)
         for b, n in zip(blocks, names, strict=True)
     ]
     from dataclasses import replace
@@ -403,7 +407,16 @@ def compare(
     elif fmt_ == "markdown":
         sys.stdout.write(md)
     else:
-        out_console().print(compare_table(profiles, baseline))
+        console = out_console()
+        console.print(compare_table(profiles, baseline))
+        if layers or ops:
+            from attnprof.report.table import layers_table, ops_table
+
+            for p in profiles:
+                if layers:
+                    console.print(Text(p.label, style="bold cyan"), layers_table(p))
+                if ops:
+                    console.print(Text(p.label, style="bold cyan"), ops_table(p))
     if json_path and not (json_path == "-" and fmt_ == "json"):
         write_text(json_path, json_text(doc))
     if markdown_path:
@@ -572,6 +585,9 @@ def sweep(
     option: Opts = None, device: Device = "cpu", backends: Backends = "all",
     latency: Latency = True, mode: Mode = "infer", threads: Threads = None,
     budget: Budget = 0.3, timer: Timer = "blocked", channels_last: ChannelsLast = False,
+    compile: Compile = False, cuda_graph: CudaGraph = False,
+    ops: Annotated[bool, typer.Option("--ops", help="Time each op (kept in the JSON).")]
+    = False,
     format: Format = "table", json_path: JsonPath = None,
     csv_path: Annotated[str | None, typer.Option("--csv", help="Write CSV to PATH (one row per "
                                                  "case, rewritten after each).")] = None,
@@ -590,7 +606,8 @@ def sweep(
 
     base = ProfileRequest(block=blocks[0], device=device, backends=backends, latency=latency,
                           mode=mode, threads=threads, budget_s=budget, timer=timer,
-                          channels_last=channels_last, verbose=verbose or STATE.verbose)
+                          channels_last=channels_last, compile=compile, cuda_graph=cuda_graph,
+                          ops=ops, verbose=verbose or STATE.verbose)
     per_block = split_options(blocks, option or [])
     cases = []
     for block, opts in zip(blocks, per_block, strict=True):

@@ -188,12 +188,12 @@ def test_shipped_configs_load(config):
     assert suite.requests or suite.sweep_cases
 
 
-def test_se_vs_eca_config_passes_as_shipped(cli, tmp_path):
-    # The shipped file, at a shorter timing budget so the test stays quick.
-    text = (ROOT / "configs" / "se-vs-eca.toml").read_text().replace("budget = 0.3",
-                                                                     "budget = 0.05")
-    r = cli("run", write(tmp_path, text))
+def test_se_vs_eca_config_passes_as_shipped(cli):
+    # As shipped: its latency budget is a ratio measured over 5 interleaved rounds of
+    # 0.06 s each, which a shorter budget would make noisy.
+    r = cli("run", str(ROOT / "configs" / "se-vs-eca.toml"))
     assert r.exit_code == 0, r.output
+    assert "5 passed, 0 failed" in r.stdout
 
 
 def _results(cli, tmp_path, name, ratio=8):

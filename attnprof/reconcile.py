@@ -31,7 +31,9 @@ class Missed:
 
 
 def _short(op: str) -> str:
-    return op.split("::", 1)[-1]
+    """'aten::mul_' -> 'mul': an in-place variant is the same work as its op."""
+    name = op.split("::", 1)[-1]
+    return name[:-1] if name.endswith("_") and not name.endswith("__") else name
 
 
 def _reported_uncounted(count: Count) -> dict[str, int]:
@@ -40,7 +42,8 @@ def _reported_uncounted(count: Count) -> dict[str, int]:
     for item in count.uncounted_ops:
         name, _, calls = item.partition(" x")
         if name.startswith("aten::"):
-            out[_short(name)] = int(calls) if calls.isdigit() else 1
+            key = _short(name)
+            out[key] = out.get(key, 0) + (int(calls) if calls.isdigit() else 1)
     return out
 
 
@@ -50,17 +53,21 @@ def missed_ops(count: Count, own: Count) -> list[Missed]:
     if not own.ok or not total or not count.ok or count.backend == "attnprof":
         return []
     reported = _reported_uncounted(count)
-    known = _MODULE_COUNTED.get(count.backend)
-    out = []
+    known = {_short(k) for k in _MODULE_COUNTED.get(count.backend, ())}
+    module_level = count.backend in _MODULE_COUNTED
+    grouped: dict[str, list[int]] = {}  # op -> [flops, calls], in-place variants merged
     for row in own.ops:
-        name = _short(row["op"])
-        flops = int(row["flops"])
+        entry = grouped.setdefault(_short(row["op"]), [0, 0])
+        entry[0] += int(row["flops"])
+        entry[1] += int(row["calls"])
+    out = []
+    for name, (flops, calls) in grouped.items():
         if flops == 0:
             continue
-        if known is not None:
+        if module_level:
             fraction = 0.0 if name in known else 1.0
         else:
-            fraction = min(reported.get(name, 0) / max(int(row["calls"]), 1), 1.0)
+            fraction = min(reported.get(name, 0) / max(calls, 1), 1.0)
         if fraction > 0:
             part = int(flops * fraction)
             out.append(Missed(name, part, part / total))

@@ -213,3 +213,17 @@ def test_batch_norm_costs_by_mode(mode, per_element):
     assert sum(t.flops for t in bn_rows.values()) == per_element * 2 * 8 * 5 * 5
     if mode == "infer":
         assert sum(t.bytes_written for t in bn_rows.values()) == 2 * 8 * 5 * 5 * 4
+
+
+def test_reconciliation_explains_the_gap():
+    """The ops each backend missed add up to the difference from attnprof's count."""
+    from attnprof.reconcile import missed_ops
+
+    r = attnprof.profile("cbam", channels=16, size=64, latency=False)
+    own = r.counters["attnprof"]
+    n = 16 * 64 * 64
+    for name in ("torchinfo", "torch"):
+        missed = {m.op: m.flops for m in missed_ops(r.counters[name], own)}
+        # both gating multiplies (one in place), both max and both mean reductions
+        assert missed["mul"] == 2 * n and missed["amax"] == 2 * n and missed["mean"] == 2 * n
+        assert sum(missed.values()) + r.counters[name].flops == own.flops

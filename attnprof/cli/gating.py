@@ -1,0 +1,146 @@
+"""``run`` and ``check``: suites with budgets, and baselines, for CI."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from attnprof.cli import (
+    STATE,
+    Debug,
+    Format,
+    JsonPath,
+    Verbose,
+    _format,
+    app,
+    emit,
+    err_console,
+    error_line,
+    handled,
+    out_console,
+    run_profiles,
+)
+from attnprof.cli.profiling import run_sweep
+from attnprof.errors import BadInput
+
+
+@app.command("run")
+@handled
+def run_suite(
+    suite: Annotated[str, typer.Argument(help="A suite file (TOML): defaults, cases, budgets.")],
+    json_path: JsonPath = None,
+    markdown_path: Annotated[str | None, typer.Option("--markdown", help="Also write the "
+                                                      "Markdown summary to PATH.")] = None,
+    format: Format = "table",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    debug: Debug = False, verbose: Verbose = False,
+) -> None:
+    """Run a suite: profile its cases (latency interleaved), then check its budgets.
+    Exit 1 when a budget fails."""
+    STATE.debug = STATE.debug or debug
+    fmt_ = _format(format)
+    from attnprof.report.io import check_writable
+    from attnprof.suite import evaluate, load
+
+    for path in (json_path, markdown_path):
+        if path:
+            check_writable(path)
+    spec = load(suite)
+    if spec.sweep is not None and not spec.requests:
+        sw = spec.sweep
+        run_sweep(spec.sweep_cases, format=format, json_path=json_path or sw.get("json"),
+                  csv_path=sw.get("csv"), plot=sw.get("plot"), resume=False, quiet=quiet)
+        return
+    for note in spec.notes:
+        err_console().print(Text(f"note: {note}", style="yellow"))
+    if verbose:
+        from dataclasses import replace
+
+        spec.requests = [replace(r, verbose=True) for r in spec.requests]
+    profiles = run_profiles(spec.requests, spec.rounds, quiet)
+    results = evaluate(spec.budgets, profiles)
+    from attnprof.report.checks import append_step_summary, budget_markdown, budget_table
+    from attnprof.report.compare import compare_markdown, compare_table
+    from attnprof.results import results_document
+
+    doc = results_document(profiles, suite=suite, budgets=[r.to_dict() for r in results])
+    md = f"### attnprof run {suite}\n\n" + compare_markdown(profiles)
+    if results:
+        md += "\n" + budget_markdown(results)
+    def table(console) -> None:
+        console.print(compare_table(profiles))
+        if results:
+            console.print(budget_table(results))
+
+    emit(fmt_, doc, md, table, json_path, markdown_path)
+    append_step_summary(md)
+    if spec.sweep is not None:
+        sw = spec.sweep
+        run_sweep(spec.sweep_cases, format="table" if fmt_ == "table" else "markdown",
+                  json_path=sw.get("json"), csv_path=sw.get("csv"), plot=sw.get("plot"),
+                  resume=False, quiet=quiet)
+    failed = [r for r in results if not r.passed]
+    if failed:
+        error_line(f"{len(failed)} budget(s) failed: " + "; ".join(
+            f"{r.case}: {r.what}" for r in failed))
+        raise typer.Exit(1)
+
+
+@app.command()
+@handled
+def check(
+    results: Annotated[str, typer.Argument(help="An attnprof.results/1 JSON file.")],
+    baseline: Annotated[str, typer.Option("--baseline", help="The attnprof.results/1 JSON "
+                                          "file to hold it against.")],
+    latency_tolerance: Annotated[float, typer.Option(
+        "--latency-tolerance", help="How much slower a case may get, as a fraction "
+        "(0.2 = 20 %).")] = 0.2,
+    relative_to: Annotated[str | None, typer.Option(
+        "--latency-relative-to", help="Compare latencies as ratios to this case, measured "
+        "in the same run (holds across machines).")] = None,
+    tolerance: Annotated[list[str] | None, typer.Option(
+        "--tolerance", help="METRIC=FRACTION a count may change by (repeatable); counts "
+        "are otherwise exact.")] = None,
+    format: Format = "table",
+    markdown_path: Annotated[str | None, typer.Option("--markdown", help="Also write the "
+                                                      "Markdown diff to PATH.")] = None,
+    show_same: Annotated[bool, typer.Option("--all", help="Also list unchanged figures.")]
+    = False,
+) -> None:
+    """Compare a results file with a baseline, case by case. Exit 1 on a regression."""
+    fmt_ = _format(format)
+    from attnprof.check import compare_results, load_results, parse_tolerances
+    from attnprof.report.checks import append_step_summary, diff_markdown, diff_table
+    from attnprof.report.io import check_writable, json_text, write_text
+
+    if markdown_path:
+        check_writable(markdown_path)
+    if latency_tolerance < 0:
+        raise BadInput(f"--latency-tolerance must be >= 0, got {latency_tolerance}")
+    tolerances = parse_tolerances(tolerance or [])
+    diffs = compare_results(load_results(results), load_results(baseline),
+                            tolerances=tolerances, latency_tolerance=latency_tolerance,
+                            relative_to=relative_to, paths=(results, baseline))
+    md = f"### attnprof check {results} against {baseline}\n\n" + diff_markdown(diffs)
+    if fmt_ == "json":
+        sys.stdout.write(json_text({"schema": "attnprof.check/1", "results": results,
+                                    "baseline": baseline,
+                                    "diffs": [d.to_dict() for d in diffs],
+                                    "regressions": sum(d.failed for d in diffs)}))
+    elif fmt_ == "markdown":
+        sys.stdout.write(md)
+    else:
+        out_console().print(diff_table(diffs, show_same))
+    if markdown_path:
+        write_text(markdown_path, md)
+    append_step_summary(md)
+    failed = [d for d in diffs if d.failed]
+    if failed:
+        error_line(f"{len(failed)} regression(s) against {baseline}: " + "; ".join(
+            f"{d.case} {d.metric} {d.verdict}" for d in failed[:5]))
+        raise typer.Exit(1)
+
+

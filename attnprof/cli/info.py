@@ -1,0 +1,78 @@
+"""``list`` and ``show``: what blocks exist and what they take (no torch)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from attnprof.cli import (
+    app,
+    handled,
+    out_console,
+)
+
+
+@app.command("list")
+@handled
+def list_cmd(
+    format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+) -> None:
+    """List every registered block."""
+    from attnprof.registry import REGISTRY
+    from attnprof.request import parse_choice
+
+    fmt_ = parse_choice("format", format, ("table", "json"))
+    specs = REGISTRY.all()
+    if fmt_ == "json":
+        doc = [{"name": s.name, "aliases": list(s.aliases), "kind": s.kind,
+                "summary": s.summary, "paper": s.paper.cite() if s.paper else None,
+                "options": {o.name: o.default for o in s.options}, "source": s.source}
+               for s in specs]
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return
+    t = Table(title=f"{len(specs)} blocks", title_justify="left")
+    for col in ("name", "aliases", "kind", "summary", "paper"):
+        t.add_column(col, overflow="fold")
+    for s in specs:
+        t.add_row(s.name, ", ".join(s.aliases), s.kind, s.summary,
+                  f"{s.paper.venue} {s.paper.year}" if s.paper else "")
+    out_console().print(t)
+
+
+@app.command()
+@handled
+def show(block: Annotated[str, typer.Argument(help="Block name or alias.")]) -> None:
+    """Show a block: its paper, options (defaults, constraints) and an example command."""
+    from attnprof.registry import REGISTRY
+
+    s = REGISTRY.get(block)
+    console = out_console()
+    head = Text()
+    head.append(s.name, style="bold cyan")
+    if s.aliases:
+        head.append(f"  (aliases: {', '.join(s.aliases)})")
+    head.append(f"\n{s.summary}\nkind: {s.kind}")
+    if s.paper:
+        head.append(f"\npaper: {s.paper.cite()}")
+        if s.paper.url:
+            head.append(f"  {s.paper.url}")
+    if s.source not in ("attnprof",):
+        head.append(f"\nsource: {s.source}")
+    console.print(head)
+    t = Table(title="options", title_justify="left")
+    for col in ("option", "type", "default", "constraints", "help"):
+        t.add_column(col, overflow="fold")
+    for o in s.options:
+        t.add_row(o.name, o.type.__name__, o.default_text(), o.constraints(), o.help)
+    if s.options:
+        console.print(t)
+    else:
+        console.print("options: none")
+    console.print(Text(f"example: {s.example_command()}", style="green"))
+
+

@@ -1,0 +1,82 @@
+"""``calibrate`` and ``env``: this machine."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from attnprof.cli import (
+    Device,
+    Threads,
+    _progress,
+    app,
+    handled,
+    out_console,
+)
+from attnprof.errors import BadInput
+
+
+@app.command()
+@handled
+def calibrate(
+    device: Device = "cpu", threads: Threads = None,
+    budget: Annotated[float, typer.Option("--budget", help="Seconds per measurement.")] = 0.5,
+    format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+) -> None:
+    """Measure this device's memory bandwidth and matmul throughput; cache them for the
+    roofline that 'stat' reports."""
+    from attnprof.request import parse_choice, parse_device
+    from attnprof.runner import check_device
+
+    fmt_ = parse_choice("format", format, ("table", "json"))
+    dev = parse_device(device)
+    check_device(dev)
+    if threads is not None and threads < 1:
+        raise BadInput(f"threads must be a positive integer, got {threads}")
+    if budget <= 0:
+        raise BadInput(f"--budget must be a positive number of seconds, got {budget}")
+    from attnprof.measure import roofline
+
+    progress = _progress(fmt_)
+    if progress:
+        progress("measuring bandwidth and matmul throughput")
+    entry = roofline.calibrate(dev, threads=threads, budget_s=budget)
+    path = roofline.save(entry)
+    if fmt_ == "json":
+        sys.stdout.write(json.dumps({**entry, "cache": str(path)}, indent=2) + "\n")
+        return
+    t = Table(title=f"{entry['device_name']} ({dev}, {entry['threads']} threads)",
+              title_justify="left", show_header=False)
+    t.add_row("memory bandwidth", f"{entry['bandwidth_bytes_per_s'] / 1e9:.2f} GB/s",
+              f"copy of {entry['copy_mib']} MiB, bytes read + written")
+    for dtype, v in entry["matmul_flops_per_s"].items():
+        t.add_row(f"matmul {dtype}", f"{v / 1e9:.1f} GFLOP/s",
+                  f"{entry['matmul_n']}x{entry['matmul_n']} @ {entry['matmul_n']}x"
+                  f"{entry['matmul_n']}")
+    t.add_row("cached in", str(path), "")
+    out_console().print(t)
+
+
+@app.command()
+@handled
+def env(format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+        device: Device = "cpu") -> None:
+    """Versions, devices, CPU and threads: what every JSON document records."""
+    from attnprof.env import environment
+    from attnprof.request import parse_choice, parse_device
+
+    fmt_ = parse_choice("format", format, ("table", "json"))
+    info = environment(parse_device(device))
+    if fmt_ == "json":
+        sys.stdout.write(json.dumps(info, indent=2) + "\n")
+        return
+    t = Table(show_header=False)
+    for k, v in info.items():
+        t.add_row(k, ", ".join(v) if isinstance(v, list) else str(v))
+    out_console().print(t)
+
+

@@ -21,8 +21,8 @@ __all__ = ["__version__", "create_block", "profile", "list_blocks", "get_block",
 
 def create_block(name: str, channels: int, **options: Any) -> nn.Module:
     """Build a registered block (or ``package.module:Name``) with validated options."""
+    from attnprof.building import build
     from attnprof.registry import REGISTRY
-    from attnprof.runner import build
 
     spec = REGISTRY.get(name)
     return build(spec, channels, spec.resolve_options(channels, options), seed=None)

@@ -29,8 +29,8 @@ def calibrate(
 ) -> None:
     """Measure this device's memory bandwidth and matmul throughput; cache them for the
     roofline that 'stat' reports."""
+    from attnprof.preflight import check_device
     from attnprof.request import parse_choice, parse_device
-    from attnprof.runner import check_device
 
     fmt_ = parse_choice("format", format, ("table", "json"))
     dev = parse_device(device)

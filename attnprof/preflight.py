@@ -1,0 +1,107 @@
+"""Checks before anything real runs: the device exists, the block runs and keeps its shape,
+the dtype is supported, and the run fits in the device's free memory. Failures are bad input
+(exit 2), raised before allocating."""
+
+from __future__ import annotations
+
+import copy
+
+from attnprof.counters import Target
+from attnprof.errors import BadInput, DeviceUnavailable
+
+
+def check_device(device: str) -> None:
+    import torch
+
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise DeviceUnavailable(f"device {device!r} is not available: this machine has no "
+                                    "CUDA GPU (or torch was built without CUDA); use --device cpu")
+        index = dev.index or 0
+        if index >= torch.cuda.device_count():
+            raise DeviceUnavailable(f"device {device!r} does not exist: this machine has "
+                                    f"{torch.cuda.device_count()} CUDA device(s)")
+    elif dev.type == "meta":
+        raise BadInput("--device meta is for counting only; attnprof counts on meta by itself")
+
+
+def check_fits(module, target: Target, peak_live: int | None, name: str) -> None:
+    """Refuse, before allocating, a run whose estimate passes what the device has free."""
+    import math
+
+    from attnprof.measure import memory as memory_mod
+    from attnprof.report.fmt import nbytes
+
+    if peak_live is None:
+        return
+    element = target.input(device="meta").element_size()
+    need = memory_mod.required_bytes(memory_mod.params_bytes(module),
+                                     math.prod(target.shape) * element, peak_live, target.train)
+    have = memory_mod.available_bytes(target.device)
+    if have is not None and need["total"] > have:
+        parts = ", ".join(f"{k} {nbytes(v)}" for k, v in need.items() if k != "total")
+        raise BadInput(
+            f"'{name}' at {list(target.shape)} needs about {nbytes(need['total'])} of "
+            f"{target.device} memory ({parts}) but {nbytes(have)} is free; use a smaller "
+            "--batch or --size, or count without running it: --backends attnprof --no-latency")
+
+
+def check_real_forward(target: Target, name: str, dtype_name: str) -> None:
+    """One real call on the target device: dtype/device combinations that the block's ops do
+    not support, and errors that only real data shows, become bad input."""
+    import torch
+
+    try:
+        with torch.no_grad():
+            copy.deepcopy(target.module).train(target.train)(target.input())
+    except (RuntimeError, NotImplementedError, TypeError, ValueError) as exc:
+        line = (str(exc).strip().splitlines() or [""])[0]
+        if "not implemented for" in line or "Unsupported" in line or "dtype" in line.lower():
+            raise BadInput(f"block '{name}' cannot run in {dtype_name} on {target.device}: "
+                           f"{line}; try --dtype float32") from exc
+        raise BadInput(f"block '{name}' failed in forward on {target.device}: "
+                       f"{type(exc).__name__}: {line}") from exc
+
+
+def check_forward(module, shape: tuple[int, ...], dtype, name: str, device: str,
+                  train: bool = False, same_shape: bool = True) -> None:
+    """Run the block once on meta tensors (free at any size): its own errors and shape
+    changes are bad input. A block that cannot run on meta (say, it makes a tensor without
+    ``device=x.device``) is run once for real on ``device`` instead."""
+    import torch
+
+    from attnprof.counters.own import meta_copy
+
+    try:
+        twin = meta_copy(module).to(dtype=dtype).train(train)
+        with torch.no_grad():
+            out = twin(torch.empty(shape, dtype=dtype, device="meta"))
+    except Exception:
+        import math
+
+        from attnprof.measure.memory import available_bytes
+
+        have = available_bytes(device)
+        need = 3 * math.prod(shape) * torch.empty((), dtype=dtype).element_size()
+        if have is not None and need > have:
+            raise BadInput(f"block '{name}' does not run on the meta device, and running it "
+                           f"for real on {list(shape)} would not fit in {device} memory; "
+                           "use a smaller --batch or --size") from None
+        try:
+            real = copy.deepcopy(module).to(device=device, dtype=dtype).train(train)
+            x = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(device, dtype)
+            with torch.no_grad():
+                out = real(x)
+        except Exception as exc:
+            text = str(exc).strip().splitlines()
+            raise BadInput(f"block '{name}' failed in forward on input {list(shape)}: "
+                           f"{type(exc).__name__}: {text[0] if text else ''}") from exc
+    if not isinstance(out, torch.Tensor):
+        raise BadInput(f"block '{name}' returned a {type(out).__name__}; attnprof profiles "
+                       "blocks that return one tensor")
+    if same_shape and tuple(out.shape) != tuple(shape):
+        raise BadInput(f"block '{name}' changed the tensor's shape from {list(shape)} to "
+                       f"{list(out.shape)}; an attention block must keep its input's shape")
+
+

@@ -13,8 +13,6 @@ from typing import Any
 PROFILE_SCHEMA = "attnprof.profile/1"
 RESULTS_SCHEMA = "attnprof.results/1"
 
-STATUSES = ("ok", "failed", "skipped", "unavailable")
-
 
 @dataclass(frozen=True)
 class Count:

@@ -28,14 +28,6 @@ _IMPL = {
     "attnprof": "attnprof.counters._attnprof",
 }
 
-# What each backend's headline number counts, for tables and docs.
-UNITS = {
-    "torchstat": "MACs (torchstat 'Flops'; its 'MAdd' counts mul and add apart)",
-    "torchinfo": "MACs (torchinfo 'mult-adds')",
-    "fvcore": "MACs (fvcore calls one multiply-add a 'flop')",
-    "torch": "FLOPs = 2 x MACs (FlopCounterMode)",
-    "attnprof": "MACs of matmuls and convs; FLOPs of every op",
-}
 
 PIP_NAMES = {"torchstat": "torchstat", "torchinfo": "torchinfo", "fvcore": "fvcore"}
 

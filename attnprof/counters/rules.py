@@ -141,10 +141,6 @@ def layer_norm(call: Call) -> Cost:
     return Cost(flops=6 * x.numel(), transcendentals=rows)
 
 
-def upsample_linear(flops_per_output: int) -> Rule:
-    return pointwise(flops_per_output)
-
-
 def _p(names: str, rule: Rule) -> dict[str, Rule]:
     return {f"aten::{n}": rule for n in names.split()}
 
@@ -195,7 +191,7 @@ RULES: dict[str, Rule] = {
     "aten::native_layer_norm": layer_norm,
     **_p("native_group_norm_backward native_layer_norm_backward", reduction(8)),
     # resampling
-    **_p("upsample_bilinear2d _upsample_bilinear2d_aa", upsample_linear(8)),
+    **_p("upsample_bilinear2d _upsample_bilinear2d_aa", pointwise(8)),
     **_p("upsample_nearest2d _upsample_nearest_exact2d upsample_nearest1d", free),
     # their backward sums each output gradient into its source: one add per element read
     **_p("upsample_nearest2d_backward _upsample_nearest_exact2d_backward", reduction(1)),

@@ -23,7 +23,6 @@ from attnprof.errors import BadInput
 from attnprof.results import Latency
 
 DEFAULT_BUDGET_S = 0.3
-TIMERS = ("blocked", "adaptive")
 
 
 def _step(module: Callable[..., Any], x: torch.Tensor, train: bool,

@@ -178,3 +178,23 @@ def test_cuda_graph_and_compile():
     for kw in ({"cuda_graph": True}, {"compile": True}):
         r = attnprof.profile("cbam", channels=64, device="cuda", budget_s=0.1, **kw)
         assert r.latency.median_ms > 0
+
+
+def test_interleaving_rotates_the_order():
+    from attnprof.measure.latency import measure_interleaved
+
+    order = []
+
+    class Fake:
+        def __init__(self, name):
+            self.name = name
+
+        def sample(self, budget):
+            order.append(self.name)
+
+        def latency(self, rounds):
+            return self.name
+
+    calls = [Fake("a"), Fake("b"), Fake("c")]
+    assert measure_interleaved(calls, budget_s=0.3, rounds=3) == ["a", "b", "c"]
+    assert order == list("abc") + list("bca") + list("cab")

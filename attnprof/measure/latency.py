@@ -137,11 +137,13 @@ def measure(module: torch.nn.Module, x: torch.Tensor, *, budget_s: float = DEFAU
 
 def measure_interleaved(calls: list[TimedCall], budget_s: float, rounds: int = 5,
                         on_round: Callable[[int], None] | None = None) -> list[Latency]:
-    """Sample the calls in turn, A B C A B C ..., so a noisy machine hurts each alike; each
+    """Sample the calls in turn, so a noisy machine hurts each alike; the order rotates each
+    round (A B C, B C A, C A B, ...) because the first of a round tends to run fastest. Each
     call gets ``budget_s`` in all."""
     per_round = budget_s / rounds
     for r in range(rounds):
-        for call in calls:
+        shift = r % len(calls) if calls else 0
+        for call in calls[shift:] + calls[:shift]:
             call.sample(per_round)
         if on_round is not None:
             on_round(r + 1)

@@ -96,6 +96,7 @@ class Latency:
     compiled: bool = False
     cuda_graph: bool = False
     channels_last: bool = False
+    device_ms: float | None = None  # CUDA only: kernel time between CUDA events, per call
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

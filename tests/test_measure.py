@@ -19,6 +19,7 @@ def test_latency_fields_are_consistent():
     assert lat.iqr_ms >= 0
     assert lat.images_per_s == pytest.approx(4 / (lat.median_ms / 1e3))
     assert lat.mode == "infer" and lat.device == "cpu"
+    assert lat.device_ms is None  # CUDA events only on CUDA
 
 
 def test_adaptive_timer_and_train_mode():
@@ -169,6 +170,7 @@ def test_cuda_paths(cli, mode, dtype):
     assert doc["counters"]["torchstat"]["status"] == "skipped"
     assert doc["memory"]["peak_method"].startswith("measured")
     assert doc["latency"]["device"].startswith("cuda")
+    assert doc["latency"]["device_ms"] > 0  # CUDA events
     assert doc["op_times"]
 
 

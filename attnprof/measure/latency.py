@@ -4,9 +4,11 @@ the samples.
 
 The timed module is a private copy, so training steps never touch the user's gradients.
 Grad mode is entered once around the measurement, not per call, so the timed statement is
-the block's call and nothing else. The Timer synchronises CUDA around timed regions; with
-``cuda_graph`` the call is captured once and the Timer times ``graph.replay()``, which
-removes launch overhead and leaves the kernels' time. ``compile`` times
+the block's call and nothing else. The Timer synchronises CUDA around timed regions (wall
+time, launch overhead included); on CUDA the device time between two CUDA events around a
+block of calls is reported beside it. With ``cuda_graph`` the call is captured once and
+the Timer times ``graph.replay()``, which removes launch overhead and leaves the kernels'
+time. ``compile`` times
 ``torch.compile(module)``, compiled during warm-up, outside the timed region.
 """
 
@@ -103,6 +105,21 @@ class TimedCall:
         self.times.extend(m.times)
         self.runs_per_sample = max(self.runs_per_sample, m.number_per_run)
 
+    def cuda_event_ms(self, calls: int = 20) -> float | None:
+        """Device time per call between two CUDA events around ``calls`` calls."""
+        if self.device.type != "cuda":
+            return None
+        start = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+        with self._context():
+            torch.cuda.synchronize(self.device)
+            start.record()
+            for _ in range(calls):
+                self.step()
+            end.record()
+            end.synchronize()
+        return start.elapsed_time(end) / calls
+
     def latency(self, rounds: int = 1) -> Latency:
         """Summarise every sample taken so far."""
         times = sorted(self.times)
@@ -123,7 +140,7 @@ class TimedCall:
             method=f"torch.utils.benchmark.Timer.{self.timer_kind}_autorange"
             + (f" ({', '.join(variant)})" if variant else ""),
             compiled=self.compile, cuda_graph=self.cuda_graph,
-            channels_last=self.channels_last,
+            channels_last=self.channels_last, device_ms=self.cuda_event_ms(),
         )
 
 

@@ -81,6 +81,9 @@ def cost_table(p: Profile) -> Table:
         t.add_row("latency (median)", fmt.ms(lat.median_ms),
                   f"IQR {fmt.ms(lat.iqr_ms)}, {lat.samples} samples x {lat.runs_per_sample} "
                   f"runs, {lat.threads} thread(s), {lat.mode}")
+        if lat.device_ms is not None:
+            t.add_row("device time", fmt.ms(lat.device_ms), "per call, between CUDA events "
+                      "(kernels without host overhead)")
         t.add_row("throughput", f"{lat.images_per_s:,.1f} img/s", f"min {fmt.ms(lat.min_ms)}, "
                   f"mean {fmt.ms(lat.mean_ms)}, p90 {fmt.ms(lat.p90_ms)}; {lat.method}")
         roof = p.roofline

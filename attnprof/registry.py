@@ -145,10 +145,21 @@ class Registry:
         self._specs: dict[str, BlockSpec] = {}
         self._aliases: dict[str, str] = {}
         self._plugins_loaded = False
+        self._builtins_loaded = False
         self.specs: Mapping[str, BlockSpec] = MappingProxyType(self._specs)
 
+    def _ensure_builtins(self) -> None:
+        if not self._builtins_loaded:
+            self._builtins_loaded = True
+            for spec in importlib.import_module("attnprof.blocks.catalog").BUILTIN:
+                self.register(spec)
+
     def register(self, spec: BlockSpec) -> BlockSpec:
-        """Add ``spec``; a name or alias that is already taken raises ``ValueError``."""
+        """Add ``spec``; a name or alias that is already taken raises ``ValueError``.
+
+        The built-in blocks are registered first, so a clash is reported against the
+        newcomer, whenever it registers."""
+        self._ensure_builtins()
         for key in (spec.name, *spec.aliases):
             if key in self._specs or key in self._aliases:
                 owner = self._aliases.get(key, key)
@@ -192,8 +203,7 @@ class Registry:
         if self._plugins_loaded:
             return
         self._plugins_loaded = True
-        for spec in importlib.import_module("attnprof.blocks.catalog").BUILTIN:
-            self.register(spec)
+        self._ensure_builtins()
         for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
             try:
                 loaded = ep.load()

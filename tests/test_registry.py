@@ -172,3 +172,21 @@ def test_plugins_load_once_and_a_broken_one_warns(monkeypatch):
     assert reg.get("plug_gate").source == "pkg:SPEC"
     messages = [str(w.message) for w in caught if issubclass(w.category, PluginWarning)]
     assert len(messages) == 1 and "broken" in messages[0] and "boom" in messages[0]
+
+
+def test_a_decorated_block_that_clashes_with_a_builtin_is_refused_at_registration():
+    """Even before anything looked a block up, the built-ins are there to clash with."""
+    from attnprof.registry import register_block
+
+    fresh = Registry()
+    import attnprof.registry as registry_module
+
+    original = registry_module.REGISTRY
+    registry_module.REGISTRY = fresh
+    try:
+        with pytest.raises(ValueError, match="'se' is already registered"):
+            register_block("se", summary="mine", kind="channel")(lambda channels: None)
+        register_block("my_gate_x", summary="mine", kind="channel")(lambda channels: None)
+        assert "my_gate_x" in fresh.names() and "se" in fresh.names()
+    finally:
+        registry_module.REGISTRY = original

@@ -31,9 +31,11 @@ def build(spec: BlockSpec, channels: int, options: dict[str, Any], seed: int | N
     return module
 
 
-def build_host(spec: BlockSpec, request: ProfileRequest) -> tuple[Any, Any, dict[int, dict]]:
-    """The host network with the block in every slot, the same network without it, and the
-    block's resolved options per channel count (validated for each)."""
+def build_host(spec: BlockSpec,
+               request: ProfileRequest) -> tuple[Any, Any, dict[int, dict], int]:
+    """The host network with the block in every slot, the same network without it, the
+    block's resolved options per channel count (validated for each), and how many slots
+    the network filled."""
     import torch
 
     from attnprof.errors import BadOption
@@ -43,8 +45,11 @@ def build_host(spec: BlockSpec, request: ProfileRequest) -> tuple[Any, Any, dict
     make = import_object(HOSTS[request.host].factory)
     factory = spec.load_factory()
     per_channels: dict[int, dict[str, Any]] = {}
+    slots = 0
 
     def attention(channels: int):
+        nonlocal slots
+        slots += 1
         if channels not in per_channels:
             try:
                 per_channels[channels] = spec.resolve_options(channels, request.options)
@@ -60,7 +65,7 @@ def build_host(spec: BlockSpec, request: ProfileRequest) -> tuple[Any, Any, dict
         torch.manual_seed(0)
         network = make(attention)
         base = make(None)
-    return network, base, per_channels
+    return network, base, per_channels, slots
 
 
 def resolve(request: ProfileRequest) -> tuple[dict[str, Any], Any, Any, dict[str, Any] | None]:
@@ -84,21 +89,16 @@ def resolve(request: ProfileRequest) -> tuple[dict[str, Any], Any, Any, dict[str
     if request.host:
         from attnprof.hosts import HOSTS
 
-        network, base, per_channels = build_host(spec, request)
+        network, base, per_channels, slots = build_host(spec, request)
         first = next(iter(per_channels.values()), {})
         info["options"] = first
         host = {"name": request.host, "slot": HOSTS[request.host].slot,
-                "blocks": sum(1 for m in network.modules() if _is_slot(m, spec)),
+                "blocks": slots,
                 "block_channels": sorted(per_channels),
                 "block_options": {str(c): o for c, o in sorted(per_channels.items())}}
         return info, network, base, host
     options = spec.resolve_options(request.channels, request.options)
     info["options"] = options
     return info, build(spec, request.channels, options), None, None
-
-
-def _is_slot(module, spec: BlockSpec) -> bool:
-    factory = spec.load_factory()
-    return isinstance(factory, type) and isinstance(module, factory)
 
 

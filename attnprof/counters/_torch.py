@@ -10,11 +10,10 @@ from collections import Counter
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_flatten
 from torch.utils.flop_counter import FlopCounterMode, flop_registry
 
 from attnprof.counters import Target
-from attnprof.counters.own import meta_copy
+from attnprof.counters.own import grad_outputs, meta_copy
 from attnprof.results import Count
 
 
@@ -37,8 +36,7 @@ def count(target: Target) -> Count:
     with seen, counter:
         if target.train:
             x.requires_grad_(True)
-            out = model(x)
-            outs = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
+            outs = grad_outputs(model(x))
             torch.autograd.backward(outs, [torch.ones_like(t) for t in outs])
         else:
             with torch.no_grad():

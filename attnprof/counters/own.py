@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import itertools
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -168,13 +167,9 @@ def meta_copy(module: nn.Module) -> nn.Module:
     return copy.deepcopy(module, memo)
 
 
-def count_run(module: nn.Module, run: Callable[[], Any]) -> OpCount:
-    """Count every op ``run()`` dispatches, attributing them to ``module``'s submodules."""
-    result = OpCount()
-    tracker = ModuleTracker()
-    with tracker, _CountingMode(result, tracker, type(module).__name__):
-        run()
-    return result
+def grad_outputs(out: Any) -> list[torch.Tensor]:
+    """The tensors of a forward's output that a backward pass starts from."""
+    return [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor) and t.requires_grad]
 
 
 def count_module(
@@ -184,43 +179,27 @@ def count_module(
     """Count one forward (and, with ``train``, the backward) of ``module`` on ``shape``.
 
     ``device="meta"`` counts without data; any other device runs a private copy for real.
+    One dispatch mode sees both passes, so the tensors the forward leaves alive for the
+    backward count toward the peak.
     """
     twin = meta_copy(module) if device == "meta" else copy.deepcopy(module).to(device)
-    twin.to(dtype=dtype) if dtype.is_floating_point else None
+    if dtype.is_floating_point:
+        twin.to(dtype=dtype)
     twin.train(train)
     x = torch.empty(shape, dtype=dtype, device=device)
     if device != "meta":
         x.normal_(generator=torch.Generator(device=device).manual_seed(0))
+    result = OpCount(device=device)
+    tracker = ModuleTracker()
+    mode = _CountingMode(result, tracker, type(twin).__name__)
     if not train:
-        with torch.no_grad():
-            result = count_run(twin, lambda: twin(x))
-    else:
-        x.requires_grad_(True)
-        result = count_run(twin, lambda: _remember(twin(x)))
-        out = _remember.last
-        grads = [torch.ones_like(t) for t in tree_flatten(out)[0]
-                 if isinstance(t, torch.Tensor) and t.requires_grad]
-        outs = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor) and t.requires_grad]
-        backward = count_run(twin, lambda: torch.autograd.backward(outs, grads))
-        _merge(result, backward)
-        _remember.last = None
-    result.device = device
+        with torch.no_grad(), tracker, mode:
+            twin(x)
+        return result
+    x.requires_grad_(True)
+    with tracker, mode:
+        outs = grad_outputs(twin(x))
+    grads = [torch.ones_like(t) for t in outs]  # the backward's seed is not the block's work
+    with tracker, mode:
+        torch.autograd.backward(outs, grads)
     return result
-
-
-def _remember(value: Any) -> Any:
-    _remember.last = value
-    return value
-
-
-_remember.last = None  # type: ignore[attr-defined]
-
-
-def _merge(into: OpCount, other: OpCount) -> None:
-    into.total.add(other.total)
-    for name, tally in other.ops.items():
-        into.ops[name].add(tally)
-    for path, tally in other.layers.items():
-        into.layers[path].add(tally)
-    into.uncounted_ops.update(other.uncounted_ops)
-    into.peak_live_bytes = max(into.peak_live_bytes, other.peak_live_bytes)

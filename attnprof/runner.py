@@ -88,7 +88,6 @@ def prepare(request: ProfileRequest, note: Callable[[str], None]) -> Prepared:
     """Everything but latency. Raises AttnprofError subclasses for bad input."""
     import torch
 
-
     request = request.validated()
     check_device(request.device)
     dtype = torch_dtype(request.dtype)
@@ -115,7 +114,6 @@ def prepare(request: ProfileRequest, note: Callable[[str], None]) -> Prepared:
             note(f"{info['name']}: counting with {name}")
             counts[name] = own if name == "attnprof" else run_backend(name, target,
                                                                       verbose=request.verbose)
-        own = counts.get("attnprof")
         mem = _memory(module, target, own)
         prep = Prepared(request, info, module, target, counts, mem)
         if host is not None:
@@ -134,7 +132,8 @@ def _memory(module, target: Target, own: Count | None) -> Memory:
 
     ok = own is not None and own.ok
     return memory_mod.memory(
-        module, target.shape, target.dtype, train=target.train, make_input=target.input,
+        module, target.shape, target.dtype, train=target.train, device=target.device,
+        make_input=target.input,
         activations_bytes=own.bytes_written if ok else None,
         peak_live_bytes=own.extra.get("peak_live_bytes") if ok else None)
 
@@ -223,8 +222,10 @@ def finish(prep: Prepared, lat: Latency | None, note: Callable[[str], None],
 def profile_many(
     requests: list[ProfileRequest], *, rounds: int = 5,
     progress: Callable[[str, int, int], None] | None = None,
+    note: Callable[[str], None] | None = None,
 ) -> list[Profile]:
-    """Profile several blocks; their latencies are measured interleaved (A B C A B C ...)."""
+    """Profile several blocks; their latencies are measured interleaved, in rounds whose
+    order rotates (with a host, each network with and without its block as well)."""
     from attnprof.measure.latency import measure_interleaved
 
     steps = len(requests) * 2 + (rounds if any(r.latency for r in requests) else 0)
@@ -236,7 +237,7 @@ def profile_many(
         if progress is not None:
             progress(message, done, steps)
 
-    quiet = lambda _m: None  # noqa: E731
+    quiet = note or (lambda _m: None)
     prepared = []
     for req in requests:
         prepared.append(prepare(req, quiet))
@@ -262,20 +263,8 @@ def profile_many(
 
 
 def profile(request: ProfileRequest, progress: Callable[[str], None] | None = None) -> Profile:
-    """Profile one block. Raises AttnprofError subclasses for bad input; never prints."""
-    note = progress or (lambda _msg: None)
-    prep = prepare(request, note)
-    lat = base_lat = None
-    if prep.request.latency:
-        note("timing")
-        start_timing(prep)
-        with preserved_state():
-            if prep.timed_base is None:
-                prep.timed.sample(prep.request.budget_s)
-                lat = prep.timed.latency()
-            else:  # with and without the block, interleaved
-                from attnprof.measure.latency import measure_interleaved
+    """Profile one block. Raises AttnprofError subclasses for bad input; never prints.
 
-                lat, base_lat = measure_interleaved([prep.timed, prep.timed_base],
-                                                    prep.request.budget_s, rounds=3)
-    return finish(prep, lat, note, base_lat)
+    Alone, a block is timed in one sample of its whole budget; in a host, the network with
+    and without it are timed interleaved over three rounds."""
+    return profile_many([request], rounds=3 if request.host else 1, note=progress)[0]

@@ -59,7 +59,7 @@ def measure_cuda_peak(module: torch.nn.Module, x: torch.Tensor, train: bool) -> 
 
 def memory(
     module: torch.nn.Module, shape: tuple[int, ...], dtype: torch.dtype, *, train: bool,
-    activations_bytes: int | None, peak_live_bytes: int | None,
+    activations_bytes: int | None, peak_live_bytes: int | None, device: str = "cpu",
     make_input=None,
 ) -> Memory:
     """Memory figures for ``module`` on an input of ``shape``; ``activations_bytes`` and
@@ -68,8 +68,7 @@ def memory(
     pbytes = params_bytes(module)
     input_bytes = math.prod(shape) * torch.empty((), dtype=dtype).element_size()
     saved = saved_for_backward_bytes(module, shape, dtype) if train else None
-    device = next((p.device for p in module.parameters()), torch.device("cpu"))
-    if device.type == "cuda" and make_input is not None:
+    if device.startswith("cuda") and make_input is not None:
         peak = measure_cuda_peak(module, make_input(), train)
         method = "measured: CUDA allocator peak"
     elif peak_live_bytes is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
@@ -20,7 +19,6 @@ from attnprof.cli import (
     err_console,
     error_line,
     handled,
-    out_console,
     run_profiles,
 )
 from attnprof.cli.profiling import run_sweep
@@ -114,7 +112,7 @@ def check(
     fmt_ = _format(format)
     from attnprof.check import compare_results, load_results, parse_tolerances
     from attnprof.report.checks import append_step_summary, diff_markdown, diff_table
-    from attnprof.report.io import check_writable, json_text, write_text
+    from attnprof.report.io import check_writable
 
     if markdown_path:
         check_writable(markdown_path)
@@ -125,17 +123,10 @@ def check(
                             tolerances=tolerances, latency_tolerance=latency_tolerance,
                             relative_to=relative_to, paths=(results, baseline))
     md = f"### attnprof check {results} against {baseline}\n\n" + diff_markdown(diffs)
-    if fmt_ == "json":
-        sys.stdout.write(json_text({"schema": "attnprof.check/1", "results": results,
-                                    "baseline": baseline,
-                                    "diffs": [d.to_dict() for d in diffs],
-                                    "regressions": sum(d.failed for d in diffs)}))
-    elif fmt_ == "markdown":
-        sys.stdout.write(md)
-    else:
-        out_console().print(diff_table(diffs, show_same))
-    if markdown_path:
-        write_text(markdown_path, md)
+    doc = {"schema": "attnprof.check/1", "results": results, "baseline": baseline,
+           "diffs": [d.to_dict() for d in diffs], "regressions": sum(d.failed for d in diffs)}
+    emit(fmt_, doc, md, lambda console: console.print(diff_table(diffs, show_same)),
+         markdown_path=markdown_path)
     append_step_summary(md)
     failed = [d for d in diffs if d.failed]
     if failed:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
@@ -40,7 +39,6 @@ from attnprof.cli import (
     err_console,
     error_line,
     handled,
-    out_console,
     run_profiles,
     split_options,
 )
@@ -291,18 +289,9 @@ def run_sweep(cases, *, format: str, json_path: str | None, csv_path: str | None
         from attnprof.report.plot import plot_sweep
 
         plot_sweep(finished, plot, fits)
-    doc = results_document(finished, scaling=fits)
-    if json_path and json_path != "-":
-        write_text(json_path, json_text(doc))
-    if fmt_ == "json":
-        sys.stdout.write(json_text(doc))
-        return
     from attnprof.report.compare import compare_markdown, compare_table
 
-    if fmt_ == "markdown":
-        sys.stdout.write(compare_markdown(finished))
-    else:
-        console = out_console()
+    def table(console) -> None:
         console.print(compare_table(finished))
         for f in fits:
             parts = [f"{m} ∝ {f['axis']}^{f[m]:.2f}" for m in ("latency_ms", "flops", "bytes",
@@ -310,7 +299,8 @@ def run_sweep(cases, *, format: str, json_path: str | None, csv_path: str | None
             console.print(f"{f['block']}: " + ", ".join(parts))
         if plot:
             console.print(f"plot written to {plot}")
-    if json_path == "-":
-        sys.stdout.write(json_text(doc))
+
+    emit(fmt_, results_document(finished, scaling=fits), compare_markdown(finished), table,
+         json_path)
 
 

@@ -82,12 +82,14 @@ def test_schema_rejects_a_wrong_document():
         validator("attnprof.profile/1").validate({"schema": "attnprof.profile/1"})
 
 
+# Enough timing (4 rounds of 0.025 s per case) that a burst of load on a shared machine
+# cannot own the median that the latency_vs budget below compares.
 SUITE = """
 [defaults]
 channels = 32
 size = 16
-budget = 0.02
-rounds = 2
+budget = 0.1
+rounds = 4
 
 [[case]]
 name = "se"

@@ -14,7 +14,7 @@ from typing import Any
 
 from attnprof.errors import BadInput
 from attnprof.metrics import COUNTS, metric
-from attnprof.report.io import read_user_file
+from attnprof.files import read_user_file
 from attnprof.results import RESULTS_SCHEMA, Profile
 
 

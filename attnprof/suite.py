@@ -74,7 +74,7 @@ class Suite:
 
 def read_toml(path: str) -> tuple[str, dict[str, Any]]:
     """The file's text and its TOML; unreadable or malformed files raise SuiteError."""
-    from attnprof.report.io import read_user_file
+    from attnprof.files import read_user_file
 
     try:
         text = read_user_file(path, "a TOML suite (UTF-8 text)")

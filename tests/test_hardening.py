@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import attnprof
 from attnprof.counters.own import count_module
 from attnprof.errors import BadOption
-from attnprof.report.io import write_text
+from attnprof.files import write_text
 
 
 def test_impossible_sizes_are_refused_before_allocating(cli):

@@ -242,7 +242,7 @@ def emit(fmt_: str, doc: dict[str, Any], md: str, table: Callable[[Console], Non
          json_path: str | None = None, markdown_path: str | None = None) -> None:
     """Print a result in the chosen format (JSON alone on stdout, Markdown, or tables), then
     write the files asked for. Every command that reports results goes through here."""
-    from attnprof.report.io import json_text, write_text
+    from attnprof.files import json_text, write_text
 
     if fmt_ == "json":
         sys.stdout.write(json_text(doc))

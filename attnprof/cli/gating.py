@@ -40,7 +40,7 @@ def run_suite(
     Exit 1 when a budget fails."""
     STATE.debug = STATE.debug or debug
     fmt_ = _format(format)
-    from attnprof.report.io import check_writable
+    from attnprof.files import check_writable
     from attnprof.suite import evaluate, load
 
     for path in (json_path, markdown_path):
@@ -112,7 +112,7 @@ def check(
     fmt_ = _format(format)
     from attnprof.check import compare_results, load_results, parse_tolerances
     from attnprof.report.checks import append_step_summary, diff_markdown, diff_table
-    from attnprof.report.io import check_writable
+    from attnprof.files import check_writable
 
     if markdown_path:
         check_writable(markdown_path)

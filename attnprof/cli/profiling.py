@@ -63,7 +63,7 @@ def stat(
     """Profile one block: every counter's figure, memory and latency."""
     STATE.debug = STATE.debug or debug
     fmt_ = _format(format)
-    from attnprof.report.io import check_writable
+    from attnprof.files import check_writable
 
     if json_path:
         check_writable(json_path)
@@ -110,7 +110,7 @@ def compare(
     """Profile several blocks at one input; latencies measured interleaved (A B C A B C)."""
     STATE.debug = STATE.debug or debug
     fmt_ = _format(format)
-    from attnprof.report.io import check_writable, write_text
+    from attnprof.files import check_writable, write_text
 
     if len(blocks) < 2:
         raise BadInput("compare needs at least two blocks, e.g. 'attnprof compare se eca'")
@@ -227,7 +227,7 @@ def run_sweep(cases, *, format: str, json_path: str | None, csv_path: str | None
               plot: str | None, resume: bool, quiet: bool) -> None:
     """Run cases one by one, writing outputs after each; Ctrl-C keeps what finished."""
     fmt_ = _format(format)
-    from attnprof.report.io import check_writable, json_text, write_text
+    from attnprof.files import check_writable, json_text, write_text
 
     for path in (json_path, csv_path, plot):
         if path:

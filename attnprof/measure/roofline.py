@@ -43,7 +43,7 @@ def load(device: str, threads: int) -> dict[str, Any] | None:
 
 
 def save(entry: dict[str, Any]) -> Path:
-    from attnprof.report.io import write_json
+    from attnprof.files import write_json
 
     path = cache_dir() / CACHE_FILE
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -68,7 +68,7 @@ def plot_sweep(profiles: list[Profile], path: str, scaling: list[dict[str, Any]]
     fig.suptitle(f"attnprof sweep over {x_axis}" + (f" ({fixed})" if fixed else "")
                  + f", {first.input['device']}, mode {first.mode}")
     fig.tight_layout()
-    from attnprof.report.io import check_writable
+    from attnprof.files import check_writable
 
     check_writable(path)
     import os
@@ -80,7 +80,7 @@ def plot_sweep(profiles: list[Profile], path: str, scaling: list[dict[str, Any]]
     os.close(fd)
     try:
         fig.savefig(tmp, format="png")
-        from attnprof.report.io import replace_atomically
+        from attnprof.files import replace_atomically
 
         replace_atomically(tmp, target)
     finally:

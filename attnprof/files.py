@@ -1,5 +1,6 @@
-"""Writing output files atomically: a failed or interrupted run leaves an existing file as it
-was (temporary file in the same directory, then ``os.replace``)."""
+"""File input and output: reading files the user named, and writing output files atomically: a
+failed or interrupted run leaves an existing file as it was (temporary file in the same
+directory, then ``os.replace``)."""
 
 from __future__ import annotations
 

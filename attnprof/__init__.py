@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from attnprof.results import Profile
 
 __all__ = ["__version__", "create_block", "profile", "list_blocks", "get_block",
-           "register_block", "BlockSpec", "Option", "Paper"]
+           "register_block", "BlockSpec", "Option", "Paper", "Profile", "AttnprofError",
+           "BadInput", "BadOption", "UnknownBlock", "DeviceUnavailable"]
 
 
 def create_block(name: str, channels: int, **options: Any) -> nn.Module:
@@ -36,7 +37,8 @@ def profile(block: Any, channels: int | None = None,
     ``kwargs`` are the other fields of :class:`attnprof.request.ProfileRequest` (device,
     dtype, mode, backends, latency, ops, threads, budget_s, host, ...). Channels default to
     64 (3 with a host, or the module's own), size to 56 (224 with a host). Returns a
-    Profile; ``to_dict()`` gives the JSON document the CLI prints.
+    :class:`Profile`: headline figures as attributes (``flops``, ``macs``, ``params``,
+    ``latency_ms``), ``to_dict()`` for the JSON document the CLI prints, ``to_frame()``.
     """
     from attnprof.request import ProfileRequest
     from attnprof.runner import profile as run
@@ -72,6 +74,14 @@ def __getattr__(name: str) -> Any:
         from attnprof import registry
 
         return getattr(registry, name)
+    if name == "Profile":
+        from attnprof.results import Profile
+
+        return Profile
+    if name in ("AttnprofError", "BadInput", "BadOption", "UnknownBlock", "DeviceUnavailable"):
+        from attnprof import errors
+
+        return getattr(errors, name)
     if name == "Option":
         from attnprof.options import Option
 

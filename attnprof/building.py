@@ -1,49 +1,85 @@
-"""Building what is profiled: a registered block with validated options, or a host network
-with the block in every slot (and the same network without it)."""
+"""Building what a Plan profiles: the block alone, or a host network with the block in every
+slot and the same network without it. Each is a Subject the later stages treat alike."""
 
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass, field
 from typing import Any
 
 from attnprof.errors import BadInput
-from attnprof.registry import REGISTRY, BlockSpec
-from attnprof.request import ProfileRequest
+from attnprof.request import Plan
+from attnprof.results import BlockInfo
 
 
-def build(spec: BlockSpec, channels: int, options: dict[str, Any], seed: int | None = 0):
-    """Instantiate ``spec``; the user's constructor errors become :class:`BadInput`."""
-    import torch
+@dataclass
+class Subject:
+    """One module to count and time: the block, or a host network with or without it."""
+
+    role: str  # "block" | "network" (the host with the block) | "base" (the host without)
+    module: Any  # nn.Module, private to attnprof
+    target: Any = None  # counters.Target, once on the device
+    counts: dict[str, Any] = field(default_factory=dict)  # backend -> results.Count
+    memory: Any = None  # results.Memory
+    timed: Any = None  # latency.TimedCall
+    latency: Any = None  # results.Latency
+    runs_on_meta: bool = True  # False: data-dependent, counted and checked on real tensors
+
+
+@dataclass(frozen=True)
+class Built:
+    """What the build stage hands on: the block's description and one or two subjects."""
+
+    info: BlockInfo
+    subjects: tuple[Subject, ...]
+    slot_options: dict[int, dict[str, Any]] | None = None  # with a host: per channel count
+    slots: int = 0  # with a host: how many blocks it holds
+
+    @property
+    def main(self) -> Subject:
+        return self.subjects[0]
+
+    @property
+    def base(self) -> Subject | None:
+        return self.subjects[1] if len(self.subjects) > 1 else None
+
+
+def construct(spec, channels: int, options: dict[str, Any], where: str = "") -> Any:
+    """Call ``spec``'s factory; the user's constructor errors become :class:`BadInput`."""
     from torch import nn
 
     factory = spec.load_factory()
-    with torch.random.fork_rng(devices=[]):
-        if seed is not None:
-            torch.manual_seed(seed)
-        try:
-            module = factory(channels, **options)
-        except Exception as exc:
-            raise BadInput(f"building block '{spec.name}' with channels={channels}"
-                           f"{''.join(f', {k}={v!r}' for k, v in options.items())} failed: "
-                           f"{type(exc).__name__}: {exc}") from exc
+    try:
+        module = factory(channels, **options)
+    except Exception as exc:
+        raise BadInput(f"building block '{spec.name}'{where} with channels={channels}"
+                       f"{''.join(f', {k}={v!r}' for k, v in options.items())} failed: "
+                       f"{type(exc).__name__}: {exc}") from exc
     if not isinstance(module, nn.Module):
         raise BadInput(f"block '{spec.name}' built a {type(module).__name__}, not an nn.Module")
     return module
 
 
-def build_host(spec: BlockSpec,
-               request: ProfileRequest) -> tuple[Any, Any, dict[int, dict], int]:
+def build(spec, channels: int, options: dict[str, Any], seed: int | None = 0):
+    """Instantiate ``spec`` with resolved options, from a forked RNG seeded with ``seed``."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        if seed is not None:
+            torch.manual_seed(seed)
+        return construct(spec, channels, options)
+
+
+def _host(plan: Plan) -> tuple[Any, Any, dict[int, dict[str, Any]], int]:
     """The host network with the block in every slot, the same network without it, the
-    block's resolved options per channel count (validated for each), and how many slots
-    the network filled."""
+    block's resolved options per channel count, and how many slots were filled."""
     import torch
 
     from attnprof.errors import BadOption
-    from attnprof.hosts import HOSTS
     from attnprof.registry import import_object
 
-    make = import_object(HOSTS[request.host].factory)
-    factory = spec.load_factory()
+    spec, host = plan.spec, plan.host
+    make = import_object(host.factory)
     per_channels: dict[int, dict[str, Any]] = {}
     slots = 0
 
@@ -52,14 +88,11 @@ def build_host(spec: BlockSpec,
         slots += 1
         if channels not in per_channels:
             try:
-                per_channels[channels] = spec.resolve_options(channels, request.options)
+                per_channels[channels] = spec.resolve_options(channels, plan.options)
             except BadOption as exc:
-                raise BadOption(f"{exc} (at a {channels}-channel slot of {request.host})") from None
-        try:
-            return factory(channels, **per_channels[channels])
-        except Exception as exc:
-            raise BadInput(f"building block '{spec.name}' for a {channels}-channel slot of "
-                           f"{request.host} failed: {type(exc).__name__}: {exc}") from exc
+                raise BadOption(f"{exc} (at a {channels}-channel slot of {host.name})") from None
+        return construct(spec, channels, per_channels[channels],
+                         where=f" for a {channels}-channel slot of {host.name}")
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
@@ -68,37 +101,20 @@ def build_host(spec: BlockSpec,
     return network, base, per_channels, slots
 
 
-def resolve(request: ProfileRequest) -> tuple[dict[str, Any], Any, Any, dict[str, Any] | None]:
-    """The block's description, the built module (a private one) and, with a host, the host
-    network without the block and the host's description."""
-    from torch import nn
-
-    if isinstance(request.block, nn.Module):
-        if request.host:
-            raise BadInput("--host needs a block name: attnprof builds one block per slot")
-        module = copy.deepcopy(request.block)
-        info = {"name": type(request.block).__name__, "options": dict(request.options),
-                "kind": None, "source": "module", "paper": None}
-        return info, module, None, None
-    if isinstance(request.block, BlockSpec):
-        spec = request.block
-    else:
-        spec = REGISTRY.get(request.block)
-    info = {"name": spec.name, "kind": spec.kind, "source": spec.source,
-            "paper": spec.paper.cite() if spec.paper else None}
-    if request.host:
-        from attnprof.hosts import HOSTS
-
-        network, base, per_channels, slots = build_host(spec, request)
-        first = next(iter(per_channels.values()), {})
-        info["options"] = first
-        host = {"name": request.host, "slot": HOSTS[request.host].slot,
-                "blocks": slots,
-                "block_channels": sorted(per_channels),
-                "block_options": {str(c): o for c, o in sorted(per_channels.items())}}
-        return info, network, base, host
-    options = spec.resolve_options(request.channels, request.options)
-    info["options"] = options
-    return info, build(spec, request.channels, options), None, None
-
-
+def build_subjects(plan: Plan) -> Built:
+    """The block (a private copy of the caller's module, or built from its spec), or the
+    host network with and without it."""
+    if plan.module is not None:
+        info = BlockInfo(name=type(plan.module).__name__, options=dict(plan.options),
+                         kind=None, source="module")
+        return Built(info, (Subject("block", copy.deepcopy(plan.module)),))
+    spec = plan.spec
+    paper = spec.paper.cite() if spec.paper else None
+    if plan.host is None:
+        info = BlockInfo(spec.name, dict(plan.options), spec.kind, spec.source, paper)
+        return Built(info, (Subject("block", build(spec, plan.channels, dict(plan.options))),))
+    network, base, per_channels, slots = _host(plan)
+    first = next(iter(per_channels.values()), {})
+    info = BlockInfo(spec.name, first, spec.kind, spec.source, paper)
+    subjects = (Subject("network", network), Subject("base", base))
+    return Built(info, subjects, per_channels, slots)

@@ -17,7 +17,7 @@ def _own(p: Profile, attr: str) -> int | None:
 
 
 METRICS: dict[str, Callable[[Profile], float | None]] = {
-    "params": lambda p: p.params["total"],
+    "params": lambda p: p.params,
     "macs": lambda p: _own(p, "macs"),
     "flops": lambda p: _own(p, "flops"),
     "transcendentals": lambda p: _own(p, "transcendentals"),

@@ -1,6 +1,6 @@
 """Checks before anything real runs: the device exists, the block runs and keeps its shape,
 the dtype is supported, and the run fits in the device's free memory. Failures are bad input
-(exit 2), raised before allocating."""
+(exit 2), raised before allocating. Each check runs once per subject."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import copy
 
 from attnprof.counters import Target
 from attnprof.errors import BadInput, DeviceUnavailable
+from attnprof.report.fmt import nbytes  # TODO(lead): attnprof.units once it exists
 
 
 def check_device(device: str) -> None:
@@ -31,7 +32,6 @@ def check_fits(module, target: Target, peak_live: int | None, name: str) -> None
     import math
 
     from attnprof.measure import memory as memory_mod
-    from attnprof.report.fmt import nbytes
 
     if peak_live is None:
         return
@@ -56,23 +56,29 @@ def check_real_forward(target: Target, name: str, dtype_name: str) -> None:
         with torch.no_grad():
             copy.deepcopy(target.module).train(target.train)(target.input())
     except (RuntimeError, NotImplementedError, TypeError, ValueError) as exc:
-        line = (str(exc).strip().splitlines() or [""])[0]
-        if "not implemented for" in line or "Unsupported" in line or "dtype" in line.lower():
-            raise BadInput(f"block '{name}' cannot run in {dtype_name} on {target.device}: "
-                           f"{line}; try --dtype float32") from exc
-        raise BadInput(f"block '{name}' failed in forward on {target.device}: "
-                       f"{type(exc).__name__}: {line}") from exc
+        raise _forward_error(exc, name, target.device, dtype_name) from exc
+
+
+def _forward_error(exc: BaseException, name: str, device: str, dtype_name: str) -> BadInput:
+    line = (str(exc).strip().splitlines() or [""])[0]
+    if "not implemented for" in line or "Unsupported" in line or "dtype" in line.lower():
+        return BadInput(f"block '{name}' cannot run in {dtype_name} on {device}: {line}; "
+                        "try --dtype float32")
+    return BadInput(f"block '{name}' failed in forward on {device}: "
+                    f"{type(exc).__name__}: {line}")
 
 
 def check_forward(module, shape: tuple[int, ...], dtype, name: str, device: str,
-                  train: bool = False, same_shape: bool = True) -> None:
+                  train: bool = False, same_shape: bool = True) -> bool:
     """Run the block once on meta tensors (free at any size): its own errors and shape
-    changes are bad input. A block that cannot run on meta (say, it makes a tensor without
-    ``device=x.device``) is run once for real on ``device`` instead."""
+    changes are bad input. A block that cannot run on meta (data-dependent control flow,
+    ``.item()``, a tensor made without ``device=x.device``) is run once for real on
+    ``device`` instead. Returns whether it ran on meta."""
     import torch
 
     from attnprof.counters.own import meta_copy
 
+    on_meta = True
     try:
         twin = meta_copy(module).to(dtype=dtype).train(train)
         with torch.no_grad():
@@ -82,6 +88,7 @@ def check_forward(module, shape: tuple[int, ...], dtype, name: str, device: str,
 
         from attnprof.measure.memory import available_bytes
 
+        on_meta = False
         have = available_bytes(device)
         need = 3 * math.prod(shape) * torch.empty((), dtype=dtype).element_size()
         if have is not None and need > have:
@@ -94,14 +101,11 @@ def check_forward(module, shape: tuple[int, ...], dtype, name: str, device: str,
             with torch.no_grad():
                 out = real(x)
         except Exception as exc:
-            text = str(exc).strip().splitlines()
-            raise BadInput(f"block '{name}' failed in forward on input {list(shape)}: "
-                           f"{type(exc).__name__}: {text[0] if text else ''}") from exc
+            raise _forward_error(exc, name, device, str(dtype).replace("torch.", "")) from exc
     if not isinstance(out, torch.Tensor):
         raise BadInput(f"block '{name}' returned a {type(out).__name__}; attnprof profiles "
                        "blocks that return one tensor")
     if same_shape and tuple(out.shape) != tuple(shape):
         raise BadInput(f"block '{name}' changed the tensor's shape from {list(shape)} to "
                        f"{list(out.shape)}; an attention block must keep its input's shape")
-
-
+    return on_meta

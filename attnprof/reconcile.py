@@ -37,13 +37,12 @@ def _short(op: str) -> str:
 
 
 def _reported_uncounted(count: Count) -> dict[str, int]:
-    """{'mul': 2, ...} from entries like 'aten::mul x2'."""
+    """{'mul': 2, ...}: the aten ops the backend named, in-place variants merged."""
     out: dict[str, int] = {}
-    for item in count.uncounted_ops:
-        name, _, calls = item.partition(" x")
+    for name, calls in count.uncounted.items():
         if name.startswith("aten::"):
             key = _short(name)
-            out[key] = out.get(key, 0) + (int(calls) if calls.isdigit() else 1)
+            out[key] = out.get(key, 0) + calls
     return out
 
 
@@ -57,9 +56,9 @@ def missed_ops(count: Count, own: Count) -> list[Missed]:
     module_level = count.backend in _MODULE_COUNTED
     grouped: dict[str, list[int]] = {}  # op -> [flops, calls], in-place variants merged
     for row in own.ops:
-        entry = grouped.setdefault(_short(row["op"]), [0, 0])
-        entry[0] += int(row["flops"])
-        entry[1] += int(row["calls"])
+        entry = grouped.setdefault(_short(row.op), [0, 0])
+        entry[0] += row.flops
+        entry[1] += row.calls
     out = []
     for name, (flops, calls) in grouped.items():
         if flops == 0:

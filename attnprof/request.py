@@ -1,4 +1,7 @@
-"""What the user asked for, parsed and validated before torch is imported (errors: exit 2)."""
+"""What the user asked for (a ProfileRequest), and the Plan it becomes once parsed and
+validated: the one place a request is checked (errors: exit 2). Nothing downstream re-checks
+a Plan. Torch-free unless the block is a user's ``module:Name`` (importing it imports torch).
+"""
 
 from __future__ import annotations
 
@@ -67,15 +70,17 @@ def parse_backends(value: str | Iterable[str] | None) -> tuple[str, ...]:
 
 
 def parse_device(value: str) -> str:
+    """``cpu``, ``cuda`` or ``cuda:N``; ``cuda`` is reported as ``cuda:0`` everywhere."""
     v = str(value).strip().lower()
     if not _DEVICE.match(v):
         raise BadInput(f"unknown device {value!r}; use cpu, cuda or cuda:N")
-    return v
+    return "cuda:0" if v == "cuda" else v
 
 
 @dataclass(frozen=True)
 class ProfileRequest:
-    """One block at one input. ``block`` is a name, ``module:Name``, or an nn.Module."""
+    """What was asked: one block at one input. ``block`` is a name, ``module:Name``, a
+    BlockSpec, or an nn.Module. Fields are as given; :meth:`validated` makes the Plan."""
 
     block: Any
     channels: int | None = None  # 64, or 3 (RGB) with a host
@@ -85,7 +90,7 @@ class ProfileRequest:
     device: str = "cpu"
     dtype: str = "float32"
     mode: str = "infer"
-    backends: tuple[str, ...] = BACKENDS
+    backends: Any = BACKENDS
     latency: bool = True
     ops: bool = False  # time each op with torch.profiler (needs latency on)
     threads: int | None = None
@@ -98,38 +103,123 @@ class ProfileRequest:
     name: str | None = None
     host: str | None = None
 
-    def validated(self) -> ProfileRequest:
-        """A normalised copy; raises :class:`BadInput` on any malformed field."""
-        from attnprof.hosts import HOSTS
+    def validated(self) -> Plan:
+        """The Plan; raises :class:`BadInput` (or a subclass) on any malformed field."""
+        return make_plan(self)
 
-        host = parse_choice("host", self.host, HOSTS) if self.host is not None else None
-        if host is not None and self.channels not in (None, 3):
-            raise BadInput(f"--channels does not apply with --host {host}: the network takes "
-                           "3-channel images and gives each block its own channels")
-        channels = self.channels if self.channels is not None else (3 if host else 64)
-        size = self.size if self.size is not None else (224 if host else 56)
-        check_positive("channels", channels)
-        check_positive("batch", self.batch)
-        if self.threads is not None:
-            check_positive("threads", self.threads)
-        if not (isinstance(self.budget_s, (int, float)) and self.budget_s > 0):
-            raise BadInput(f"the latency budget must be a positive number of seconds, "
-                           f"got {self.budget_s!r}")
-        if self.cuda_graph and not str(self.device).startswith("cuda"):
-            raise BadInput("--cuda-graph needs a CUDA device: add --device cuda")
-        if self.cuda_graph and self.mode == "train":
-            raise BadInput("--cuda-graph times inference only: drop --mode train")
-        return replace(
-            self,
-            host=host, channels=channels,
-            timer=parse_choice("timer", self.timer, ("blocked", "adaptive")),
-            size=parse_size(size),
-            device=parse_device(self.device),
-            dtype=parse_choice("dtype", self.dtype, DTYPES),
-            mode=parse_choice("mode", self.mode, MODES),
-            backends=parse_backends(self.backends),
-        )
+
+@dataclass(frozen=True)
+class Plan:
+    """One case, parsed and validated: what to build (``spec`` with resolved ``options``, or
+    the caller's ``module``), the input, and how to count and time it. A host run keeps the
+    options as given; they are resolved per slot when the network is built."""
+
+    spec: Any  # a registry.BlockSpec, or None for a module instance
+    module: Any  # the caller's nn.Module (library), or None
+    options: Mapping[str, Any]
+    channels: int
+    size: tuple[int, int]
+    batch: int
+    device: str
+    dtype: str
+    mode: str
+    backends: tuple[str, ...]
+    latency: bool
+    ops: bool
+    threads: int | None
+    budget_s: float
+    timer: str
+    channels_last: bool
+    compile: bool
+    cuda_graph: bool
+    verbose: bool
+    name: str | None
+    host: Any  # a hosts.HostSpec, or None
+
+    @property
+    def block_name(self) -> str:
+        return self.spec.name if self.spec is not None else type(self.module).__name__
+
+    @property
+    def label(self) -> str:
+        return self.name or self.block_name
 
     @property
     def shape(self) -> tuple[int, int, int, int]:
         return (self.batch, self.channels, *self.size)
+
+    @property
+    def train(self) -> bool:
+        return self.mode == "train"
+
+    def with_options(self, options: Mapping[str, Any]) -> Plan:
+        """The same case with other block options (validated)."""
+        if self.spec is None:
+            return replace(self, options=dict(options))
+        if self.host is not None:
+            return replace(self, options=dict(options))
+        return replace(self, options=self.spec.resolve_options(self.channels, options))
+
+    def validated(self) -> Plan:  # a Plan is valid by construction
+        return self
+
+
+def _positive_number(what: str, value: Any) -> float:
+    import math
+
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not math.isfinite(value) or value <= 0:
+        raise BadInput(f"{what} must be a positive number of seconds, got {value!r}")
+    return float(value)
+
+
+def make_plan(r: ProfileRequest) -> Plan:
+    """Parse and check every field of ``r`` once; resolve the block and its options."""
+    if isinstance(r, Plan):
+        return r
+    from attnprof.hosts import HOSTS
+    from attnprof.registry import REGISTRY, BlockSpec
+
+    host = HOSTS[parse_choice("host", r.host, HOSTS)] if r.host is not None else None
+    if host is not None and r.channels not in (None, 3):
+        raise BadInput(f"--channels does not apply with --host {host.name}: the network takes "
+                       "3-channel images and gives each block its own channels")
+    channels = r.channels if r.channels is not None else (3 if host else 64)
+    size = parse_size(r.size if r.size is not None else (224 if host else 56))
+    check_positive("channels", channels)
+    check_positive("batch", r.batch)
+    if r.threads is not None:
+        check_positive("threads", r.threads)
+    budget = _positive_number("the latency budget", r.budget_s)
+    device = parse_device(r.device)
+    mode = parse_choice("mode", r.mode, MODES)
+    if r.cuda_graph and not device.startswith("cuda"):
+        raise BadInput("--cuda-graph needs a CUDA device: add --device cuda")
+    if r.cuda_graph and mode == "train":
+        raise BadInput("--cuda-graph times inference only: drop --mode train")
+    spec = module = None
+    if isinstance(r.block, BlockSpec):
+        spec = r.block
+    elif isinstance(r.block, str):
+        spec = REGISTRY.get(r.block)
+    else:
+        from torch import nn
+
+        if not isinstance(r.block, nn.Module):
+            raise BadInput(f"a block is a name, 'package.module:Name' or an nn.Module, not a "
+                           f"{type(r.block).__name__}")
+        module = r.block
+        if host is not None:
+            raise BadInput("--host needs a block name: attnprof builds one block per slot")
+    options = dict(r.options)
+    if spec is not None and host is None:
+        options = spec.resolve_options(channels, options)
+    return Plan(
+        spec=spec, module=module, options=options, channels=channels, size=size,
+        batch=r.batch, device=device, dtype=parse_choice("dtype", r.dtype, DTYPES), mode=mode,
+        backends=parse_backends(r.backends), latency=bool(r.latency), ops=bool(r.ops),
+        threads=r.threads, budget_s=budget,
+        timer=parse_choice("timer", r.timer, ("blocked", "adaptive")),
+        channels_last=bool(r.channels_last), compile=bool(r.compile),
+        cuda_graph=bool(r.cuda_graph), verbose=bool(r.verbose), name=r.name, host=host,
+    )

@@ -1,7 +1,8 @@
 """The Profile: what one profiling run found, as frozen dataclasses with ``to_dict``/``from_dict``.
 
-The JSON documents of CONTRACT.md are exactly ``to_dict()``; reports and checks read
-Profiles and never re-run anything. Torch-free.
+Every section is typed; ``to_dict()`` is exactly the ``attnprof.profile/1`` JSON document
+(docs/contract.md), and ``from_dict`` reads it back. Reports and checks read Profiles and
+never re-run anything. Torch-free (pandas only for ``to_frame``, rich only for display).
 """
 
 from __future__ import annotations
@@ -14,11 +15,76 @@ PROFILE_SCHEMA = "attnprof.profile/1"
 RESULTS_SCHEMA = "attnprof.results/1"
 
 
+def _known(cls: type, d: Mapping[str, Any]) -> dict[str, Any]:
+    """The keys of ``d`` that are fields of ``cls`` (a newer document may carry more)."""
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in d.items() if k in names}
+
+
+# -- counting -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Cost:
+    """attnprof's count of some work (one op, one module, or the whole block)."""
+
+    calls: int = 0
+    macs: int = 0
+    flops: int = 0
+    transcendentals: int = 0
+    bytes_read: int = 0
+    bytes_written: int = 0
+    uncounted: int = 0  # calls that had no counting rule
+
+    @property
+    def bytes(self) -> int:
+        return self.bytes_read + self.bytes_written
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Cost:
+        return cls(**_known(cls, d))
+
+
+@dataclass(frozen=True)
+class OpCost(Cost):
+    """One aten op's total over its calls, as attnprof counts it."""
+
+    op: str = ""
+    intensity: float | None = None  # FLOPs per byte read + written
+
+    def to_dict(self) -> dict[str, Any]:
+        cost = {f.name: getattr(self, f.name) for f in fields(Cost)}
+        return {"op": self.op, **cost, "intensity": self.intensity}
+
+
+def _missed_label(name: str, calls: int) -> str:
+    """The JSON form of one missed op: ``aten::mul x2``, or ``Sigmoid (module)`` for a
+    module type that a module-level backend does not know."""
+    return f"{name} x{calls}" if "::" in name else f"{name} (module)"
+
+
+def _parse_missed(items: Any) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for item in items or ():
+        text = str(item)
+        if text.endswith(" (module)"):
+            name, calls = text[: -len(" (module)")], 1
+        else:
+            name, _, n = text.rpartition(" x")
+            name, calls = (name, int(n)) if name and n.isdigit() else (text, 1)
+        out[name] = out.get(name, 0) + calls
+    return out
+
+
 @dataclass(frozen=True)
 class Count:
     """What one backend counted. ``macs`` is multiply-accumulates as that backend counts
     them; ``reported``/``unit`` is its headline figure in its own unit; ``layers`` maps a
-    module path ("" for the block itself) to that backend's MACs there, children included."""
+    module path ("" for the block itself) to that backend's MACs there, children included.
+    ``uncounted`` maps what the backend saw but did not count to how often it saw it: aten
+    ops by their ``aten::`` name, or module types for module-level backends."""
 
     backend: str
     status: str
@@ -27,7 +93,7 @@ class Count:
     reported: int | None = None
     macs: int | None = None
     flops: int | None = None
-    uncounted_ops: tuple[str, ...] = ()
+    uncounted: Mapping[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     layers: Mapping[str, int | None] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)  # backend-specific figures
@@ -35,8 +101,8 @@ class Count:
     transcendentals: int | None = None
     bytes_read: int | None = None
     bytes_written: int | None = None
-    ops: tuple[Mapping[str, Any], ...] = ()
-    layer_costs: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    ops: tuple[OpCost, ...] = ()
+    layer_costs: Mapping[str, Cost] = field(default_factory=dict)
     device: str | None = None
 
     @property
@@ -49,33 +115,42 @@ class Count:
             return None
         return self.bytes_read + self.bytes_written
 
+    @property
+    def uncounted_ops(self) -> tuple[str, ...]:
+        """The JSON form of ``uncounted`` (the contract's ``uncounted_ops``)."""
+        return tuple(_missed_label(k, n) for k, n in self.uncounted.items())
+
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["uncounted_ops"] = list(self.uncounted_ops)
-        d["notes"] = list(self.notes)
-        d["ops"] = [dict(o) for o in self.ops]
-        d["layers"] = dict(self.layers)
-        d["extra"] = dict(self.extra)
-        d["layer_costs"] = {k: dict(v) for k, v in self.layer_costs.items()}
-        if self.backend != "attnprof":
-            for key in ("transcendentals", "bytes_read", "bytes_written", "ops", "layer_costs",
-                        "device"):
-                d.pop(key)
+        d: dict[str, Any] = {
+            "backend": self.backend, "status": self.status, "error": self.error,
+            "unit": self.unit, "reported": self.reported, "macs": self.macs,
+            "flops": self.flops, "uncounted_ops": list(self.uncounted_ops),
+            "notes": list(self.notes), "layers": dict(self.layers), "extra": dict(self.extra),
+        }
+        if self.backend == "attnprof":
+            d.update({"transcendentals": self.transcendentals, "bytes_read": self.bytes_read,
+                      "bytes_written": self.bytes_written,
+                      "ops": [o.to_dict() for o in self.ops],
+                      "layer_costs": {k: v.to_dict() for k, v in self.layer_costs.items()},
+                      "device": self.device})
         return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Count:
-        known = {f.name for f in fields(cls)}
-        kw = {k: v for k, v in d.items() if k in known}
-        for key in ("uncounted_ops", "notes"):
-            kw[key] = tuple(kw.get(key) or ())
-        kw["ops"] = tuple(kw.get("ops") or ())
+        kw = _known(cls, d)
+        kw["uncounted"] = _parse_missed(d.get("uncounted_ops"))
+        kw["notes"] = tuple(kw.get("notes") or ())
+        kw["ops"] = tuple(OpCost.from_dict(o) for o in kw.get("ops") or ())
+        kw["layer_costs"] = {k: Cost.from_dict(v)
+                             for k, v in (kw.get("layer_costs") or {}).items()}
         return cls(**kw)
 
     @classmethod
     def failed(cls, backend: str, error: str, status: str = "failed") -> Count:
         return cls(backend=backend, status=status, error=error)
 
+
+# -- measuring ------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Latency:
@@ -101,6 +176,10 @@ class Latency:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Latency:
+        return cls(**_known(cls, d))
+
 
 @dataclass(frozen=True)
 class Memory:
@@ -113,61 +192,412 @@ class Memory:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Memory:
+        return cls(**_known(cls, d))
+
+
+@dataclass(frozen=True)
+class OpTime:
+    """torch.profiler's self time of one aten op, per call of the block (``--ops``)."""
+
+    op: str
+    calls: int
+    self_ms: float
+    share: float  # of the summed self time
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> OpTime:
+        return cls(**_known(cls, d))
+
+
+@dataclass(frozen=True)
+class Roofline:
+    """Achieved throughput against ``attnprof calibrate``'s peaks, and the floor
+    max(FLOPs / peak, bytes / bandwidth)."""
+
+    achieved_gbs: float
+    achieved_gflops: float
+    peak_gbs: float
+    peak_gflops: float
+    floor_ms: float
+    bound: str  # "memory" | "compute"
+    latency_over_floor: float | None
+    calibrated_at: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Roofline:
+        return cls(**_known(cls, d))
+
+
+# -- what was profiled ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BlockInfo:
+    name: str
+    options: Mapping[str, Any]
+    kind: str | None = None
+    source: str = "attnprof"
+    paper: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "source": self.source,
+                "paper": self.paper, "options": dict(self.options)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> BlockInfo:
+        return cls(**_known(cls, d))
+
+
+@dataclass(frozen=True)
+class InputInfo:
+    shape: tuple[int, ...]  # (B, C, H, W)
+    dtype: str
+    device: str
+    memory_format: str = "contiguous"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"shape": list(self.shape), "dtype": self.dtype, "device": self.device,
+                "memory_format": self.memory_format}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> InputInfo:
+        kw = _known(cls, d)
+        kw["shape"] = tuple(kw["shape"])
+        return cls(**kw)
+
+    @property
+    def text(self) -> str:
+        """``1×64×56×56``."""
+        return "×".join(str(s) for s in self.shape)
+
+
+@dataclass(frozen=True)
+class Params:
+    total: int
+    trainable: int
+    bytes: int
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Params:
+        return cls(**_known(cls, d))
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One submodule: its type, parameters, each backend's MACs there and attnprof's cost."""
+
+    path: str
+    depth: int
+    type: str
+    params: int
+    macs: Mapping[str, int | None]
+    cost: Cost | None = None  # attnprof's (JSON key "attnprof"; absent when it did not run)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"path": self.path, "depth": self.depth, "type": self.type,
+                             "params": self.params, "macs": dict(self.macs)}
+        if self.cost is not None:
+            d["attnprof"] = self.cost.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Layer:
+        cost = d.get("attnprof")
+        return cls(path=d["path"], depth=d["depth"], type=d["type"], params=d["params"],
+                   macs=dict(d.get("macs") or {}),
+                   cost=Cost.from_dict(cost) if cost else None)
+
+
+@dataclass(frozen=True)
+class Environment:
+    attnprof: str
+    torch: str
+    device_name: str
+    python: str | None = None
+    platform: str | None = None
+    device: str | None = None
+    cpu: str | None = None
+    cpu_count: int | None = None
+    threads: int | None = None
+    cuda: str | None = None
+    cudnn: int | None = None
+    gpus: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"attnprof": self.attnprof, "torch": self.torch, "python": self.python,
+                "platform": self.platform, "device": self.device,
+                "device_name": self.device_name, "cpu": self.cpu,
+                "cpu_count": self.cpu_count, "threads": self.threads, "cuda": self.cuda,
+                "cudnn": self.cudnn, "gpus": list(self.gpus)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Environment:
+        kw = _known(cls, d)
+        kw["gpus"] = tuple(kw.get("gpus") or ())
+        kw.setdefault("attnprof", "?")
+        kw.setdefault("torch", "?")
+        kw.setdefault("device_name", "?")
+        return cls(**kw)
+
+
+# -- a block inside a network ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Totals:
+    """A whole network's figures: params, attnprof's MACs/FLOPs/bytes, peak memory, time."""
+
+    params: int
+    macs: int | None
+    flops: int | None
+    bytes: int | None
+    peak_bytes: int | None
+    latency: Latency | None = None
+
+
+def _minus(a: float | None, b: float | None) -> float | None:
+    return a - b if a is not None and b is not None else None
+
+
+@dataclass(frozen=True)
+class HostDelta:
+    """The network with the block in every slot (``total``) against the same network
+    without it (``base``): what the block adds, as the papers report it."""
+
+    name: str
+    slot: str
+    blocks: int  # slots filled
+    block_options: Mapping[int, Mapping[str, Any]]  # resolved options per channel count
+    base: Totals
+    total: Totals
+
+    @property
+    def block_channels(self) -> list[int]:
+        return sorted(self.block_options)
+
+    def added(self, key: str) -> float | None:
+        """``params``, ``macs``, ``flops``, ``bytes``, ``peak_bytes`` or ``latency_ms``."""
+        if key == "latency_ms":
+            b, t = self.base.latency, self.total.latency
+            return _minus(t.median_ms if t else None, b.median_ms if b else None)
+        return _minus(getattr(self.total, key), getattr(self.base, key))
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "name": self.name, "slot": self.slot, "blocks": self.blocks,
+            "block_channels": self.block_channels,
+            "block_options": {str(c): dict(o) for c, o in sorted(self.block_options.items())},
+        }
+        for key in ("params", "macs", "flops", "bytes"):
+            d[f"{key}_base"] = getattr(self.base, key)
+            d[f"{key}_total"] = getattr(self.total, key)
+            d[f"{key}_added"] = self.added(key)
+        d["peak_bytes_base"] = self.base.peak_bytes
+        d["peak_bytes_total"] = self.total.peak_bytes
+        timed = self.base.latency is not None and self.total.latency is not None
+        d["latency_base_ms"] = self.base.latency.median_ms if timed else None
+        d["latency_total_ms"] = self.total.latency.median_ms if timed else None
+        d["latency_added_ms"] = self.added("latency_ms") if timed else None
+        d["latency_base"] = self.base.latency.to_dict() if timed else None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], latency: Latency | None = None) -> HostDelta:
+        base_lat = Latency.from_dict(d["latency_base"]) if d.get("latency_base") else None
+
+        def totals(which: str, lat: Latency | None) -> Totals:
+            return Totals(params=d[f"params_{which}"], macs=d.get(f"macs_{which}"),
+                          flops=d.get(f"flops_{which}"), bytes=d.get(f"bytes_{which}"),
+                          peak_bytes=d.get(f"peak_bytes_{which}"), latency=lat)
+
+        return cls(name=d["name"], slot=d["slot"], blocks=d["blocks"],
+                   block_options={int(c): o for c, o in (d.get("block_options") or {}).items()},
+                   base=totals("base", base_lat),
+                   total=totals("total", latency if base_lat is not None else None))
+
+
+# -- the profile ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Profile:
-    """One block at one input, as every backend and measurement saw it."""
+    """One block at one input, as every backend and measurement saw it.
 
-    block: Mapping[str, Any]
-    input: Mapping[str, Any]
+    The headline figures are attributes (``flops``, ``macs``, ``params``, ``bytes``,
+    ``transcendentals``, ``latency_ms``, ``peak_bytes``: attnprof's own count and the
+    measurements); the sections hold the rest. ``to_dict()`` is the JSON document.
+    """
+
+    block: BlockInfo
+    input: InputInfo
     mode: str
-    params: Mapping[str, int]
+    parameters: Params
     counters: Mapping[str, Count]
     memory: Memory
     latency: Latency | None
-    environment: Mapping[str, Any]
-    layers: tuple[Mapping[str, Any], ...] = ()
+    environment: Environment
+    layers: tuple[Layer, ...] = ()
     name: str | None = None  # a case name in compare/suites; the block name otherwise
-    op_times: tuple[Mapping[str, Any], ...] = ()  # torch.profiler self time per op (--ops)
-    roofline: Mapping[str, Any] | None = None  # against `attnprof calibrate`'s figures
-    host: Mapping[str, Any] | None = None  # the network the block sits in (--host)
+    op_times: tuple[OpTime, ...] = ()  # torch.profiler self time per op (--ops)
+    roofline: Roofline | None = None  # against `attnprof calibrate`'s figures
+    host: HostDelta | None = None  # the network the block sits in (--host)
 
+    # headline figures ------------------------------------------------------------------
     @property
     def label(self) -> str:
-        return self.name or self.block["name"]
+        return self.name or self.block.name
 
+    @property
+    def own(self) -> Count | None:
+        """attnprof's own count, when it ran and succeeded."""
+        c = self.counters.get("attnprof")
+        return c if c is not None and c.ok else None
+
+    def _own(self, attr: str) -> int | None:
+        own = self.own
+        return getattr(own, attr) if own is not None else None
+
+    @property
+    def params(self) -> int:
+        return self.parameters.total
+
+    @property
+    def macs(self) -> int | None:
+        return self._own("macs")
+
+    @property
+    def flops(self) -> int | None:
+        return self._own("flops")
+
+    @property
+    def transcendentals(self) -> int | None:
+        return self._own("transcendentals")
+
+    @property
+    def bytes(self) -> int | None:
+        return self._own("bytes")
+
+    @property
+    def peak_bytes(self) -> int | None:
+        return self.memory.peak_bytes
+
+    @property
+    def latency_ms(self) -> float | None:
+        return self.latency.median_ms if self.latency is not None else None
+
+    @property
+    def device(self) -> str:
+        return self.input.device
+
+    # documents ---------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": PROFILE_SCHEMA,
             "name": self.label,
-            "block": dict(self.block),
-            "input": dict(self.input),
+            "block": self.block.to_dict(),
+            "input": self.input.to_dict(),
             "mode": self.mode,
-            "params": dict(self.params),
+            "params": self.parameters.to_dict(),
             "counters": {k: c.to_dict() for k, c in self.counters.items()},
             "memory": self.memory.to_dict(),
             "latency": self.latency.to_dict() if self.latency else None,
-            "layers": [dict(x) for x in self.layers],
-            "op_times": [dict(x) for x in self.op_times],
-            "roofline": dict(self.roofline) if self.roofline else None,
-            "host": dict(self.host) if self.host else None,
-            "environment": dict(self.environment),
+            "layers": [x.to_dict() for x in self.layers],
+            "op_times": [x.to_dict() for x in self.op_times],
+            "roofline": self.roofline.to_dict() if self.roofline else None,
+            "host": self.host.to_dict() if self.host else None,
+            "environment": self.environment.to_dict(),
         }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Profile:
         if d.get("schema") != PROFILE_SCHEMA:
             raise ValueError(f"not an {PROFILE_SCHEMA} document (schema: {d.get('schema')!r})")
-        lat = d.get("latency")
+        lat = Latency.from_dict(d["latency"]) if d.get("latency") else None
         return cls(
-            block=d["block"], input=d["input"], mode=d.get("mode", "infer"), params=d["params"],
+            block=BlockInfo.from_dict(d["block"]), input=InputInfo.from_dict(d["input"]),
+            mode=d.get("mode", "infer"), parameters=Params.from_dict(d["params"]),
             counters={k: Count.from_dict(v) for k, v in d["counters"].items()},
-            memory=Memory(**d["memory"]),
-            latency=Latency(**lat) if lat else None,
-            environment=d.get("environment", {}), layers=tuple(d.get("layers") or ()),
-            name=d.get("name"), op_times=tuple(d.get("op_times") or ()),
-            roofline=d.get("roofline"), host=d.get("host"),
+            memory=Memory.from_dict(d["memory"]), latency=lat,
+            environment=Environment.from_dict(d.get("environment") or {}),
+            layers=tuple(Layer.from_dict(x) for x in d.get("layers") or ()),
+            name=d.get("name"),
+            op_times=tuple(OpTime.from_dict(x) for x in d.get("op_times") or ()),
+            roofline=Roofline.from_dict(d["roofline"]) if d.get("roofline") else None,
+            host=HostDelta.from_dict(d["host"], lat) if d.get("host") else None,
         )
+
+    # in a notebook -------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        def si(n: float | None) -> str:
+            if n is None:
+                return "-"
+            for div, p in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+                if abs(n) >= div:
+                    return f"{n / div:.3g}{p}"
+            return f"{n:g}"
+
+        parts = [f"params={self.params:,}", f"macs={si(self.macs)}", f"flops={si(self.flops)}",
+                 f"bytes={si(self.bytes)}"]
+        if self.latency_ms is not None:
+            parts.append(f"latency_ms={self.latency_ms:.4g}")
+        where = f"{self.input.text} {self.input.dtype} {self.device} {self.mode}"
+        host = f" in {self.host.name}" if self.host else ""
+        return f"<Profile {self.label}{host} [{where}]: {', '.join(parts)}>"
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        from attnprof.report.table import profile_renderables
+
+        yield from profile_renderables(self)
+
+    def _repr_html_(self) -> str:
+        from attnprof.report.html import profile_html
+
+        return profile_html(self)
+
+    def to_frame(self, table: str = "layers") -> Any:
+        """A pandas DataFrame of ``layers`` (one row per module), ``ops`` (one row per aten
+        op, with profiler times when measured) or ``counters`` (one row per backend)."""
+        try:
+            import pandas as pd
+        except ImportError as exc:  # pragma: no cover - pandas comes with torchstat
+            raise ImportError("to_frame needs pandas: pip install pandas") from exc
+        if table == "layers":
+            rows = []
+            for x in self.layers:
+                row: dict[str, Any] = {"path": x.path, "depth": x.depth, "type": x.type,
+                                       "params": x.params}
+                row.update({f"{b}_macs": v for b, v in x.macs.items()})
+                if x.cost is not None:
+                    row.update({k: v for k, v in x.cost.to_dict().items() if k != "calls"})
+                rows.append(row)
+            return pd.DataFrame(rows)
+        if table == "ops":
+            times = {t.op: t for t in self.op_times}
+            own = self.own
+            names = dict.fromkeys([*(o.op for o in (own.ops if own else ())), *times])
+            counts = {o.op: o for o in (own.ops if own else ())}
+            rows = []
+            for name in names:
+                row = {"op": name}
+                if name in counts:
+                    row.update({k: v for k, v in counts[name].to_dict().items() if k != "op"})
+                if name in times:
+                    row.update({"self_ms": times[name].self_ms, "time_share": times[name].share})
+                rows.append(row)
+            return pd.DataFrame(rows)
+        if table == "counters":
+            return pd.DataFrame([{"backend": c.backend, "status": c.status, "unit": c.unit,
+                                  "reported": c.reported, "macs": c.macs, "flops": c.flops,
+                                  "error": c.error} for c in self.counters.values()])
+        raise ValueError(f"to_frame: unknown table {table!r}; choose layers, ops or counters")
 
 
 def results_document(profiles: list[Profile], **extra: Any) -> dict[str, Any]:

@@ -1,4 +1,11 @@
-"""From a ProfileRequest to a Profile: build the block, count, measure. Never prints.
+"""From requests to Profiles, in one straight line. Never prints.
+
+    plan      ProfileRequest -> Plan (request.py: parsed and validated once)
+    build     Plan -> subjects (building.py: the block, or a host with and without it)
+    preflight each subject runs, keeps its shape, fits in memory (preflight.py)
+    count     each backend on each subject (counters/)
+    time      every subject of every case, interleaved in rotating rounds (measure/latency.py)
+    assemble  the Profile (results.py), with the host delta when there is a host
 
 The caller's process is left as found: the block is built from a forked RNG, every backend
 and measurement works on private copies of the module, and torch's thread count, grad mode,
@@ -9,15 +16,28 @@ from __future__ import annotations
 
 import contextlib
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from attnprof.building import resolve
+from attnprof.building import Built, Subject, build_subjects
 from attnprof.counters import Target, run_backend
 from attnprof.preflight import check_device, check_fits, check_forward, check_real_forward
-from attnprof.request import ProfileRequest
-from attnprof.results import Count, Latency, Memory, Profile
+from attnprof.request import Plan, ProfileRequest, make_plan
+from attnprof.results import (
+    Count,
+    Environment,
+    HostDelta,
+    InputInfo,
+    Layer,
+    Memory,
+    OpTime,
+    Params,
+    Profile,
+    Roofline,
+    Totals,
+)
+
+Note = Callable[[str], None]
 
 
 @contextlib.contextmanager
@@ -48,187 +68,180 @@ def torch_dtype(name: str):
     return {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[name]
 
 
-def layer_rows(module, counts: dict[str, Count]) -> list[dict[str, Any]]:
-    """One row per submodule: its type, parameters and what each backend counted there."""
-    rows = []
-    own = counts.get("attnprof")
-    for path, sub in module.named_modules():
-        row: dict[str, Any] = {
-            "path": path, "depth": path.count(".") + 1 if path else 0,
-            "type": type(sub).__name__,
-            "params": sum(p.numel() for p in sub.parameters()),
-            "macs": {name: (c.layers.get(path) if c.ok else None) for name, c in counts.items()},
-        }
-        if own is not None and own.ok:
-            cost = own.layer_costs.get(path)
-            row["attnprof"] = dict(cost) if cost else None
-        rows.append(row)
-    return rows
-
-
 @dataclass
-class Prepared:
-    """A block built, checked, counted and sized; waiting for its timing."""
+class Case:
+    """One plan on its way through the stages."""
 
-    request: ProfileRequest
-    info: dict[str, Any]
-    module: Any
-    target: Target
-    counts: dict[str, Count]
-    memory: Memory
-    timed: Any = None  # a latency.TimedCall once timing is set up
-    base: Any = None  # with a host: the network without the block
-    host: dict[str, Any] | None = None
-    base_count: Count | None = None
-    base_memory: Memory | None = None
-    timed_base: Any = None
+    plan: Plan
+    built: Built
 
 
-def prepare(request: ProfileRequest, note: Callable[[str], None]) -> Prepared:
-    """Everything but latency. Raises AttnprofError subclasses for bad input."""
+# -- build and preflight --------------------------------------------------------------------
+
+def _prepare(plan: Plan, note: Note) -> Case:
+    """Build the subjects, check them, and put them on the device."""
     import torch
 
-    request = request.validated()
-    check_device(request.device)
-    dtype = torch_dtype(request.dtype)
-    with preserved_state():
-        info, module, base, host = resolve(request)
-        check_forward(module, request.shape, dtype, info["name"], request.device,
-                      train=request.mode == "train", same_shape=host is None)
-        module = module.to(device=request.device, dtype=dtype)
-        if request.channels_last:
+    check_device(plan.device)
+    dtype = torch_dtype(plan.dtype)
+    built = build_subjects(plan)
+    name = built.info.name
+    for subject in built.subjects:
+        subject.runs_on_meta = check_forward(
+            subject.module, plan.shape, dtype, name, plan.device, train=plan.train,
+            same_shape=plan.host is None)
+        module = subject.module.to(device=plan.device, dtype=dtype)
+        if plan.channels_last:
             module = module.to(memory_format=torch.channels_last)
-        target = Target(module, request.shape, dtype, request.device, request.mode,
-                        channels_last=request.channels_last)
-        # attnprof's own count first: on meta it is free, and its trace of live tensors says
-        # whether the real runs below can fit at all
-        note(f"{info['name']}: counting with attnprof")
-        own = run_backend("attnprof", target, verbose=request.verbose)
-        runs_for_real = request.latency or any(b != "attnprof" for b in request.backends)
-        if runs_for_real and own.ok:
-            check_fits(module, target, own.extra.get("peak_live_bytes"), info["name"])
-        if request.latency:
-            check_real_forward(target, info["name"], request.dtype)
-        counts: dict[str, Count] = {}
-        for name in request.backends:
-            note(f"{info['name']}: counting with {name}")
-            counts[name] = own if name == "attnprof" else run_backend(name, target,
-                                                                      verbose=request.verbose)
-        mem = _memory(module, target, own)
-        prep = Prepared(request, info, module, target, counts, mem)
-        if host is not None:
-            base = base.to(device=request.device, dtype=dtype)
-            base_target = Target(base, request.shape, dtype, request.device, request.mode,
-                                 channels_last=request.channels_last)
-            note(f"{info['name']}: counting {request.host} without it")
-            prep.base, prep.host = base, host
-            prep.base_count = run_backend("attnprof", base_target)
-            prep.base_memory = _memory(base, base_target, prep.base_count)
-    return prep
+        subject.module = module
+        subject.target = Target(module, plan.shape, dtype, plan.device, plan.mode,
+                                channels_last=plan.channels_last,
+                                runs_on_meta=subject.runs_on_meta)
+    return Case(plan, built)
 
 
-def _memory(module, target: Target, own: Count | None) -> Memory:
+# -- count ----------------------------------------------------------------------------------
+
+def _count(case: Case, note: Note) -> None:
+    """Every requested backend on the block (attnprof's first: on meta it is free, and its
+    trace of live tensors says whether the real runs can fit); attnprof's alone on a host's
+    base network, for the delta."""
+    plan, name = case.plan, case.built.info.name
+    runs_for_real = plan.latency or any(b != "attnprof" for b in plan.backends)
+    for subject in case.built.subjects:
+        backends = plan.backends if subject.role != "base" else ("attnprof",)
+        what = name if subject.role != "base" else f"{plan.host.name} without {name}"
+        note(f"{what}: counting with attnprof")
+        own = run_backend("attnprof", subject.target, verbose=plan.verbose)
+        if subject.role != "base":
+            if runs_for_real and own.ok:
+                check_fits(subject.module, subject.target, own.extra.get("peak_live_bytes"),
+                           name)
+            # a real forward only when timing will need one and preflight did not run it
+            if plan.latency and subject.runs_on_meta:
+                check_real_forward(subject.target, name, plan.dtype)
+        for backend in backends:
+            if backend != "attnprof":
+                note(f"{what}: counting with {backend}")
+            subject.counts[backend] = own if backend == "attnprof" else run_backend(
+                backend, subject.target, verbose=plan.verbose)
+        subject.memory = _memory(subject, own)
+
+
+def _memory(subject: Subject, own: Count | None) -> Memory:
     from attnprof.measure import memory as memory_mod
 
+    t = subject.target
     ok = own is not None and own.ok
     return memory_mod.memory(
-        module, target.shape, target.dtype, train=target.train, device=target.device,
-        make_input=target.input,
+        subject.module, t.shape, t.dtype, train=t.train, device=t.device, make_input=t.input,
         activations_bytes=own.bytes_written if ok else None,
         peak_live_bytes=own.extra.get("peak_live_bytes") if ok else None)
 
 
-def start_timing(prep: Prepared) -> None:
-    """Build the timed call (warm-up, compilation, graph capture) on a private copy."""
-    from attnprof.measure.latency import TimedCall
+# -- time -----------------------------------------------------------------------------------
 
-    r = prep.request
-    kw = dict(mode=r.mode, threads=r.threads, timer=r.timer, compile=r.compile,
-              cuda_graph=r.cuda_graph)
-    with preserved_state():
-        prep.timed = TimedCall(copy.deepcopy(prep.module), prep.target.input(), **kw)
-        if prep.base is not None:
-            prep.timed_base = TimedCall(copy.deepcopy(prep.base), prep.target.input(), **kw)
+def _time(cases: Sequence[Case], rounds: int, tick: Note) -> None:
+    """Every subject of every timed case, interleaved in rounds whose order rotates."""
+    from attnprof.measure.latency import TimedCall, measure_interleaved
 
-
-def timed_calls(prep: Prepared) -> list[Any]:
-    return [c for c in (prep.timed, prep.timed_base) if c is not None]
-
-
-def host_section(prep: Prepared, lat: Latency | None, base_lat: Latency | None):
-    """The host's totals with and without the block (MACs and FLOPs by attnprof's counter)."""
-    if prep.host is None:
-        return None
-    own, base = prep.counts.get("attnprof"), prep.base_count
-    total_params = sum(p.numel() for p in prep.module.parameters())
-    base_params = sum(p.numel() for p in prep.base.parameters())
-    out = dict(prep.host)
-    out.update({"params_base": base_params, "params_total": total_params,
-                "params_added": total_params - base_params})
-    for key in ("macs", "flops", "bytes"):
-        b = getattr(base, key) if base is not None and base.ok else None
-        t = getattr(own, key) if own is not None and own.ok else None
-        out[f"{key}_base"], out[f"{key}_total"] = b, t
-        out[f"{key}_added"] = t - b if b is not None and t is not None else None
-    out["peak_bytes_base"] = prep.base_memory.peak_bytes if prep.base_memory else None
-    out["peak_bytes_total"] = prep.memory.peak_bytes
-    if lat is not None and base_lat is not None:
-        out.update({"latency_base_ms": base_lat.median_ms, "latency_total_ms": lat.median_ms,
-                    "latency_added_ms": lat.median_ms - base_lat.median_ms,
-                    "latency_base": base_lat.to_dict()})
-    else:
-        out.update({"latency_base_ms": None, "latency_total_ms": None,
-                    "latency_added_ms": None, "latency_base": None})
-    return out
+    timed = [c for c in cases if c.plan.latency]
+    if not timed:
+        return
+    subjects: list[Subject] = []
+    for case in timed:
+        p = case.plan
+        for subject in case.built.subjects:
+            subject.timed = TimedCall(copy.deepcopy(subject.module), subject.target.input(),
+                                      mode=p.mode, threads=p.threads, timer=p.timer,
+                                      compile=p.compile, cuda_graph=p.cuda_graph)
+            subjects.append(subject)
+    budget = max(c.plan.budget_s for c in timed)
+    lats = measure_interleaved([s.timed for s in subjects], budget, rounds,
+                               on_round=lambda r: tick(f"timing round {r}/{rounds}"))
+    for subject, lat in zip(subjects, lats, strict=True):
+        subject.latency = lat
 
 
-def finish(prep: Prepared, lat: Latency | None, note: Callable[[str], None],
-           base_lat: Latency | None = None) -> Profile:
+# -- assemble -------------------------------------------------------------------------------
+
+def _layers(module, counts: dict[str, Count]) -> tuple[Layer, ...]:
+    """One row per submodule: its type, parameters and what each backend counted there."""
+    own = counts.get("attnprof")
+    rows = []
+    for path, sub in module.named_modules():
+        rows.append(Layer(
+            path=path, depth=path.count(".") + 1 if path else 0, type=type(sub).__name__,
+            params=sum(p.numel() for p in sub.parameters()),
+            macs={name: (c.layers.get(path) if c.ok else None) for name, c in counts.items()},
+            cost=own.layer_costs.get(path) if own is not None and own.ok else None,
+        ))
+    return tuple(rows)
+
+
+def _totals(subject: Subject) -> Totals:
+    own = subject.counts.get("attnprof")
+    ok = own is not None and own.ok
+    return Totals(params=sum(p.numel() for p in subject.module.parameters()),
+                  macs=own.macs if ok else None, flops=own.flops if ok else None,
+                  bytes=own.bytes if ok else None, peak_bytes=subject.memory.peak_bytes,
+                  latency=subject.latency)
+
+
+def _assemble(case: Case, note: Note) -> Profile:
     """Per-op times and the roofline (when timed), then the Profile."""
     from attnprof.env import environment
     from attnprof.measure import roofline as roof_mod
 
-    r, own = prep.request, prep.counts.get("attnprof")
-    op_times: tuple[dict[str, Any], ...] = ()
+    plan, built = case.plan, case.built
+    main = built.main
+    own, lat = main.counts.get("attnprof"), main.latency
+    op_times: tuple[OpTime, ...] = ()
     roof = None
-    with preserved_state():
-        if lat is not None and r.ops:
-            note(f"{prep.info['name']}: timing each op")
-            from attnprof.measure.opsprof import op_times as time_ops
+    if lat is not None and plan.ops:
+        note(f"{built.info.name}: timing each op")
+        from attnprof.measure.opsprof import op_times as time_ops
 
-            counted = {row["op"] for row in own.ops} if own is not None and own.ok else set()
-            op_times = tuple(time_ops(copy.deepcopy(prep.module), prep.target.input(),
-                                      train=r.mode == "train", counted=counted,
-                                      threads=lat.threads))
-        if lat is not None and own is not None and own.ok:
-            roof = roof_mod.roofline(roof_mod.load(r.device, lat.threads), own.flops, own.bytes,
-                                     lat.median_ms / 1e3, r.dtype)
-        params = list(prep.module.parameters())
-        env = environment(r.device)
+        counted = {row.op for row in own.ops} if own is not None and own.ok else set()
+        op_times = tuple(OpTime.from_dict(r) for r in time_ops(
+            copy.deepcopy(main.module), main.target.input(), train=plan.train,
+            counted=counted, threads=lat.threads))
+    if lat is not None and own is not None and own.ok:
+        found = roof_mod.roofline(roof_mod.load(plan.device, lat.threads), own.flops,
+                                  own.bytes, lat.median_ms / 1e3, plan.dtype)
+        roof = Roofline.from_dict(found) if found else None
+    params = list(main.module.parameters())
+    host = None
+    if built.base is not None:
+        host = HostDelta(name=plan.host.name, slot=plan.host.slot, blocks=built.slots,
+                         block_options=built.slot_options or {}, base=_totals(built.base),
+                         total=_totals(main))
     return Profile(
-        block=prep.info,
-        input={"shape": list(r.shape), "dtype": r.dtype, "device": r.device,
-               "memory_format": "channels_last" if r.channels_last else "contiguous"},
-        mode=r.mode,
-        params={"total": sum(p.numel() for p in params),
-                "trainable": sum(p.numel() for p in params if p.requires_grad),
-                "bytes": prep.memory.params_bytes},
-        counters=prep.counts, memory=prep.memory, latency=lat, environment=env,
-        layers=tuple(layer_rows(prep.module, prep.counts)), name=r.name, op_times=op_times,
-        roofline=roof, host=host_section(prep, lat, base_lat),
+        block=built.info,
+        input=InputInfo(shape=plan.shape, dtype=plan.dtype, device=plan.device,
+                        memory_format="channels_last" if plan.channels_last else "contiguous"),
+        mode=plan.mode,
+        parameters=Params(total=sum(p.numel() for p in params),
+                          trainable=sum(p.numel() for p in params if p.requires_grad),
+                          bytes=main.memory.params_bytes),
+        counters=dict(main.counts), memory=main.memory, latency=lat,
+        environment=Environment.from_dict(environment(plan.device)),
+        layers=_layers(main.module, main.counts), name=plan.name, op_times=op_times,
+        roofline=roof, host=host,
     )
 
 
-def profile_many(
-    requests: list[ProfileRequest], *, rounds: int = 5,
-    progress: Callable[[str, int, int], None] | None = None,
-    note: Callable[[str], None] | None = None,
-) -> list[Profile]:
-    """Profile several blocks; their latencies are measured interleaved, in rounds whose
-    order rotates (with a host, each network with and without its block as well)."""
-    from attnprof.measure.latency import measure_interleaved
+# -- the line -------------------------------------------------------------------------------
 
-    steps = len(requests) * 2 + (rounds if any(r.latency for r in requests) else 0)
+def profile_many(
+    requests: Sequence[ProfileRequest | Plan], *, rounds: int = 5,
+    progress: Callable[[str, int, int], None] | None = None,
+    note: Note | None = None,
+) -> list[Profile]:
+    """Profile several cases; their latencies are measured interleaved, in rounds whose
+    order rotates (with a host, each network with and without its block as well)."""
+    plans = [make_plan(r) for r in requests]
+    steps = len(plans) * 2 + (rounds if any(p.latency for p in plans) else 0)
     done = 0
 
     def tick(message: str) -> None:
@@ -238,33 +251,25 @@ def profile_many(
             progress(message, done, steps)
 
     quiet = note or (lambda _m: None)
-    prepared = []
-    for req in requests:
-        prepared.append(prepare(req, quiet))
-        tick(f"counted {prepared[-1].info['name']}")
-    timed = [p for p in prepared if p.request.latency]
-    for p in timed:
-        start_timing(p)
-    latencies: dict[int, Latency] = {}
-    if timed:
-        budget = max(p.request.budget_s for p in timed)
-        calls = [c for p in timed for c in timed_calls(p)]
-        with preserved_state():
-            lats = measure_interleaved(calls, budget, rounds,
-                                       on_round=lambda r: tick(f"timing round {r}/{rounds}"))
-        latencies = {id(c): lat for c, lat in zip(calls, lats, strict=True)}
-    out = []
-    for p in prepared:
-        lat = latencies.get(id(p.timed)) if p.timed is not None else None
-        base_lat = latencies.get(id(p.timed_base)) if p.timed_base is not None else None
-        out.append(finish(p, lat, quiet, base_lat))
-        tick(f"finished {p.info['name']}")
+    with preserved_state():
+        cases = []
+        for plan in plans:
+            case = _prepare(plan, quiet)
+            _count(case, quiet)
+            cases.append(case)
+            tick(f"counted {case.built.info.name}")
+        _time(cases, rounds, tick)
+        out = []
+        for case in cases:
+            out.append(_assemble(case, quiet))
+            tick(f"finished {case.built.info.name}")
     return out
 
 
-def profile(request: ProfileRequest, progress: Callable[[str], None] | None = None) -> Profile:
-    """Profile one block. Raises AttnprofError subclasses for bad input; never prints.
+def profile(request: ProfileRequest | Plan, progress: Note | None = None) -> Profile:
+    """Profile one case. Raises AttnprofError subclasses for bad input; never prints.
 
     Alone, a block is timed in one sample of its whole budget; in a host, the network with
     and without it are timed interleaved over three rounds."""
-    return profile_many([request], rounds=3 if request.host else 1, note=progress)[0]
+    plan = make_plan(request)
+    return profile_many([plan], rounds=3 if plan.host else 1, note=progress)[0]

@@ -162,12 +162,9 @@ def load(path: str) -> Suite:
         merged = {**_request_fields(defaults), **_request_fields(case)}
         merged["options"] = {**defaults.get("options", {}), **case.get("options", {})}
         try:
+            # one validation: the Plan resolves the block and (without a host) its options;
+            # in a host, options are checked per slot when the network is built
             req = ProfileRequest(block=case["block"], name=name, **merged).validated()
-            from attnprof.registry import REGISTRY
-
-            spec = REGISTRY.get(req.block)
-            if req.host is None:  # in a host, options are checked per slot when it is built
-                spec.resolve_options(req.channels, req.options)
         except AttnprofError as exc:
             raise SuiteError(f"{_at(path, line)}: case '{name}': {exc}") from None
         except TypeError as exc:

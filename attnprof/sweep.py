@@ -75,8 +75,8 @@ def swept_axes(profiles: list[Profile]) -> list[str]:
 
 
 def axis_value(p: Profile, axis: str) -> Any:
-    b, c, h, w = p.input["shape"]
-    return {"channels": c, "size": math.sqrt(h * w), "batch": b, "dtype": p.input["dtype"]}[axis]
+    b, c, h, w = p.input.shape
+    return {"channels": c, "size": math.sqrt(h * w), "batch": b, "dtype": p.input.dtype}[axis]
 
 
 def scaling_exponent(xs: list[float], ys: list[float]) -> float | None:
@@ -102,8 +102,8 @@ def scaling(profiles: list[Profile]) -> list[dict[str, Any]]:
         return []
     axis = axes[0]
     out = []
-    for block in dict.fromkeys(p.block["name"] for p in profiles):
-        mine = [p for p in profiles if p.block["name"] == block]
+    for block in dict.fromkeys(p.block.name for p in profiles):
+        mine = [p for p in profiles if p.block.name == block]
         row: dict[str, Any] = {"block": block, "axis": axis}
         for m in FIT_METRICS:
             pairs = [(axis_value(p, axis), metric(p, m)) for p in mine]

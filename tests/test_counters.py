@@ -117,14 +117,14 @@ def test_se_flops_transcendentals_bytes_by_formula():
 def test_cbam_flops_include_pooling_gating_and_channel_reductions():
     b, c, h, w = 1, 16, 64, 64
     own = run_backend("attnprof", target("cbam", c, (b, c, h, w)))
-    ops = {r["op"]: r for r in own.ops}
+    ops = {r.op: r for r in own.ops}
     n = b * c * h * w
     # channel gate and spatial gate (CBAM multiplies its own intermediate in place)
-    gating = sum(r["flops"] for op, r in ops.items() if op in ("aten::mul", "aten::mul_"))
+    gating = sum(r.flops for op, r in ops.items() if op in ("aten::mul", "aten::mul_"))
     assert gating == 2 * n
-    assert ops["aten::amax"]["flops"] == 2 * n  # global max pool and max over channels
-    assert ops["aten::mean"]["flops"] == 2 * n  # global average pool and mean over channels
-    assert ops["aten::sigmoid"]["transcendentals"] == b * c + b * h * w
+    assert ops["aten::amax"].flops == 2 * n  # global max pool and max over channels
+    assert ops["aten::mean"].flops == 2 * n  # global average pool and mean over channels
+    assert ops["aten::sigmoid"].transcendentals == b * c + b * h * w
     assert own.transcendentals == b * c + b * h * w
     assert own.uncounted_ops == ()
 
@@ -159,8 +159,8 @@ def test_layers_are_attributed_to_submodules():
     assert own.layers["spatial_attention.conv"] == 2 * 49 * 32 * 32
     assert own.layers["channel_attention.fc1"] == 2 * 16 * 4
     assert own.layers[""] == own.macs
-    assert own.layer_costs["spatial_attention"]["flops"] > own.layer_costs[
-        "spatial_attention.conv"]["flops"]
+    assert own.layer_costs["spatial_attention"].flops > own.layer_costs[
+        "spatial_attention.conv"].flops
 
 
 def test_train_mode_counts_backward():
@@ -168,7 +168,7 @@ def test_train_mode_counts_backward():
     train = run_backend("attnprof", target("se", 16, (2, 16, 8, 8), mode="train"))
     assert train.flops > 2 * infer.flops
     assert train.macs == 3 * infer.macs  # forward, grad of input, grad of weight
-    assert any(r["op"] == "aten::sigmoid_backward" for r in train.ops)
+    assert any(r.op == "aten::sigmoid_backward" for r in train.ops)
 
 
 class _KwChild(torch.nn.Module):

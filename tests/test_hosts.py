@@ -51,21 +51,21 @@ def test_resnet50_with_paper_blocks(block, opts, added, paper):
     r = attnprof.profile(block, host="resnet50", options=opts, latency=False,
                          backends=("attnprof",))
     h = r.host
-    assert h["params_base"] == 25_557_032 and h["params_added"] == added
-    assert h["params_total"] == 25_557_032 + added
-    assert h["blocks"] == 16 and h["block_channels"] == [256, 512, 1024, 2048]
-    assert abs(h["params_total"] - paper) < 0.005e6 * (2**20 / 1e6 if block == "eca" else 1)
-    assert h["macs_base"] == 4_089_184_256 and h["macs_added"] > 0
+    assert h.base.params == 25_557_032 and h.added("params") == added
+    assert h.total.params == 25_557_032 + added
+    assert h.blocks == 16 and h.block_channels == [256, 512, 1024, 2048]
+    assert abs(h.total.params - paper) < 0.005e6 * (2**20 / 1e6 if block == "eca" else 1)
+    assert h.base.macs == 4_089_184_256 and h.added("macs") > 0
     if block == "se":  # SE's FC MACs: 2·C·(C/16) per slot
-        assert h["macs_added"] == sum(2 * c * (c // 16) for c in SLOTS)
+        assert h.added("macs") == sum(2 * c * (c // 16) for c in SLOTS)
 
 
 def test_mobilenetv2_with_coordinate_attention_is_the_papers_3_95m():
     r = attnprof.profile("coord_attention", host="mobilenetv2", latency=False,
                          backends=("attnprof",))
-    assert r.host["params_base"] == 3_504_872
-    assert round(r.host["params_total"] / 1e6, 2) == 3.95
-    assert r.host["blocks"] == 17  # every inverted residual
+    assert r.host.base.params == 3_504_872
+    assert round(r.host.total.params / 1e6, 2) == 3.95
+    assert r.host.blocks == 17  # every inverted residual
 
 
 def test_stat_host_cli_json_and_table(cli):

@@ -58,12 +58,12 @@ def test_profile_memory_and_latency_keys():
 def test_ops_times_line_up_with_counts():
     r = attnprof.profile("cbam", channels=16, size=32, budget_s=0.05, ops=True,
                          backends=("attnprof",))
-    timed = {row["op"]: row for row in r.op_times}
-    counted = {row["op"] for row in r.counters["attnprof"].ops}
+    timed = {row.op: row for row in r.op_times}
+    counted = {row.op for row in r.counters["attnprof"].ops}
     assert "aten::convolution" in timed and "aten::amax" in timed and "aten::mean" in timed
     assert "aten::mkldnn_convolution" not in timed  # folded into its counted parent
-    assert sum(row["share"] for row in r.op_times) == pytest.approx(1.0)
-    assert timed["aten::amax"]["calls"] == 2
+    assert sum(row.share for row in r.op_times) == pytest.approx(1.0)
+    assert timed["aten::amax"].calls == 2
     assert {"aten::mul", "aten::sigmoid"} <= set(timed) & counted
 
 
@@ -87,7 +87,7 @@ def test_calibrate_caches_per_machine(tmp_path, monkeypatch):
     assert roofline.load("cpu", 2) is None  # another thread count is another machine setup
     r = attnprof.profile("se", channels=16, size=16, budget_s=0.02, threads=1,
                          backends=("attnprof",))
-    assert r.roofline is not None and r.roofline["latency_over_floor"] > 0
+    assert r.roofline is not None and r.roofline.latency_over_floor > 0
 
 
 def test_calibrate_cli(cli, tmp_path, monkeypatch):

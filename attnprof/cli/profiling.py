@@ -133,7 +133,7 @@ def compare(
     ]
     from dataclasses import replace
 
-    requests = [replace(r, options=o) for r, o in zip(requests, per_block, strict=True)]
+    requests = [r.with_options(o) for r, o in zip(requests, per_block, strict=True)]
     profiles = run_profiles(requests, rounds, quiet)
     from attnprof.report.compare import compare_markdown, compare_table, comparison
     from attnprof.report.csv import profiles_csv

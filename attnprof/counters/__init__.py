@@ -42,6 +42,7 @@ class Target:
     device: str
     mode: str  # "infer" | "train"
     channels_last: bool = False
+    runs_on_meta: bool = True  # False: the block needs real data (data-dependent ops)
 
     @property
     def train(self) -> bool:

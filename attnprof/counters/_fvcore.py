@@ -41,7 +41,7 @@ def count(target: Target) -> Count:
     return Count(
         backend="fvcore", status="ok", unit="MACs", reported=total,
         macs=total, flops=as_flops,
-        uncounted_ops=tuple(f"{op} x{n}" for op, n in sorted(unsupported.items())),
+        uncounted=dict(sorted(unsupported.items())),
         notes=tuple(notes), layers=by_module,
         extra={"activations": activations, "by_operator": by_operator},
     )

@@ -56,6 +56,6 @@ def count(target: Target) -> Count:
         notes.append("forward and backward")
     return Count(
         backend="torch", status="ok", unit="FLOPs", reported=total, macs=total // 2, flops=total,
-        uncounted_ops=tuple(f"{op} x{seen.seen[op]}" for op in sorted(uncounted)),
+        uncounted={op: seen.seen[op] for op in sorted(uncounted)},
         notes=tuple(notes), layers=layers,
     )

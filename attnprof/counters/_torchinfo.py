@@ -40,7 +40,7 @@ def count(target: Target) -> Count:
     return Count(
         backend="torchinfo", status="ok", unit="MACs", reported=int(stats.total_mult_adds),
         macs=int(stats.total_mult_adds), flops=2 * int(stats.total_mult_adds),
-        uncounted_ops=tuple(f"{c} (module)" for c in sorted(zero_param_free)),
+        uncounted={c: 1 for c in sorted(zero_param_free)},
         notes=tuple(notes), layers=layers,
         extra={
             "params": int(stats.total_params),

@@ -79,7 +79,7 @@ def count(target: Target) -> Count:
     return Count(
         backend="torchstat", status="ok", unit="MACs", reported=int(root.Flops) * batch,
         macs=int(root.Flops) * batch, flops=int(root.MAdd) * batch,
-        uncounted_ops=tuple(f"{name} (module)" for name in unsupported), notes=tuple(notes),
+        uncounted={name: 1 for name in unsupported}, notes=tuple(notes),
         layers=layers, extra=extra,
     )
 

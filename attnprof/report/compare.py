@@ -47,20 +47,20 @@ def _cell(p: Profile, base: Profile | None, key: str, render, compact: bool = Fa
     return text
 
 
-HOST_COLUMNS = [("params_added", "params_base", "+params"), ("macs_added", "macs_base", "+MACs"),
-                ("latency_added_ms", "latency_base_ms", "+latency")]
+HOST_COLUMNS = [("params", "+params"), ("macs", "+MACs"), ("latency_ms", "+latency")]
 
 
 def _host_cells(p: Profile) -> list[str]:
     """What the block adds to its host network, absolute and in percent."""
-    h = p.host or {}
+    h = p.host
     cells = []
-    for added, base, _ in HOST_COLUMNS:
-        a, b = h.get(added), h.get(base)
+    for key, _ in HOST_COLUMNS:
+        a = h.added(key) if h is not None else None
         if a is None:
             cells.append("-")
             continue
-        text = fmt.ms(a) if "latency" in added else fmt.si(a)
+        b = h.base.latency.median_ms if key == "latency_ms" else getattr(h.base, key)
+        text = fmt.ms(a) if key == "latency_ms" else fmt.si(a)
         cells.append(text + (f" ({100 * a / b:+.2f}%)" if b else ""))
     return cells
 
@@ -76,13 +76,13 @@ def compare_table(profiles: list[Profile], baseline: str | None = None) -> Table
     for _, label, _ in COLUMNS:
         t.add_column(label, justify="right", no_wrap=True)
     if hosted:
-        for _, _, label in HOST_COLUMNS:
+        for _, label in HOST_COLUMNS:
             t.add_column(label, justify="right", no_wrap=True)
     for p in profiles:
         name = p.label + (" (baseline)" if p is base else "")
         if p.host:
-            name += f" in {p.host['name']}"
-        shape = "×".join(str(s) for s in p.input["shape"])
+            name += f" in {p.host.name}"
+        shape = p.input.text
         t.add_row(name, shape, *[_cell(p, base, key, r, hosted) for key, _, r in COLUMNS],
                   *(_host_cells(p) if hosted else []))
     return t
@@ -92,10 +92,10 @@ def compare_markdown(profiles: list[Profile], baseline: str | None = None) -> st
     base = next((p for p in profiles if p.label == baseline), None)
     hosted = any(p.host for p in profiles)
     rows = [[p.label + (" (baseline)" if p is base else "")
-             + (f" in {p.host['name']}" if p.host else ""),
-             "×".join(str(s) for s in p.input["shape"]),
+             + (f" in {p.host.name}" if p.host else ""),
+             p.input.text,
              *[_cell(p, base, key, r) for key, _, r in COLUMNS],
              *(_host_cells(p) if hosted else [])] for p in profiles]
     head = ["block", "input", *[label for _, label, _ in COLUMNS],
-            *([label for _, _, label in HOST_COLUMNS] if hosted else [])]
+            *([label for _, label in HOST_COLUMNS] if hosted else [])]
     return "\n".join(md_table(head, rows, set(range(2, len(head))))) + "\n"

@@ -15,13 +15,13 @@ COLUMNS = ["name", "block", "options", "batch", "channels", "height", "width", "
 
 
 def row(p: Profile) -> dict[str, object]:
-    b, c, h, w = p.input["shape"]
+    b, c, h, w = p.input.shape
     own = p.counters.get("attnprof")
     out: dict[str, object] = {
-        "name": p.label, "block": p.block["name"],
-        "options": ";".join(f"{k}={v}" for k, v in p.block["options"].items()),
-        "batch": b, "channels": c, "height": h, "width": w, "dtype": p.input["dtype"],
-        "device": p.input["device"], "mode": p.mode,
+        "name": p.label, "block": p.block.name,
+        "options": ";".join(f"{k}={v}" for k, v in p.block.options.items()),
+        "batch": b, "channels": c, "height": h, "width": w, "dtype": p.input.dtype,
+        "device": p.input.device, "mode": p.mode,
         "latency_iqr_ms": p.latency.iqr_ms if p.latency else None,
         "bytes_read": own.bytes_read if own is not None and own.ok else None,
         "bytes_written": own.bytes_written if own is not None and own.ok else None,

@@ -15,11 +15,11 @@ def md_table(head: list[str], rows: list[list[str]], right: set[int] = frozenset
 
 
 def profile_markdown(p: Profile, *, layers: bool = False, ops: bool = False) -> str:
-    shape = "×".join(str(s) for s in p.input["shape"])
-    out = [f"### {p.block['name']}: {shape} {p.input['dtype']} on {p.input['device']}, "
+    shape = p.input.text
+    out = [f"### {p.block.name}: {shape} {p.input.dtype} on {p.input.device}, "
            f"mode {p.mode}", "",
-           f"Options: {fmt.option_text(p.block['options'])}. Parameters: "
-           f"{fmt.count(p.params['total'])} ({fmt.nbytes(p.params['bytes'])}).", ""]
+           f"Options: {fmt.option_text(p.block.options)}. Parameters: "
+           f"{fmt.count(p.params)} ({fmt.nbytes(p.parameters.bytes)}).", ""]
     own = p.counters.get("attnprof")
     rows = []
     for name, c in p.counters.items():
@@ -40,13 +40,13 @@ def profile_markdown(p: Profile, *, layers: bool = False, ops: bool = False) -> 
         names = list(p.counters)
         out += ["", *md_table(
             ["module", "type", "params", *names],
-            [[r["path"] or "(block)", r["type"], fmt.count(r["params"]),
-              *[fmt.count(r["macs"].get(b)) for b in names]] for r in p.layers],
+            [[r.path or "(block)", r.type, fmt.count(r.params),
+              *[fmt.count(r.macs.get(b)) for b in names]] for r in p.layers],
             set(range(2, 3 + len(names))))]
     if ops and own is not None and own.ok:
         out += ["", *md_table(
             ["op", "calls", "MACs", "FLOPs", "transcendentals", "bytes"],
-            [[r["op"], str(r["calls"]), fmt.count(r["macs"]), fmt.count(r["flops"]),
-              fmt.count(r["transcendentals"]), fmt.count(r["bytes_read"] + r["bytes_written"])]
+            [[r.op, str(r.calls), fmt.count(r.macs), fmt.count(r.flops),
+              fmt.count(r.transcendentals), fmt.count(r.bytes)]
              for r in own.ops], {1, 2, 3, 4, 5})]
     return "\n".join(out) + "\n"

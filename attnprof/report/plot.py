@@ -38,8 +38,8 @@ def plot_sweep(profiles: list[Profile], path: str, scaling: list[dict[str, Any]]
     fig, grid = plt.subplots(2, 2, figsize=(12, 8.5), dpi=110)
     groups: dict[str, list[Profile]] = {}
     for p in profiles:
-        key = p.block["name"] + "".join(f", {a}={axis_value(p, a):g}" if a != "dtype"
-                                        else f", {p.input['dtype']}" for a in others)
+        key = p.block.name + "".join(f", {a}={axis_value(p, a):g}" if a != "dtype"
+                                        else f", {p.input.dtype}" for a in others)
         groups.setdefault(key, []).append(p)
     for ax, (m, label) in zip(grid.flat, PANELS, strict=True):
         for key, ps in groups.items():
@@ -63,10 +63,10 @@ def plot_sweep(profiles: list[Profile], path: str, scaling: list[dict[str, Any]]
             ax.legend(fontsize=8)
     first = profiles[0]
     fixed = ", ".join(f"{a}={axis_value(first, a):g}" if a != "dtype"
-                      else first.input["dtype"] for a in ("channels", "size", "batch", "dtype")
+                      else first.input.dtype for a in ("channels", "size", "batch", "dtype")
                       if a not in swept_axes(profiles))
     fig.suptitle(f"attnprof sweep over {x_axis}" + (f" ({fixed})" if fixed else "")
-                 + f", {first.input['device']}, mode {first.mode}")
+                 + f", {first.input.device}, mode {first.mode}")
     fig.tight_layout()
     from attnprof.files import check_writable
 

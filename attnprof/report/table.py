@@ -4,7 +4,7 @@ latency, and on request per-layer and per-op tables."""
 from __future__ import annotations
 
 from rich import box
-from rich.console import Console, Group
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -16,14 +16,14 @@ STATUS_STYLE = {"ok": "green", "failed": "red", "skipped": "yellow", "unavailabl
 
 
 def header(p: Profile) -> Text:
-    shape = "×".join(str(s) for s in p.input["shape"])
+    shape = p.input.text
     t = Text()
-    t.append(p.block["name"], style="bold cyan")
-    t.append(f"  input {shape} {p.input['dtype']} on {p.input['device']}  mode {p.mode}\n")
-    t.append(f"options: {fmt.option_text(p.block['options'])}\n", style="dim")
-    prm = p.params
-    t.append(f"params {fmt.count(prm['total'])}", style="bold")
-    t.append(f"  ({fmt.count(prm['trainable'])} trainable, {fmt.nbytes(prm['bytes'])})")
+    t.append(p.block.name, style="bold cyan")
+    t.append(f"  input {shape} {p.input.dtype} on {p.input.device}  mode {p.mode}\n")
+    t.append(f"options: {fmt.option_text(p.block.options)}\n", style="dim")
+    prm = p.parameters
+    t.append(f"params {fmt.count(prm.total)}", style="bold")
+    t.append(f"  ({fmt.count(prm.trainable)} trainable, {fmt.nbytes(prm.bytes)})")
     return t
 
 
@@ -90,12 +90,12 @@ def cost_table(p: Profile) -> Table:
         if roof is None:
             t.add_row("roofline", "-", "run 'attnprof calibrate' once to measure this machine")
         else:
-            t.add_row("achieved", f"{roof['achieved_gbs']:.2f} GB/s",
-                      f"{roof['achieved_gflops']:.2f} GFLOP/s (peaks {roof['peak_gbs']:.1f} "
-                      f"GB/s, {roof['peak_gflops']:.1f} GFLOP/s)")
-            t.add_row("roofline floor", fmt.ms(roof["floor_ms"]),
-                      f"{roof['bound']}-bound; measured latency is "
-                      f"{roof['latency_over_floor']:.1f}x the floor")
+            t.add_row("achieved", f"{roof.achieved_gbs:.2f} GB/s",
+                      f"{roof.achieved_gflops:.2f} GFLOP/s (peaks {roof.peak_gbs:.1f} "
+                      f"GB/s, {roof.peak_gflops:.1f} GFLOP/s)")
+            t.add_row("roofline floor", fmt.ms(roof.floor_ms),
+                      f"{roof.bound}-bound; measured latency is "
+                      f"{roof.latency_over_floor:.1f}x the floor")
     return t
 
 
@@ -110,25 +110,25 @@ def layers_table(p: Profile) -> Table:
     t.add_column("FLOPs", justify="right", no_wrap=True)
     t.add_column("bytes", justify="right", no_wrap=True)
     for row in p.layers:
-        leaf = row["path"].rsplit(".", 1)[-1] if row["path"] else "(block)"
-        name = ("  " * row["depth"]) + f"{leaf} [dim]{row['type']}[/dim]"
-        cost = row.get("attnprof") or {}
-        t.add_row(name, fmt.si(row["params"]), *[fmt.si(row["macs"].get(b)) for b in backends],
-                  fmt.si(cost.get("flops")),
-                  fmt.nbytes(cost["bytes_read"] + cost["bytes_written"]) if cost else "-")
+        leaf = row.path.rsplit(".", 1)[-1] if row.path else "(block)"
+        name = ("  " * row.depth) + f"{leaf} [dim]{row.type}[/dim]"
+        cost = row.cost
+        t.add_row(name, fmt.si(row.params), *[fmt.si(row.macs.get(b)) for b in backends],
+                  fmt.si(cost.flops) if cost else "-",
+                  fmt.nbytes(cost.bytes) if cost else "-")
     return t
 
 
 def op_rows(p: Profile) -> list[dict]:
     """Counter rows and profiler times joined by op name; by time when timed, else FLOPs."""
     own = p.counters.get("attnprof")
-    counted = {r["op"]: r for r in own.ops} if own is not None and own.ok else {}
-    times = {r["op"]: r for r in p.op_times}
+    counted = {r.op: r for r in own.ops} if own is not None and own.ok else {}
+    times = {r.op: r for r in p.op_times}
     rows = []
     for name in dict.fromkeys([*times, *counted]):
         rows.append({"op": name, "count": counted.get(name), "time": times.get(name)})
     if times:
-        rows.sort(key=lambda r: -(r["time"]["self_ms"] if r["time"] else 0))
+        rows.sort(key=lambda r: -(r["time"].self_ms if r["time"] else 0))
     return rows
 
 
@@ -145,21 +145,20 @@ def ops_table(p: Profile) -> Table:
     for row in op_rows(p):
         c, tm = row["count"], row["time"]
         name = row["op"].split("::")[-1]
-        if c is not None and c["uncounted"]:
+        if c is not None and c.uncounted:
             name += " (no rule)"
         elif c is None:
             name += " (not counted)"
-        cells = [name, str(c["calls"] if c else tm["calls"])]
+        cells = [name, str(c.calls if c else tm.calls)]
         if timed:
-            cells += [fmt.ms(tm["self_ms"]) if tm else "-",
-                      f"{100 * tm['share']:.1f}%" if tm else "-"]
+            cells += [fmt.ms(tm.self_ms) if tm else "-",
+                      f"{100 * tm.share:.1f}%" if tm else "-"]
         if c is None:
             cells += ["-"] * 6
         else:
-            b = c["bytes_read"] + c["bytes_written"]
-            cells += [fmt.count(c["macs"]), fmt.count(c["flops"]), fmt.percent(c["flops"], total),
-                      fmt.count(c["transcendentals"]), fmt.nbytes(b),
-                      "-" if c["intensity"] is None else f"{c['intensity']:.3f}"]
+            cells += [fmt.count(c.macs), fmt.count(c.flops), fmt.percent(c.flops, total),
+                      fmt.count(c.transcendentals), fmt.nbytes(c.bytes),
+                      "-" if c.intensity is None else f"{c.intensity:.3f}"]
         t.add_row(*cells)
     return t
 
@@ -174,48 +173,52 @@ def host_rows(h) -> list[list[str]]:
     def params(n):
         return f"{n / 1e6:.3f} M ({n / 2**20:.3f} M 2^20)"
 
-    rows = [["params", params(h["params_base"]), params(h["params_total"]),
-             f"+{h['params_added']:,}", pct(h["params_added"], h["params_base"])]]
+    b, t = h.base, h.total
+    rows = [["params", params(b.params), params(t.params), f"+{h.added('params'):,}",
+             pct(h.added("params"), b.params)]]
     for key, label in (("macs", "MACs (matmul, conv)"), ("flops", "FLOPs (all ops)")):
-        if h[f"{key}_base"] is not None:
-            rows.append([label, f"{h[f'{key}_base'] / 1e9:.4f} G",
-                         f"{h[f'{key}_total'] / 1e9:.4f} G", f"+{h[f'{key}_added']:,}",
-                         pct(h[f"{key}_added"], h[f"{key}_base"])])
-    if h["bytes_base"] is not None:
-        rows.append(["bytes read + written", fmt.nbytes(h["bytes_base"]),
-                     fmt.nbytes(h["bytes_total"]), fmt.nbytes(h["bytes_added"]),
-                     pct(h["bytes_added"], h["bytes_base"])])
-    if h["latency_base_ms"] is not None:
-        rows.append(["latency (median)", fmt.ms(h["latency_base_ms"]),
-                     fmt.ms(h["latency_total_ms"]), fmt.ms(h["latency_added_ms"]),
-                     pct(h["latency_added_ms"], h["latency_base_ms"])])
-    if h["peak_bytes_base"] is not None and h["peak_bytes_total"] is not None:
-        added = h["peak_bytes_total"] - h["peak_bytes_base"]
-        rows.append(["peak memory", fmt.nbytes(h["peak_bytes_base"]),
-                     fmt.nbytes(h["peak_bytes_total"]), fmt.nbytes(added),
-                     pct(added, h["peak_bytes_base"])])
+        if getattr(b, key) is not None and getattr(t, key) is not None:
+            rows.append([label, f"{getattr(b, key) / 1e9:.4f} G",
+                         f"{getattr(t, key) / 1e9:.4f} G", f"+{h.added(key):,}",
+                         pct(h.added(key), getattr(b, key))])
+    if b.bytes is not None and t.bytes is not None:
+        rows.append(["bytes read + written", fmt.nbytes(b.bytes), fmt.nbytes(t.bytes),
+                     fmt.nbytes(h.added("bytes")), pct(h.added("bytes"), b.bytes)])
+    if b.latency is not None and t.latency is not None:
+        rows.append(["latency (median)", fmt.ms(b.latency.median_ms),
+                     fmt.ms(t.latency.median_ms), fmt.ms(h.added("latency_ms")),
+                     pct(h.added("latency_ms"), b.latency.median_ms)])
+    if b.peak_bytes is not None and t.peak_bytes is not None:
+        rows.append(["peak memory", fmt.nbytes(b.peak_bytes), fmt.nbytes(t.peak_bytes),
+                     fmt.nbytes(h.added("peak_bytes")), pct(h.added("peak_bytes"), b.peak_bytes)])
     return rows
 
 
 def host_table(p: Profile) -> Table:
     h = p.host
-    t = Table(title=f"In {h['name']}: {h['blocks']} blocks ({h['slot']})", box=box.SIMPLE_HEAD,
+    t = Table(title=f"In {h.name}: {h.blocks} blocks ({h.slot})", box=box.SIMPLE_HEAD,
               title_justify="left")
-    for col in ("", f"{h['name']}", f"+ {p.block['name']}", "added", "overhead"):
+    for col in ("", h.name, f"+ {p.block.name}", "added", "overhead"):
         t.add_column(col, justify="left" if not col else "right", no_wrap=True)
     for row in host_rows(h):
         t.add_row(*row)
     return t
 
 
-def render(p: Profile, console: Console, *, layers: bool = False, ops: bool = False) -> None:
+def profile_renderables(p: Profile, *, layers: bool = False, ops: bool = False) -> list:
+    """What ``stat`` prints for one profile, as rich renderables (also a Profile's display in
+    a rich console or a notebook)."""
     parts = [header(p)] + ([host_table(p)] if p.host else []) + [counters_table(p),
                                                                  cost_table(p)]
     if layers:
         parts.append(layers_table(p))
-    if ops and (p.op_times or ("attnprof" in p.counters and p.counters["attnprof"].ok)):
+    if ops and (p.op_times or p.own is not None):
         parts.append(ops_table(p))
-    console.print(Group(*parts))
     notes = [f"{n}: {note}" for n, c in p.counters.items() for note in c.notes if n != "attnprof"]
-    for note in notes:
-        console.print(Text(note, style="dim"))
+    parts += [Text(note, style="dim") for note in notes]
+    return parts
+
+
+def render(p: Profile, console: Console, *, layers: bool = False, ops: bool = False) -> None:
+    for part in profile_renderables(p, layers=layers, ops=ops):
+        console.print(part)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from attnprof.errors import BadInput
-from attnprof.metrics import COUNTS, metric
 from attnprof.files import read_user_file
+from attnprof.metrics import COUNTS, metric
 from attnprof.results import RESULTS_SCHEMA, Profile
 
 

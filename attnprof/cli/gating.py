@@ -111,8 +111,8 @@ def check(
     """Compare a results file with a baseline, case by case. Exit 1 on a regression."""
     fmt_ = _format(format)
     from attnprof.check import compare_results, load_results, parse_tolerances
-    from attnprof.report.checks import append_step_summary, diff_markdown, diff_table
     from attnprof.files import check_writable
+    from attnprof.report.checks import append_step_summary, diff_markdown, diff_table
 
     if markdown_path:
         check_writable(markdown_path)

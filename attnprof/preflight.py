@@ -8,7 +8,7 @@ import copy
 
 from attnprof.counters import Target
 from attnprof.errors import BadInput, DeviceUnavailable
-from attnprof.report.fmt import nbytes  # TODO(lead): attnprof.units once it exists
+from attnprof.units import nbytes
 
 
 def check_device(device: str) -> None:

@@ -69,6 +69,11 @@ def parse_backends(value: str | Iterable[str] | None) -> tuple[str, ...]:
     return tuple(out)
 
 
+def is_cuda(device: str) -> bool:
+    """The one test of "is this a CUDA device" for a parsed device string."""
+    return device.startswith("cuda")
+
+
 def parse_device(value: str) -> str:
     """``cpu``, ``cuda`` or ``cuda:N``; ``cuda`` is reported as ``cuda:0`` everywhere."""
     v = str(value).strip().lower()
@@ -152,6 +157,10 @@ class Plan:
     def train(self) -> bool:
         return self.mode == "train"
 
+    @property
+    def on_cuda(self) -> bool:
+        return is_cuda(self.device)
+
     def with_options(self, options: Mapping[str, Any]) -> Plan:
         """The same case with other block options (validated)."""
         if self.spec is None:
@@ -193,7 +202,7 @@ def make_plan(r: ProfileRequest) -> Plan:
     budget = _positive_number("the latency budget", r.budget_s)
     device = parse_device(r.device)
     mode = parse_choice("mode", r.mode, MODES)
-    if r.cuda_graph and not device.startswith("cuda"):
+    if r.cuda_graph and not is_cuda(device):
         raise BadInput("--cuda-graph needs a CUDA device: add --device cuda")
     if r.cuda_graph and mode == "train":
         raise BadInput("--cuda-graph times inference only: drop --mode train")

@@ -1,141 +1,35 @@
 """The block registry: what each block is called, what it takes, and how to build it.
 
-Specs are plain data and their factories are named by import path, so ``list`` and ``show``
-read the registry without importing torch. Third-party packages add blocks through the
-entry-point group ``attnprof.blocks`` (loaded once, on first use); any importable class or
-factory can also be named directly as ``package.module:Name``.
+Specs (:mod:`attnprof.spec`) are plain data and their factories are named by import path, so
+``list`` and ``show`` read the registry without importing torch. The built-in blocks come
+from :mod:`attnprof.blocks.catalog`; third-party packages add blocks through the entry-point
+group ``attnprof.blocks`` (loaded once, on first use); any importable class or factory can
+also be named directly as ``package.module:Name``.
 """
 
 from __future__ import annotations
 
-import importlib
 import inspect
-import os
-import sys
 import warnings
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from importlib import metadata
 from types import MappingProxyType
 from typing import Any
 
-from attnprof.errors import BadInput, BadOption, UnknownBlock, closest, did_you_mean
-from attnprof.options import Option, validate_options
+from attnprof.blocks.catalog import BUILTIN
+from attnprof.errors import BadOption, UnknownBlock, closest, did_you_mean
+from attnprof.spec import KINDS, BlockSpec, Option, Paper, check_positive, import_object
 
-KINDS = ("channel", "spatial", "mixed")
+# the spec types are re-exported: plugins and user code import them from here
+__all__ = ["REGISTRY", "Registry", "register_block", "spec_from_import", "PluginWarning",
+           "ENTRY_POINT_GROUP", "BlockSpec", "Paper", "Option", "KINDS", "check_positive",
+           "import_object"]
+
 ENTRY_POINT_GROUP = "attnprof.blocks"
 
 
 class PluginWarning(UserWarning):
     """A plugin in the ``attnprof.blocks`` entry-point group could not be loaded."""
-
-
-@dataclass(frozen=True)
-class Paper:
-    """Where a block comes from."""
-
-    title: str
-    venue: str
-    year: int
-    url: str | None = None
-
-    def cite(self) -> str:
-        return f"{self.title} ({self.venue} {self.year})"
-
-
-@dataclass(frozen=True)
-class BlockSpec:
-    """Everything attnprof knows about a block before building it.
-
-    ``factory`` is a callable or an ``"module:attr"`` string taking ``channels`` first and the
-    options as keywords. ``derive`` fills options computed from the channel count (ECA's
-    kernel); ``check`` returns a message when options clash with the channel count.
-    """
-
-    name: str
-    factory: str | Callable[..., Any]
-    summary: str
-    kind: str
-    paper: Paper | None = None
-    aliases: tuple[str, ...] = ()
-    options: tuple[Option, ...] = ()
-    derive: Callable[[int, dict[str, Any]], dict[str, Any]] | None = None
-    check: Callable[[int, dict[str, Any]], str | None] | None = None
-    source: str = "attnprof"
-    notes: str = ""
-    example: str = field(default="")
-
-    def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"block {self.name!r}: kind must be one of {KINDS}")
-
-    def resolve_options(
-        self, channels: int, given: Mapping[str, Any] | None = None
-    ) -> dict[str, Any]:
-        """Validate ``given``, fill defaults and derived values; raise :class:`BadOption`."""
-        check_positive("channels", channels)
-        if self.source == "import":  # no schema: its signature is checked in derive
-            opts = dict(given or {})
-        else:
-            opts = validate_options(self.name, self.options, given or {})
-        if self.derive is not None:
-            opts = self.derive(channels, opts)
-        if self.check is not None:
-            problem = self.check(channels, opts)
-            if problem:
-                raise BadOption(f"block '{self.name}': {problem}")
-        return opts
-
-    def load_factory(self) -> Callable[..., Any]:
-        if callable(self.factory):
-            return self.factory
-        return import_object(self.factory)
-
-    def example_command(self) -> str:
-        return self.example or f"attnprof stat {self.name} --channels 64 --size 56"
-
-
-def check_positive(what: str, value: Any) -> int:
-    """Raise :class:`BadInput` unless ``value`` is a positive integer."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise BadInput(f"{what} must be a positive integer, got {value!r}")
-    return value
-
-
-def import_object(path: str) -> Any:
-    """Import ``package.module:Name`` (``Name`` may be dotted); raise :class:`UnknownBlock`."""
-    module_name, sep, attr = path.partition(":")
-    if not sep or not module_name or not attr:
-        raise UnknownBlock(f"{path!r} is not of the form package.module:Name")
-    # A console script does not put the working directory on sys.path, yet users expect a
-    # block in ./myblocks.py to be found, as `python -m` would.
-    cwd_added = "" not in sys.path and os.getcwd() not in sys.path
-    if cwd_added:
-        sys.path.insert(0, os.getcwd())
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            raise UnknownBlock(f"cannot import module '{module_name}' for block {path!r}: "
-                               f"no module named '{exc.name}'") from exc
-        raise UnknownBlock(f"importing '{module_name}' for block {path!r} failed: {exc}") from exc
-    except Exception as exc:  # the user's module raised while importing
-        raise UnknownBlock(
-            f"importing '{module_name}' for block {path!r} failed: {type(exc).__name__}: {exc}"
-        ) from exc
-    finally:
-        if cwd_added:
-            sys.path.remove(os.getcwd())
-    obj: Any = module
-    for part in attr.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            names = [n for n in dir(module) if not n.startswith("_")]
-            raise UnknownBlock(
-                f"module '{module_name}' has no attribute '{attr}'{did_you_mean(attr, names)}"
-            ) from None
-    return obj
 
 
 class Registry:
@@ -151,7 +45,7 @@ class Registry:
     def _ensure_builtins(self) -> None:
         if not self._builtins_loaded:
             self._builtins_loaded = True
-            for spec in importlib.import_module("attnprof.blocks.catalog").BUILTIN:
+            for spec in BUILTIN:
                 self.register(spec)
 
     def register(self, spec: BlockSpec) -> BlockSpec:

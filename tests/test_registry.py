@@ -190,3 +190,37 @@ def test_a_decorated_block_that_clashes_with_a_builtin_is_refused_at_registratio
         assert "my_gate_x" in fresh.names() and "se" in fresh.names()
     finally:
         registry_module.REGISTRY = original
+
+
+def _attnprof_modules_after(statement: str) -> set[str]:
+    """The attnprof modules (and whether torch) a fresh interpreter holds after ``statement``."""
+    import subprocess
+    import sys
+
+    code = (f"{statement}\nimport sys\n"
+            "print(' '.join(m for m in sys.modules if m == 'torch' or m.startswith('attnprof')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    return set(out.split())
+
+
+def test_spec_is_a_torch_free_leaf():
+    loaded = _attnprof_modules_after("import attnprof.spec")
+    assert loaded <= {"attnprof", "attnprof._version", "attnprof.errors", "attnprof.spec"}
+
+
+def test_the_catalogs_do_not_import_the_registry():
+    loaded = _attnprof_modules_after("import attnprof.blocks.catalog")
+    assert "attnprof.blocks.catalog" in loaded
+    assert "attnprof.registry" not in loaded and "torch" not in loaded
+
+
+def test_spec_types_are_the_same_objects_under_their_old_names():
+    import attnprof.registry as registry
+    import attnprof.spec as spec
+
+    assert registry.BlockSpec is spec.BlockSpec is attnprof.BlockSpec
+    assert registry.Paper is spec.Paper is attnprof.Paper
+    assert Option is spec.Option is attnprof.Option
+    assert registry.check_positive is spec.check_positive
+    assert registry.import_object is spec.import_object

@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from attnprof.options import Option
-from attnprof.registry import BlockSpec, Paper
+from attnprof.spec import BlockSpec, Option, Paper
 
 SE_PAPER = Paper("Squeeze-and-Excitation Networks", "CVPR", 2018, "https://arxiv.org/abs/1709.01507")
 ECA_PAPER = Paper(

@@ -12,8 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from attnprof.blocks.catalog.seed import ratio_option
-from attnprof.options import Option
-from attnprof.registry import BlockSpec, Paper
+from attnprof.spec import BlockSpec, Option, Paper
 
 
 def P(title: str, venue: str, year: int, arxiv: str) -> Paper:  # noqa: N802

@@ -1,0 +1,227 @@
+"""What a block is, as data: its paper, its options and their validation, how it is built.
+
+The leaf under the registry and the catalogs: standard library only (no torch) and nothing of
+attnprof but its errors, so ``list`` and ``show`` read specs without importing torch, and the
+catalogs describe blocks without importing the registry that collects them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import os
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from attnprof.errors import BadInput, BadOption, UnknownBlock, did_you_mean
+
+__all__ = ["KINDS", "Paper", "BlockSpec", "Option", "validate_options", "check_positive",
+           "import_object"]
+
+KINDS = ("channel", "spatial", "mixed")
+
+_TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option a block accepts: its type, default, constraints and help text.
+
+    ``default=None`` with ``derived`` set means the block works the value out from the
+    channel count (ECA's kernel size); the resolved value is reported either way.
+    """
+
+    name: str
+    type: type
+    default: Any
+    help: str
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[Any, ...] | None = None
+    odd: bool = False
+    derived: str | None = None
+
+    def constraints(self) -> str:
+        """The constraints in words, e.g. 'integer, >= 1, odd'."""
+        parts = [_TYPE_NAMES[self.type].replace("an ", "").replace("a ", "")]
+        if self.minimum is not None:
+            parts.append(f">= {_fmt(self.minimum)}")
+        if self.maximum is not None:
+            parts.append(f"<= {_fmt(self.maximum)}")
+        if self.odd:
+            parts.append("odd")
+        if self.choices:
+            parts.append("one of " + ", ".join(str(c) for c in self.choices))
+        return ", ".join(parts)
+
+    def default_text(self) -> str:
+        """The default as ``show`` prints it."""
+        if self.default is None and self.derived:
+            return f"derived: {self.derived}"
+        return _fmt(self.default)
+
+    def validate(self, value: Any, block: str) -> Any:
+        """Return ``value`` coerced to this option's type, or raise :class:`BadOption`."""
+        where = f"option '{self.name}' of block '{block}'"
+        if self.type is bool:
+            ok = isinstance(value, bool)
+        elif self.type is int:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+            if isinstance(value, float) and value.is_integer():
+                value, ok = int(value), True
+        elif self.type is float:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if ok:
+                value = float(value)
+                ok = math.isfinite(value)
+        else:
+            ok = isinstance(value, str)
+        if not ok:
+            raise BadOption(f"{where} must be {self.constraints()}, got {_fmt(value)!s}")
+        if self.minimum is not None and value < self.minimum:
+            raise BadOption(f"{where} must be >= {_fmt(self.minimum)}, got {_fmt(value)}")
+        if self.maximum is not None and value > self.maximum:
+            raise BadOption(f"{where} must be <= {_fmt(self.maximum)}, got {_fmt(value)}")
+        if self.odd and value % 2 == 0:
+            raise BadOption(f"{where} must be odd (so the output keeps its size), got {value}")
+        if self.choices and value not in self.choices:
+            raise BadOption(
+                f"{where} must be one of {', '.join(map(str, self.choices))}, got {_fmt(value)}"
+            )
+        return value
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value)) if abs(value) < 1e15 else repr(value)
+    return str(value)
+
+
+def validate_options(
+    block: str, declared: Iterable[Option], given: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Check ``given`` against ``declared``; return every option with defaults filled in."""
+    by_name = {o.name: o for o in declared}
+    for key in given:
+        if key not in by_name:
+            known = ", ".join(by_name) or "none"
+            raise BadOption(
+                f"block '{block}' has no option '{key}'{did_you_mean(key, by_name)}; "
+                f"its options: {known}"
+            )
+    return {
+        name: (opt.validate(given[name], block) if name in given else opt.default)
+        for name, opt in by_name.items()
+    }
+
+
+@dataclass(frozen=True)
+class Paper:
+    """Where a block comes from."""
+
+    title: str
+    venue: str
+    year: int
+    url: str | None = None
+
+    def cite(self) -> str:
+        return f"{self.title} ({self.venue} {self.year})"
+
+
+@dataclass(frozen=True)
+class BlockSpec:
+    """Everything attnprof knows about a block before building it.
+
+    ``factory`` is a callable or an ``"module:attr"`` string taking ``channels`` first and the
+    options as keywords. ``derive`` fills options computed from the channel count (ECA's
+    kernel); ``check`` returns a message when options clash with the channel count.
+    """
+
+    name: str
+    factory: str | Callable[..., Any]
+    summary: str
+    kind: str
+    paper: Paper | None = None
+    aliases: tuple[str, ...] = ()
+    options: tuple[Option, ...] = ()
+    derive: Callable[[int, dict[str, Any]], dict[str, Any]] | None = None
+    check: Callable[[int, dict[str, Any]], str | None] | None = None
+    source: str = "attnprof"
+    notes: str = ""
+    example: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"block {self.name!r}: kind must be one of {KINDS}")
+
+    def resolve_options(
+        self, channels: int, given: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Validate ``given``, fill defaults and derived values; raise :class:`BadOption`."""
+        check_positive("channels", channels)
+        if self.source == "import":  # no schema: its signature is checked in derive
+            opts = dict(given or {})
+        else:
+            opts = validate_options(self.name, self.options, given or {})
+        if self.derive is not None:
+            opts = self.derive(channels, opts)
+        if self.check is not None:
+            problem = self.check(channels, opts)
+            if problem:
+                raise BadOption(f"block '{self.name}': {problem}")
+        return opts
+
+    def load_factory(self) -> Callable[..., Any]:
+        if callable(self.factory):
+            return self.factory
+        return import_object(self.factory)
+
+    def example_command(self) -> str:
+        return self.example or f"attnprof stat {self.name} --channels 64 --size 56"
+
+
+def check_positive(what: str, value: Any) -> int:
+    """Raise :class:`BadInput` unless ``value`` is a positive integer."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise BadInput(f"{what} must be a positive integer, got {value!r}")
+    return value
+
+
+def import_object(path: str) -> Any:
+    """Import ``package.module:Name`` (``Name`` may be dotted); raise :class:`UnknownBlock`."""
+    module_name, sep, attr = path.partition(":")
+    if not sep or not module_name or not attr:
+        raise UnknownBlock(f"{path!r} is not of the form package.module:Name")
+    # A console script does not put the working directory on sys.path, yet users expect a
+    # block in ./myblocks.py to be found, as `python -m` would.
+    cwd_added = "" not in sys.path and os.getcwd() not in sys.path
+    if cwd_added:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise UnknownBlock(f"cannot import module '{module_name}' for block {path!r}: "
+                               f"no module named '{exc.name}'") from exc
+        raise UnknownBlock(f"importing '{module_name}' for block {path!r} failed: {exc}") from exc
+    except Exception as exc:  # the user's module raised while importing
+        raise UnknownBlock(
+            f"importing '{module_name}' for block {path!r} failed: {type(exc).__name__}: {exc}"
+        ) from exc
+    finally:
+        if cwd_added:
+            sys.path.remove(os.getcwd())
+    obj: Any = module
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            names = [n for n in dir(module) if not n.startswith("_")]
+            raise UnknownBlock(
+                f"module '{module_name}' has no attribute '{attr}'{did_you_mean(attr, names)}"
+            ) from None
+    return obj

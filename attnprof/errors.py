@@ -32,12 +32,6 @@ class DeviceUnavailable(AttnprofError):
     """The requested device does not exist on this machine."""
 
 
-class BudgetFailed(AttnprofError):
-    """A budget or regression check failed (exit code 1)."""
-
-    exit_code = 1
-
-
 def closest(word: str, choices: Iterable[str], n: int = 3) -> list[str]:
     """Return up to ``n`` choices that look like ``word``, best first."""
     return difflib.get_close_matches(word, list(choices), n=n, cutoff=0.5)

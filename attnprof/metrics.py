@@ -26,7 +26,6 @@ METRICS: dict[str, Callable[[Profile], float | None]] = {
     "latency_ms": lambda p: p.latency.median_ms if p.latency else None,
 }
 COUNTS = ("params", "macs", "flops", "transcendentals", "bytes")
-MEASURED = ("peak_bytes", "latency_ms")
 
 
 def metric(p: Profile, name: str) -> float | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from attnprof.results import Count, Profile
+from attnprof.results import Count
 
 # aten ops that module-level backends count (Linear -> mm/addmm, Conv -> convolution, ...).
 _MODULE_COUNTED = {
@@ -85,10 +85,3 @@ def missed_text(missed: list[Missed], limit: int = 4) -> str:
 def _pct(share: float) -> str:
     p = 100 * share
     return "<0.1%" if 0 < p < 0.1 else f"{p:.0f}%" if p >= 10 else f"{p:.1f}%"
-
-
-def reconcile(profile: Profile) -> dict[str, list[Missed]]:
-    own = profile.counters.get("attnprof")
-    if own is None:
-        return {}
-    return {name: missed_ops(c, own) for name, c in profile.counters.items() if name != "attnprof"}

@@ -1,4 +1,5 @@
-"""What a block is, as data: its paper, its options and their validation, how it is built.
+"""What a block is, as data: its paper, its options and their validation, how it is built;
+and the names of the counting backends that requests choose from and the counters implement.
 
 The leaf under the registry and the catalogs: standard library only (no torch) and nothing of
 attnprof but its errors, so ``list`` and ``show`` read specs without importing torch, and the
@@ -17,10 +18,12 @@ from typing import Any
 
 from attnprof.errors import BadInput, BadOption, UnknownBlock, did_you_mean
 
-__all__ = ["KINDS", "Paper", "BlockSpec", "Option", "validate_options", "check_positive",
-           "import_object"]
+__all__ = ["KINDS", "BACKENDS", "Paper", "BlockSpec", "Option", "validate_options",
+           "check_positive", "import_object"]
 
 KINDS = ("channel", "spatial", "mixed")
+# the counting backends, in the order they are reported; each is attnprof/counters/_NAME.py
+BACKENDS = ("torchstat", "torchinfo", "fvcore", "torch", "attnprof")
 
 _TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
 

@@ -224,3 +224,14 @@ def test_spec_types_are_the_same_objects_under_their_old_names():
     assert Option is spec.Option is attnprof.Option
     assert registry.check_positive is spec.check_positive
     assert registry.import_object is spec.import_object
+
+
+def test_one_list_of_backends_and_each_has_its_module():
+    import importlib.util
+
+    import attnprof.request as request
+    import attnprof.spec as spec
+
+    assert tuple(request.BACKENDS) == spec.BACKENDS
+    for name in spec.BACKENDS:
+        assert importlib.util.find_spec(f"attnprof.counters._{name}") is not None, name

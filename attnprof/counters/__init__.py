@@ -17,16 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from attnprof.results import Count
+from attnprof.spec import BACKENDS
 
-BACKENDS = ("torchstat", "torchinfo", "fvcore", "torch", "attnprof")
-
-_IMPL = {
-    "torchstat": "attnprof.counters._torchstat",
-    "torchinfo": "attnprof.counters._torchinfo",
-    "fvcore": "attnprof.counters._fvcore",
-    "torch": "attnprof.counters._torch",
-    "attnprof": "attnprof.counters._attnprof",
-}
+# backend NAME is implemented by attnprof/counters/_NAME.py
+_IMPL = {name: f"attnprof.counters._{name}" for name in BACKENDS}
 
 
 PIP_NAMES = {"torchstat": "torchstat", "torchinfo": "torchinfo", "fvcore": "fvcore"}

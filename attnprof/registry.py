@@ -78,6 +78,10 @@ class Registry:
         if not isinstance(name, str) or not name.strip():
             raise UnknownBlock("a block name is required; run 'attnprof list' to see them")
         name = name.strip()
+        if name.split(":", 1)[0].lower() in ("timm", "torchvision"):  # the zoo extra's names
+            from attnprof.zoo import block_spec
+
+            return block_spec(name)
         if ":" in name:
             return spec_from_import(name)
         self._ensure_loaded()

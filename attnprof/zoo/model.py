@@ -1,0 +1,433 @@
+"""The cost of the attention inside a whole network (``attnprof model``).
+
+The network's attention modules are found by type: attnprof's registered blocks, the classes
+of timm's attention zoo (``get_attn``'s and timm's EfficientNet/MobileNetV3
+``SqueezeExcite``), torchvision's ``SqueezeExcitation``, and the type of a block put into the
+network with ``block=``; plus the caller's fnmatch patterns on module paths and class names.
+Only the outermost match counts (CBAM's channel gate is part of the CBAM found around it).
+
+Per attention module and in total: parameters; MACs, FLOPs and bytes read + written by
+attnprof's own counter (every aten op, attributed to modules by PyTorch's ModuleTracker,
+counted on the meta device); and, when timed, its share of the network's time, measured with
+module hooks: the wall time between each attention module's forward pre-hook and forward hook
+(after a device synchronisation on CUDA), summed over one forward, divided by that forward's
+wall time; medians over the runs. The input is the network's own (timm's ``input_size``; else
+3x224x224), batch 1; its output need not have the input's shape.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import statistics
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from attnprof.errors import BadInput
+
+SCHEMA = "attnprof.model/1"
+TIMING = ("module hooks: wall time from each attention module's forward pre-hook to its "
+          "forward hook, summed per forward and divided by that forward's wall time "
+          "(inference mode{sync}); median of {runs} forwards after {warmup} warm-up")
+
+
+@dataclass
+class Cost:
+    params: int = 0
+    macs: int = 0
+    flops: int = 0
+    bytes: int = 0
+    time_ms: float | None = None
+
+    def add(self, other: Cost) -> None:
+        self.params += other.params
+        self.macs += other.macs
+        self.flops += other.flops
+        self.bytes += other.bytes
+        if other.time_ms is not None:
+            self.time_ms = (self.time_ms or 0.0) + other.time_ms
+
+
+@dataclass
+class AttentionModule:
+    path: str
+    type: str
+    found_by: str  # "timm:se", "attnprof:cbam", "torchvision:SqueezeExcitation", "match:PAT"
+    cost: Cost
+    time_share: float | None = None  # of the network's time, median over runs
+
+
+@dataclass
+class ModelReport:
+    network: str
+    input: tuple[int, ...]
+    dtype: str
+    device: str
+    total: Cost
+    modules: list[AttentionModule]
+    block: dict[str, Any] | None = None
+    timing: dict[str, Any] | None = None
+    uncounted_ops: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def attention(self) -> Cost:
+        out = Cost(time_ms=None)
+        for m in self.modules:
+            out.add(m.cost)
+        return out
+
+    @property
+    def time_share(self) -> float | None:
+        if self.timing is None:
+            return None
+        return self.timing.get("attention_share")
+
+    def shares(self) -> dict[str, float | None]:
+        att, tot = self.attention, self.total
+        out = {k: (getattr(att, k) / getattr(tot, k) if getattr(tot, k) else None)
+               for k in ("params", "macs", "flops", "bytes")}
+        out["time"] = self.time_share
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        att = self.attention
+        return {
+            "schema": SCHEMA,
+            "network": {"name": self.network, "input": list(self.input), "dtype": self.dtype,
+                        "device": self.device, **asdict(self.total),
+                        "uncounted_ops": dict(self.uncounted_ops)},
+            "block": self.block,
+            "attention": {"modules": len(self.modules), **asdict(att),
+                          "share": self.shares()},
+            "modules": [{"path": m.path, "type": m.type, "found_by": m.found_by,
+                         **asdict(m.cost), "time_share": m.time_share} for m in self.modules],
+            "timing": self.timing,
+            "notes": list(self.notes),
+        }
+
+
+# -- what counts as attention ----------------------------------------------------------------
+
+def attention_types() -> dict[type, str]:
+    """Classes recognised as attention, with how each is labelled. timm's and torchvision's
+    classes are looked up only when those are already imported (a network built from them
+    has imported them)."""
+    import importlib
+
+    from attnprof.registry import REGISTRY
+
+    out: dict[type, str] = {}
+    for spec in REGISTRY.all():
+        try:
+            obj = spec.load_factory()
+        except Exception:  # a plugin that cannot load is not attnprof's to report here
+            continue
+        if isinstance(obj, type):
+            out.setdefault(obj, f"attnprof:{spec.name}")
+    if "timm.layers" in sys.modules:
+        from attnprof.zoo.timm_blocks import entries
+
+        for key, e in sorted(entries().items()):
+            try:
+                cls = getattr(importlib.import_module(f"timm.layers.{e.module}"), e.cls)
+            except (ImportError, AttributeError):
+                continue
+            out.setdefault(cls, f"timm:{key}")
+        for module, cls_name in (("timm.models._efficientnet_blocks", "SqueezeExcite"),
+                                 ("timm.layers.squeeze_excite", "SqueezeExciteCl")):
+            cls = getattr(sys.modules.get(module), cls_name, None)
+            if isinstance(cls, type):
+                out.setdefault(cls, f"timm:{cls_name}")
+    misc = sys.modules.get("torchvision.ops.misc")
+    se = getattr(misc, "SqueezeExcitation", None)
+    if isinstance(se, type):
+        out.setdefault(se, "torchvision:SqueezeExcitation")
+    return out
+
+
+def find_attention(net, patterns: Iterable[str] = (),
+                   types: Mapping[type, str] | None = None) -> list[tuple[str, Any, str]]:
+    """(path, module, found_by) of the outermost attention modules, in module order."""
+    types = attention_types() if types is None else types
+    patterns = list(patterns)
+    found: list[tuple[str, Any, str]] = []
+    inside: str | None = None
+    for path, m in net.named_modules():
+        if not path:
+            continue
+        if inside is not None and path.startswith(inside):
+            continue
+        label = next((lbl for cls, lbl in types.items() if type(m) is cls), None)
+        if label is None:
+            label = next((lbl for cls, lbl in types.items() if isinstance(m, cls)), None)
+        if label is None:
+            name = type(m).__name__
+            qual = f"{type(m).__module__}.{name}"
+            label = next((f"match:{p}" for p in patterns
+                          if fnmatch.fnmatchcase(path, p) or fnmatch.fnmatchcase(name, p)
+                          or fnmatch.fnmatchcase(qual, p)), None)
+        if label is not None:
+            found.append((path, m, label))
+            inside = path + "."
+    return found
+
+
+# -- building --------------------------------------------------------------------------------
+
+def _build(make, on_meta: bool):
+    import torch
+
+    if on_meta:
+        try:
+            with torch.device("meta"):
+                return make()
+        except Exception:  # some constructors read data (a .item() on a schedule): build for real
+            pass
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return make()
+
+
+def network_factory(name: str, block: str | None = None,
+                    options: Mapping[str, Any] | None = None):
+    """A no-argument builder of ``name`` (``timm:``/``torchvision:``/attnprof's host names, or
+    ``package.module:Name``), with ``block`` in its slots when given; its default input
+    (C, H, W) if the network says; the block's description; and the classes the block built."""
+    from attnprof.zoo import zoo_source
+
+    built_types: dict[type, str] = {}
+    if block is not None:
+        from attnprof.errors import BadOption
+        from attnprof.hosts import resolve_host
+        from attnprof.registry import REGISTRY, import_object
+
+        spec = REGISTRY.get(block)
+        host = resolve_host(name)
+        make_host = import_object(host.factory)
+        per_channels: dict[int, dict[str, Any]] = {}
+        slots: list[int] = []
+
+        def attention(channels: int):
+            if channels not in per_channels:
+                try:
+                    per_channels[channels] = spec.resolve_options(channels, dict(options or {}))
+                except BadOption as exc:
+                    raise BadOption(f"{exc} (at a {channels}-channel slot of {host.name})") \
+                        from None
+            factory = spec.load_factory()
+            try:
+                module = factory(channels, **per_channels[channels])
+            except Exception as exc:
+                raise BadInput(f"building block '{spec.name}' for a {channels}-channel slot of "
+                               f"{host.name} failed: {type(exc).__name__}: {exc}") from None
+            built_types.setdefault(type(module), spec.name)
+            slots.append(channels)
+            return module
+
+        def make():
+            slots.clear()
+            return make_host(attention)
+
+        info = {"name": spec.name, "source": spec.source, "host_slot": host.slot,
+                "options": per_channels, "slots": slots}
+        return make, None, info, built_types
+    if options:
+        raise BadInput("block options (-o) need a block: add --block NAME")
+    if zoo_source(name) is not None:
+        from attnprof.zoo.networks import load_network
+
+        holder: dict[str, Any] = {}
+
+        def make():
+            net, size = load_network(name)
+            holder["size"] = size
+            return net
+
+        return make, holder, None, built_types
+    from attnprof.hosts import HOSTS
+
+    if name.lower() in HOSTS:
+        from attnprof.registry import import_object
+
+        factory = import_object(HOSTS[name.lower()].factory)
+        return (lambda: factory(None)), None, None, built_types
+    if ":" in name:
+        from attnprof.registry import import_object
+
+        obj = import_object(name)
+        return (lambda: _instantiate(name, obj)), None, None, built_types
+    from attnprof.hosts import resolve_host
+
+    resolve_host(name)  # raises BadInput with the choices
+    raise AssertionError("unreachable")
+
+
+def _instantiate(name: str, obj):
+    from torch import nn
+
+    if isinstance(obj, nn.Module):
+        import copy
+
+        return copy.deepcopy(obj)
+    try:
+        net = obj()
+    except Exception as exc:
+        raise BadInput(f"building network '{name}' with no arguments failed: "
+                       f"{type(exc).__name__}: {exc}") from None
+    if not isinstance(net, nn.Module):
+        raise BadInput(f"'{name}' built a {type(net).__name__}, not an nn.Module")
+    return net
+
+
+# -- timing ----------------------------------------------------------------------------------
+
+def time_modules(net, x, targets: list[tuple[str, Any]], budget_s: float, device: str,
+                 warmup: int = 2, min_runs: int = 3, max_runs: int = 200):
+    """Median wall time of a forward, and per target its median time and share."""
+    import torch
+
+    cuda = device.startswith("cuda")
+
+    def sync() -> None:
+        if cuda:
+            torch.cuda.synchronize()
+
+    clock = time.perf_counter
+    acc = {p: 0.0 for p, _ in targets}
+    start: dict[str, float] = {}
+    handles = []
+    for path, module in targets:
+        def pre(_m, _inp, path=path):
+            sync()
+            start[path] = clock()
+
+        def post(_m, _inp, _out, path=path):
+            sync()
+            acc[path] += clock() - start.pop(path)
+
+        handles.append(module.register_forward_pre_hook(pre))
+        handles.append(module.register_forward_hook(post))
+    totals: list[float] = []
+    per: dict[str, list[float]] = {p: [] for p in acc}
+    shares: list[float] = []
+    try:
+        with torch.inference_mode():
+            for _ in range(warmup):
+                net(x)
+            deadline = clock() + budget_s
+            while len(totals) < min_runs or (clock() < deadline and len(totals) < max_runs):
+                for p in acc:
+                    acc[p] = 0.0
+                sync()
+                t0 = clock()
+                net(x)
+                sync()
+                total = clock() - t0
+                totals.append(total)
+                for p, v in acc.items():
+                    per[p].append(v)
+                shares.append(sum(acc.values()) / total if total > 0 else 0.0)
+    finally:
+        for h in handles:
+            h.remove()
+    median = statistics.median
+    return (median(totals) * 1e3, {p: median(v) * 1e3 for p, v in per.items()},
+            {p: median([a / t for a, t in zip(v, totals, strict=True)]) for p, v in per.items()},
+            median(shares), len(totals), warmup)
+
+
+# -- the analysis ----------------------------------------------------------------------------
+
+def analyze(name: str, *, block: str | None = None, options: Mapping[str, Any] | None = None,
+            match: Iterable[str] = (), size: tuple[int, int] | None = None, batch: int = 1,
+            channels: int | None = None, latency: bool = True, device: str = "cpu",
+            budget_s: float = 1.0, threads: int | None = None) -> ModelReport:
+    """Find the attention modules of network ``name`` and cost them (see the module's doc)."""
+    import torch
+
+    from attnprof.counters.own import count_module
+    from attnprof.registry import check_positive
+    from attnprof.runner import preserved_state
+
+    patterns = [p.strip() for p in match if p and p.strip()]
+    check_positive("batch", batch)
+    if threads is not None:
+        check_positive("threads", threads)
+    if not (isinstance(budget_s, (int, float)) and budget_s > 0):
+        raise BadInput(f"the timing budget must be a positive number of seconds, got {budget_s!r}")
+    if device != "cpu" and latency:
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise BadInput(f"device {device!r} is not available on this machine")
+    make, holder, block_info, built_types = network_factory(name, block, options)
+    with preserved_state():
+        net = _build(make, on_meta=not latency)
+        chw = (holder or {}).get("size")
+        c = channels if channels is not None else (chw[0] if chw else 3)
+        hw = size if size is not None else ((chw[1], chw[2]) if chw else (224, 224))
+        check_positive("channels", c)
+        shape = (batch, c, *hw)
+        types = attention_types()
+        for cls, label in built_types.items():
+            types.setdefault(cls, f"block:{label}")
+        found = find_attention(net, patterns, types)
+        notes = []
+        for p in patterns:
+            if not any(lbl == f"match:{p}" for _, _, lbl in found):
+                notes.append(f"--match {p!r} matched no module outside those already found")
+        if not found:
+            notes.append("no attention module found: none of attnprof's blocks, timm's attention "
+                         "classes or torchvision's SqueezeExcitation; name yours with --match "
+                         "PATTERN (a module path like 'layer*.*.se' or a class name)")
+        try:
+            counted = count_module(net, shape, torch.float32)
+        except Exception as exc:
+            raise BadInput(f"counting {name} on a {'x'.join(map(str, shape))} input failed: "
+                           f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                           ) from None
+
+        def params_of(m) -> int:
+            return sum(p.numel() for p in m.parameters())
+
+        total = Cost(params_of(net), counted.total.macs, counted.total.flops,
+                     counted.total.bytes)
+        modules = []
+        for path, m, label in found:
+            t = counted.layers.get(path)
+            modules.append(AttentionModule(
+                path, type(m).__name__, label,
+                Cost(params_of(m), t.macs if t else 0, t.flops if t else 0,
+                     t.bytes if t else 0)))
+        timing = None
+        if latency:
+            if threads is not None:
+                torch.set_num_threads(threads)
+            net = net.to(device).eval()
+            x = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(device)
+            targets = [(path, m) for path, m, _ in found]
+            try:
+                total_ms, per_ms, per_share, share, runs, warm = time_modules(
+                    net, x, targets, budget_s, device)
+            except Exception as exc:
+                raise BadInput(f"running {name} on {device} failed: {type(exc).__name__}: "
+                               f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+            total.time_ms = total_ms
+            for mod in modules:
+                mod.cost.time_ms = per_ms[mod.path]
+                mod.time_share = per_share[mod.path]
+            timing = {"method": TIMING.format(
+                          sync=", CUDA synchronised in every hook" if device.startswith("cuda")
+                          else "", runs=runs, warmup=warm),
+                      "runs": runs, "threads": torch.get_num_threads(),
+                      "network_ms": total_ms, "attention_share": share,
+                      "attention_ms": share * total_ms}
+    if block_info is not None:
+        block_info = {**block_info, "options": {str(k): v for k, v in
+                                                sorted(block_info["options"].items())},
+                      "slots": len(block_info["slots"])}
+    return ModelReport(
+        network=name, input=shape, dtype="float32", device=device if latency else "meta",
+        total=total, modules=modules, block=block_info, timing=timing,
+        uncounted_ops=dict(counted.uncounted_ops), notes=notes)

@@ -64,8 +64,13 @@ def test_torchstat_gives_its_own_numbers_and_leaves_no_trace():
     assert list(t.module.named_buffers()) == []
     for cls, attrs in before.items():
         assert dict(vars(cls)) == attrs, f"{cls.__name__} was left patched"
+    # a user's module (the seed's own class) given to the backend: torchstat registers its
+    # statistics as buffers on every module it hooks, and must have done so on a copy only
     seed = SeedSE(16)
-    assert list(seed.named_buffers()) == []
+    keys = list(seed.state_dict())
+    c = run_backend("torchstat", Target(seed, (1, 16, 32, 32), torch.float32, "cpu", "infer"))
+    assert c.status == "ok" and c.macs == 16 * 4 + 4 + 4 * 16  # it was profiled
+    assert list(seed.named_buffers()) == [] and list(seed.state_dict()) == keys
 
 
 def test_torchstat_is_skipped_on_cuda_rows():

@@ -7,7 +7,7 @@ import torch
 
 import attnprof
 from attnprof.measure import roofline
-from attnprof.measure.latency import measure
+from attnprof.measure.latency import TimedCall, measure
 from attnprof.measure.memory import saved_for_backward_bytes
 
 
@@ -15,12 +15,35 @@ def test_latency_fields_are_consistent():
     block = attnprof.create_block("se", 16).eval()
     lat = measure(block, torch.randn(4, 16, 16, 16), budget_s=0.05, threads=1)
     assert lat.samples >= 1 and lat.runs_per_sample >= 1 and lat.threads == 1
-    assert lat.min_ms <= lat.median_ms <= lat.p90_ms * (1 + 1e-9) or lat.samples == 1
+    # order statistics of one set of samples (equal when there is one sample); the tolerance
+    # is float rounding of the interpolated percentile
+    assert lat.min_ms <= lat.median_ms <= lat.p90_ms * (1 + 1e-9)
+    assert lat.min_ms <= lat.mean_ms
     assert lat.iqr_ms >= 0
     assert lat.images_per_s == pytest.approx(4 / (lat.median_ms / 1e3))
     assert lat.mode == "infer" and lat.device == "cpu"
     assert lat.device_ms is None  # CUDA events only on CUDA
 
+
+
+@pytest.mark.parametrize("times_s", [[0.002], [0.004, 0.001], [0.003, 0.001, 0.010, 0.002, 0.004],
+                                     [0.001 * k for k in range(1, 38)]])
+def test_latency_summary_is_the_statistics_of_the_samples(times_s):
+    """min, median, mean, p90 and IQR of the per-call times, as numpy computes them (linear
+    interpolation); one sample has no spread."""
+    import numpy as np
+
+    call = TimedCall(attnprof.create_block("se", 16), torch.randn(2, 16, 8, 8), warmup=0)
+    call.times = list(times_s)
+    lat = call.latency()
+    ms = np.array(times_s) * 1e3
+    assert lat.samples == len(times_s)
+    assert lat.min_ms == pytest.approx(ms.min())
+    assert lat.median_ms == pytest.approx(np.median(ms))
+    assert lat.mean_ms == pytest.approx(ms.mean())
+    assert lat.p90_ms == pytest.approx(np.percentile(ms, 90))
+    assert lat.iqr_ms == pytest.approx(np.percentile(ms, 75) - np.percentile(ms, 25))
+    assert lat.images_per_s == pytest.approx(2 / (np.median(ms) / 1e3))
 
 def test_adaptive_timer_and_train_mode():
     block = attnprof.create_block("eca", 16)

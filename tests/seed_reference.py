@@ -1,5 +1,6 @@
-"""A straightforward transcription of the seed's math (shared/seed), used as the reference
-the built-in blocks must match: same parameter names, same outputs for the same weights."""
+"""A straightforward transcription of the seed's math (the blog post attnprof started from),
+used as the reference the built-in blocks must match: same parameter names, same outputs for
+the same weights."""
 
 import math
 

@@ -1,5 +1,5 @@
 """The bad-input corpus: every command, every kind of mistake. Each case must exit with the
-code of CONTRACT.md, say what was wrong on stderr, print nothing on stdout and never show a
+code of docs/contract.md, say what was wrong on stderr, print nothing on stdout and never show a
 traceback."""
 
 import json

@@ -24,7 +24,7 @@ def test_builds_and_keeps_shape(name, channels):
 
 
 def closed_form(name, c, ratio=4, bias=False, kernel_size=7, **_):
-    """REFERENCE.md: SE 2·C·(C//r); ECA k; CBAM 2·C·(C//r) + 2·k² (plus biases)."""
+    """Closed forms: SE 2·C·(C//r); ECA k; CBAM 2·C·(C//r) + 2·k² (plus biases)."""
     h = c // ratio
     mlp = 2 * c * h + ((h + c) if bias else 0)
     if name in ("se", "cbam_channel"):

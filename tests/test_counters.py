@@ -38,7 +38,7 @@ def test_torchinfo_fvcore_torch_match_the_libraries_called_directly(name):
 
 
 def test_reference_figures_for_cbam16_and_se16():
-    """REFERENCE.md, measured on the seed's code at 1x16x256x256."""
+    """The libraries' figures for the seed's blocks at 1x16x256x256."""
     cbam = target("cbam", shape=(1, 16, 256, 256))
     se = target("se", shape=(1, 16, 256, 256))
     assert run_backend("torchinfo", cbam).macs == 6_422_784
@@ -80,7 +80,7 @@ def test_torchstat_is_skipped_on_cuda_rows():
 
 
 def closed_form_macs(name, b, c, h, w, ratio=4, kernel_size=None):
-    """REFERENCE.md: SE FC 2·C·(C//r)·B; ECA conv k·C·B; CBAM FC 4·C·(C//r)·B + 2·k²·H·W·B."""
+    """Closed forms: SE FC 2·C·(C//r)·B; ECA conv k·C·B; CBAM FC 4·C·(C//r)·B + 2·k²·H·W·B."""
     hid = c // ratio
     if name == "se":
         return 2 * c * hid * b

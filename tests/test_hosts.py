@@ -11,7 +11,7 @@ from attnprof.counters.own import count_module
 from attnprof.hosts import HOSTS
 from attnprof.registry import import_object
 
-# torchvision's figures (REFERENCE.md)
+# torchvision's published parameter counts of its models
 TORCHVISION = {"resnet18": 11_689_512, "resnet34": 21_797_672, "resnet50": 25_557_032,
                "resnet101": 44_549_160, "mobilenetv2": 3_504_872}
 

@@ -1,4 +1,4 @@
-"""Profiling leaves the caller's process as it found it (CONTRACT.md, Library)."""
+"""Profiling leaves the caller's process as it found it (docs/contract.md, Library)."""
 
 import torch
 import torch.nn as nn

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from attnprof.errors import UnknownBlock
 
 if TYPE_CHECKING:
-    from attnprof.registry import BlockSpec
+    from attnprof.spec import BlockSpec
 
 SOURCES = ("timm", "torchvision")
 

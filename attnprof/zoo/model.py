@@ -202,7 +202,8 @@ def network_factory(name: str, block: str | None = None,
     if block is not None:
         from attnprof.errors import BadOption
         from attnprof.hosts import resolve_host
-        from attnprof.registry import REGISTRY, import_object
+        from attnprof.registry import REGISTRY
+        from attnprof.spec import import_object
 
         spec = REGISTRY.get(block)
         host = resolve_host(name)
@@ -250,12 +251,12 @@ def network_factory(name: str, block: str | None = None,
     from attnprof.hosts import HOSTS
 
     if name.lower() in HOSTS:
-        from attnprof.registry import import_object
+        from attnprof.spec import import_object
 
         factory = import_object(HOSTS[name.lower()].factory)
         return (lambda: factory(None)), None, None, built_types
     if ":" in name:
-        from attnprof.registry import import_object
+        from attnprof.spec import import_object
 
         obj = import_object(name)
         return (lambda: _instantiate(name, obj)), None, None, built_types
@@ -349,8 +350,8 @@ def analyze(name: str, *, block: str | None = None, options: Mapping[str, Any] |
     import torch
 
     from attnprof.counters.own import count_module
-    from attnprof.registry import check_positive
     from attnprof.runner import preserved_state
+    from attnprof.spec import check_positive
 
     patterns = [p.strip() for p in match if p and p.strip()]
     check_positive("batch", batch)

@@ -25,8 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from attnprof.errors import BadInput, UnknownBlock, did_you_mean
-from attnprof.options import Option
-from attnprof.registry import BlockSpec, Paper
+from attnprof.spec import BlockSpec, Option, Paper
 
 PREFIX = "timm:"
 LAYER_OPTIONS = ("act_layer", "gate_layer", "norm_layer")
@@ -346,6 +345,9 @@ def _option(p: Param, preset: dict[str, Any]) -> Option | None:
 
 def spec_for(entry: TimmEntry) -> BlockSpec:
     kind, summary, paper = KNOWN.get(entry.key, ("mixed", f"timm's {entry.cls}", None))
+    if entry.params is None:
+        summary += (" (its options are read from timm's constructor: timm is not installed, "
+                    "pip install 'attnprof[zoo]')")
     preset = dict(entry.presets)
     options: tuple[Option, ...] = ()
     if entry.params is not None:

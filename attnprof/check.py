@@ -9,6 +9,7 @@ same run), which holds across machines. Reads documents, never re-runs anything.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +30,12 @@ class Diff:
     failed: bool
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        """The row of ``check --format json``; a change without a finite value (a baseline
+        of 0) is null, since JSON has no infinity."""
+        d = dict(self.__dict__)
+        if d["change"] is not None and not math.isfinite(d["change"]):
+            d["change"] = None
+        return d
 
 
 def load_results(path: str) -> list[Profile]:

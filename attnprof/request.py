@@ -11,9 +11,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from attnprof.errors import BadInput, did_you_mean
-from attnprof.registry import check_positive
+from attnprof.spec import BACKENDS, check_positive
 
-BACKENDS = ("torchstat", "torchinfo", "fvcore", "torch", "attnprof")
 DTYPES = ("float32", "float16", "bfloat16")
 MODES = ("infer", "train")
 FORMATS = ("table", "json", "markdown")

@@ -40,7 +40,7 @@ def block_spec(name: str) -> BlockSpec:
         raise UnknownBlock(
             f"'{name}': torchvision has no attention blocks by name; its networks go to "
             f"--host {name} or 'attnprof model {name}', and timm's blocks are timm:KEY "
-            "(see 'attnprof list --source timm')")
+            "(the keys of timm's get_attn: timm:se, timm:eca, timm:cbam, ...)")
     raise UnknownBlock(f"'{name}' is not a timm: or torchvision: name")
 
 

@@ -7,9 +7,12 @@ never re-run anything. Torch-free (pandas only for ``to_frame``, rich only for d
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
+
+from attnprof.measure.stats import Estimate, Quality, ratio_ci, ratio_from_cis
 
 PROFILE_SCHEMA = "attnprof.profile/1"
 RESULTS_SCHEMA = "attnprof.results/1"
@@ -172,13 +175,56 @@ class Latency:
     cuda_graph: bool = False
     channels_last: bool = False
     device_ms: float | None = None  # CUDA only: kernel time between CUDA events, per call
+    # the median's interval and how far to trust it (attnprof.measure.stats); the interval
+    # is None when there is none (one sample)
+    ci_low_ms: float | None = None
+    ci_high_ms: float | None = None
+    ci_coverage: float | None = None  # the interval's exact confidence (order statistics)
+    ci_method: str | None = None
+    quality: Quality | None = None
+    threads_reason: str | None = None
+    l2_flush: bool = False  # CUDA cold-cache timing: L2 flushed before every call
+    # every sample, ms per call: in memory only (not in JSON), for ratios within one run
+    samples_ms: tuple[float, ...] = field(default=(), repr=False, compare=False)
+
+    @property
+    def ci(self) -> Estimate:
+        """The median (ms) and its interval; (0, inf) when there is none."""
+        bounded = self.ci_low_ms is not None and self.ci_high_ms is not None
+        return Estimate(self.median_ms, self.ci_low_ms if bounded else 0.0,
+                        self.ci_high_ms if bounded else math.inf,
+                        self.ci_coverage if bounded and self.ci_coverage else 1.0,
+                        self.ci_method or "no interval")
+
+    @property
+    def trustworthy(self) -> bool:
+        """False when the quality record says the samples timed the scheduler."""
+        return self.quality is None or self.quality.trustworthy
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self.quality.warnings if self.quality is not None else ()
+
+    def ratio_to(self, baseline: Latency) -> Estimate:
+        """This median / ``baseline``'s with a 95% interval: a bootstrap of both sample sets
+        when both are in memory (measured in this process), else from the two stored
+        intervals (``stats.ratio_from_cis``)."""
+        if len(self.samples_ms) > 1 and len(baseline.samples_ms) > 1:
+            return ratio_ci(self.samples_ms, baseline.samples_ms)
+        return ratio_from_cis(self.ci, baseline.ci)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "samples_ms"}
+        d["quality"] = self.quality.to_dict() if self.quality is not None else None
+        return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Latency:
-        return cls(**_known(cls, d))
+        kw = _known(cls, d)
+        kw.pop("samples_ms", None)
+        if kw.get("quality") is not None:
+            kw["quality"] = Quality.from_dict(kw["quality"])
+        return cls(**kw)
 
 
 @dataclass(frozen=True)

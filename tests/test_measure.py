@@ -23,6 +23,12 @@ def test_latency_fields_are_consistent():
     assert lat.images_per_s == pytest.approx(4 / (lat.median_ms / 1e3))
     assert lat.mode == "infer" and lat.device == "cpu"
     assert lat.device_ms is None  # CUDA events only on CUDA
+    if lat.samples > 1:
+        assert lat.ci_low_ms <= lat.median_ms <= lat.ci_high_ms
+        assert lat.ci_coverage > 0 and "order statistics" in lat.ci_method
+    assert lat.quality is not None and lat.quality.threads == 1
+    assert lat.threads_reason == "1 requested" and lat.l2_flush is False
+    assert len(lat.samples_ms) == lat.samples
 
 
 
@@ -223,3 +229,213 @@ def test_interleaving_rotates_the_order():
     calls = [Fake("a"), Fake("b"), Fake("c")]
     assert measure_interleaved(calls, budget_s=0.3, rounds=3) == ["a", "b", "c"]
     assert order == list("abc") + list("bca") + list("cab")
+
+
+# -- timer plumbing, with a fake timer and clock (no real timing) ---------------------------
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+class FakeTimer:
+    """Stands in for torch.utils.benchmark.Timer: each timeit(number) 'takes' block(number)
+    seconds on the fake clock."""
+
+    def __init__(self, clock, block):
+        self.clock, self.block, self.numbers = clock, block, []
+
+    def timeit(self, number):
+        from types import SimpleNamespace
+
+        t = self.block(number)
+        self.clock.now += t
+        self.numbers.append(number)
+        return SimpleNamespace(raw_times=[t])
+
+
+@pytest.fixture
+def faked(monkeypatch):
+    """A TimedCall of a trivial module whose timer and clock are fakes, on a quiet machine."""
+    from attnprof.measure import latency, stats
+
+    clock = FakeClock()
+    monkeypatch.setattr(latency.time, "perf_counter", clock)
+    monkeypatch.setattr(latency.stats, "machine_state",
+                        lambda **kw: stats.MachineState(0.1, 1, 1, 2))
+
+    def make(block):
+        call = latency.TimedCall(torch.nn.Identity(), torch.zeros(1, 1, 1, 1), threads=1)
+        call.timer = FakeTimer(clock, block)
+        return call
+
+    return make
+
+
+def test_blocks_fill_the_budget_with_a_fixed_block_size(faked):
+    per_call = 2.0 ** -10                        # 0.98 ms: two calls make a 1 ms block
+    call = faked(lambda number: number * per_call)
+    call.sample(budget_s=10 * 2 * per_call)      # exactly ten blocks on the fake clock
+    assert call.block_size() == 2 and call.timer.numbers == [1] * 5 + [2] * 10
+    call.sample(budget_s=3 * 2 * per_call)       # the next round keeps the block size
+    lat = call.latency(rounds=2)
+    assert lat.samples == 13 and lat.runs_per_sample == 2
+    assert lat.median_ms == pytest.approx(per_call * 1e3)
+    assert lat.ci_low_ms == lat.ci_high_ms == pytest.approx(per_call * 1e3)
+    assert lat.iqr_ms == 0 and lat.quality.warnings == () and lat.trustworthy
+    assert "blocks of 2 calls" in lat.method and "2 interleaved rounds" in lat.method
+
+
+def test_quantised_blocks_are_flagged(faked):
+    # a 0.25 ms call that the scheduler stretches to whole 8 ms slices: 16, 16, 8, 16, 24, ...
+    slices = iter([1] * 5 + [2, 2, 1, 2, 3, 2, 2, 2, 1, 2, 3, 2, 2, 2, 2, 1, 3] * 3)
+    call = faked(lambda number: number * 8e-3 * next(slices))
+    call.sample(budget_s=0.3)
+    lat = call.latency()
+    assert call.block_size() == 1 and lat.samples >= 8
+    assert lat.quality.quantum_ms == 8.0 and not lat.trustworthy
+    assert any("scheduler" in w for w in lat.warnings)
+
+
+def test_default_threads_are_decided_once_and_explained(monkeypatch):
+    from attnprof.measure import latency
+
+    asked = []
+
+    def decide(limit=None, **kw):
+        asked.append(limit)
+        return 1, "2 usable CPUs (affinity 2), 1 other runnable task: 1 thread"
+
+    monkeypatch.setattr(latency.stats, "default_threads", decide)
+    monkeypatch.setattr(latency, "_default", None)
+    calls = [latency.TimedCall(torch.nn.Identity(), torch.zeros(1, 1, 1, 1)) for _ in "ab"]
+    assert [c.threads for c in calls] == [1, 1] and asked == [torch.get_num_threads()]
+    assert calls[0].threads_reason.endswith("1 thread")
+    lat = latency.measure(torch.nn.Identity(), torch.zeros(1, 1, 1, 1), budget_s=0.01)
+    assert lat.threads == 1 and lat.threads_reason == calls[0].threads_reason
+    assert len(asked) == 1  # the same decision within 30 s
+
+
+def test_l2_flush_needs_cuda():
+    from attnprof.errors import BadInput
+    from attnprof.measure.latency import TimedCall
+
+    with pytest.raises(BadInput, match="l2-flush needs a CUDA device"):
+        TimedCall(torch.nn.Identity(), torch.zeros(1, 1, 1, 1), l2_flush=True)
+
+
+class RoundFake:
+    def __init__(self, name, clock, order):
+        self.name, self.clock, self.order, self.times = name, clock, order, []
+
+    def sample(self, budget):
+        self.order.append(self.name)
+        self.clock.now += 0.25
+        self.times.append(budget)
+
+    def latency(self, rounds):
+        return (self.name, rounds)
+
+
+def test_adaptive_rounds_stop_when_decisive():
+    from attnprof.measure.latency import measure_until
+
+    clock, order, seen = FakeClock(), [], []
+    calls = [RoundFake("a", clock, order), RoundFake("b", clock, order)]
+
+    def decide(samples):
+        seen.append([len(s) for s in samples])
+        return len(samples[0]) >= 4
+
+    out = measure_until(calls, decide, round_budget_s=0.1, min_rounds=3, clock=clock)
+    assert out.rounds == 4 and out.stopped == "decisive" and out.decisive
+    assert seen == [[3, 3], [4, 4]]  # asked only from min_rounds on
+    assert order == list("ab" "ba" "ab" "ba")  # rotating
+    assert out.latencies == [("a", 4), ("b", 4)] and out.elapsed_s == pytest.approx(2.0)
+
+
+def test_adaptive_rounds_stop_at_the_time_cap_or_max_rounds():
+    from attnprof.measure.latency import measure_until
+
+    clock = FakeClock()
+    calls = [RoundFake("a", clock, []), RoundFake("b", clock, [])]
+    # each round takes 0.5 s; after round 3 (1.5 s) the next would end at 2.0 <= 2.2, after
+    # round 4 (2.0 s) it would end at 2.5 > 2.2: stop
+    out = measure_until(calls, lambda s: False, time_cap_s=2.2, clock=clock)
+    assert out.rounds == 4 and out.stopped == "time cap" and out.elapsed_s <= 2.2
+    out = measure_until(calls, lambda s: False, max_rounds=5, time_cap_s=1e9, clock=FakeClock())
+    assert out.rounds == 5 and out.stopped == "max rounds" and not out.decisive
+    with pytest.raises(ValueError):
+        measure_until(calls, lambda s: True, min_rounds=0)
+
+
+def test_latency_json_round_trips_the_interval_and_quality():
+    from attnprof.measure import stats
+    from attnprof.results import Latency
+
+    samples = [1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9]
+    ci = stats.median_ci(samples)
+    q = stats.quality([s / 1e3 for s in samples], threads=1,
+                      machine=stats.MachineState(0.5, 2, 1, 2), ci=ci)
+    lat = Latency(median_ms=ci.value, iqr_ms=0.45, min_ms=1.0, mean_ms=1.45, p90_ms=1.81,
+                  samples=10, runs_per_sample=1, threads=1, mode="infer", device="cpu",
+                  images_per_s=1.0, method="t", ci_low_ms=ci.low, ci_high_ms=ci.high,
+                  ci_coverage=ci.coverage, ci_method=ci.method, quality=q,
+                  threads_reason="1 requested", samples_ms=tuple(samples))
+    d = lat.to_dict()
+    assert "samples_ms" not in d and d["quality"]["warnings"] == list(q.warnings)
+    assert (d["ci_low_ms"], d["ci_high_ms"]) == (1.1, 1.8)  # x(2)..x(9) of 10
+    back = Latency.from_dict(json.loads(json.dumps(d)))
+    assert back == lat and back.quality == q and back.samples_ms == ()
+    # in one run, a ratio bootstraps the samples; from JSON, it combines the intervals
+    slower = Latency.from_dict({**d, "median_ms": 2 * ci.value, "ci_low_ms": 2.2,
+                                "ci_high_ms": 3.6})
+    assert back.ratio_to(back).value == pytest.approx(1.0)
+    assert slower.ratio_to(back).value == pytest.approx(2.0)
+    assert "quadrature" in slower.ratio_to(back).method
+    assert "bootstrap" in lat.ratio_to(lat).method
+    assert stats.verdict(slower.ratio_to(back)) == "slower"
+
+
+@pytest.mark.slow
+def test_adaptive_rounds_on_real_timing_never_fail_identical_blocks():
+    # two copies of one block, timed for real: whatever the load, a budget of 3x between
+    # them cannot fail (a failure needs the whole interval above 3), rounds respect their
+    # bounds, and every median lies within its interval
+    import copy
+
+    from attnprof.measure import stats
+    from attnprof.measure.latency import TimedCall, measure_until
+
+    block = attnprof.create_block("se", 32).eval()
+    x = torch.randn(2, 32, 28, 28)
+    calls = [TimedCall(copy.deepcopy(block), x, threads=1) for _ in range(2)]
+    outcome = []
+
+    def decide(s):
+        outcome.append(stats.budget(stats.ratio_ci(s[1], s[0]), 3.0))
+        return stats.is_decisive(outcome[-1])
+
+    out = measure_until(calls, decide, round_budget_s=0.05, min_rounds=3, max_rounds=20,
+                        time_cap_s=5.0)
+    assert 3 <= out.rounds <= 20 and "fail" not in outcome
+    for lat in out.latencies:
+        assert lat.samples >= out.rounds
+        if lat.ci_low_ms is not None:
+            assert lat.ci_low_ms <= lat.median_ms <= lat.ci_high_ms
+
+
+@cuda
+@pytest.mark.cuda
+def test_cuda_l2_flush_times_each_cold_call():
+    from attnprof.measure.latency import TimedCall
+
+    block = attnprof.create_block("se", 64).cuda().eval()
+    call = TimedCall(block, torch.randn(4, 64, 56, 56, device="cuda"), l2_flush=True)
+    call.sample(0.05)
+    lat = call.latency()
+    assert lat.l2_flush and lat.runs_per_sample == 1 and lat.samples >= 10
+    assert "L2 flushed" in lat.method and lat.median_ms > 0

@@ -10,21 +10,54 @@ block of calls is reported beside it. With ``cuda_graph`` the call is captured o
 the Timer times ``graph.replay()``, which removes launch overhead and leaves the kernels'
 time. ``compile`` times
 ``torch.compile(module)``, compiled during warm-up, outside the timed region.
+
+Every Latency carries the order-statistic interval of its median and a quality record
+(``attnprof.measure.stats``: noise figures, scheduler quantisation, the run queue, and
+warnings). Without an explicit thread count, the count comes from
+``stats.default_threads`` (usable CPUs less other runnable tasks, one left spare) and the
+reason is recorded; one decision serves every TimedCall made within 30 s, so interleaved
+calls time with the same count.
+
+``l2_flush`` (CUDA, cold cache, as Triton's ``do_bench``): before every call a buffer larger
+than the L2 cache is zeroed, and each call is timed alone between two CUDA events, so the
+flush stays outside the timed region; the median is then device time per cold call.
+
+``measure_until`` runs interleaved rounds until a decision function over the samples is
+decisive or a time cap is reached (criterion.rs and NVBench stop on noise the same way).
 """
 
 from __future__ import annotations
 
+import math
 import statistics
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch.utils import benchmark
 
 from attnprof.errors import BadInput
+from attnprof.measure import stats
 from attnprof.results import Latency
 
 DEFAULT_BUDGET_S = 0.3
+L2_FLUSH_BYTES = 256 * 2**20      # Triton's do_bench flushes with 256 MB
+BLOCK_S = {"cpu": 1e-3, "cuda": 5e-3}   # target time of one timed block of calls
+DEFAULT_REUSE_S = 30.0            # one default thread decision serves calls made this close
+
+_default: tuple[float, int, str] | None = None
+
+
+def default_threads() -> tuple[int, str]:
+    """``stats.default_threads`` capped at torch's own count, decided once per 30 s."""
+    global _default
+    now = time.monotonic()
+    if _default is None or now - _default[0] > DEFAULT_REUSE_S:
+        threads, why = stats.default_threads(limit=torch.get_num_threads())
+        _default = (now, threads, why)
+    return _default[1], _default[2]
 
 
 def _step(module: Callable[..., Any], x: torch.Tensor, train: bool,
@@ -55,16 +88,32 @@ def _graphed(step: Callable[[], Any], warmup: int) -> Callable[[], Any]:
     return graph.replay
 
 
+def _flush_buffer(device: torch.device) -> torch.Tensor:
+    """A buffer larger than the device's L2 cache (at least 256 MiB), zeroed to flush it."""
+    l2 = getattr(torch.cuda.get_device_properties(device), "L2_cache_size", 0) or 0
+    return torch.empty(max(L2_FLUSH_BYTES, 4 * l2) // 4, dtype=torch.int32, device=device)
+
+
 class TimedCall:
-    """One block's timed statement, ready to be sampled; several can be interleaved."""
+    """One block's timed statement, ready to be sampled; several can be interleaved.
+
+    ``threads=None``: ``default_threads()``, its reason in ``threads_reason``.
+    ``l2_flush``: cold-cache CUDA timing (module docstring); needs a CUDA device."""
 
     def __init__(self, module: torch.nn.Module, x: torch.Tensor, *, mode: str = "infer",
                  threads: int | None = None, warmup: int = 3, timer: str = "blocked",
-                 compile: bool = False, cuda_graph: bool = False) -> None:
+                 compile: bool = False, cuda_graph: bool = False,
+                 l2_flush: bool = False) -> None:
         self.train = mode == "train"
         self.mode = mode
-        self.threads = threads or torch.get_num_threads()
+        if threads is None:
+            self.threads, self.threads_reason = default_threads()
+        else:
+            self.threads, self.threads_reason = threads, f"{threads} requested"
         self.timer_kind = timer
+        if l2_flush and x.device.type != "cuda":
+            raise BadInput("--l2-flush needs a CUDA device (--device cuda)")
+        self.l2_flush = l2_flush
         self.compile, self.cuda_graph = compile, cuda_graph
         self.batch, self.device = x.shape[0], x.device
         self.channels_last = (x.dim() == 4 and not x.is_contiguous()
@@ -74,8 +123,12 @@ class TimedCall:
         x = x.detach().requires_grad_(self.train) if self.train else x
         fn: Callable[..., Any] = torch.compile(module) if compile else module
         self.step = _step(fn, x, self.train, params)
-        self.times: list[float] = []
+        self.times: list[float] = []   # seconds per call, one per sample
+        self.sizes: list[int] = []     # calls per sample, beside ``times``
+        self.machine: list[stats.MachineState] = []   # the run queue after each sample
         self.runs_per_sample = 0
+        self._flush = _flush_buffer(x.device) if l2_flush else None
+        self._block: int | None = None
         with self._context():
             for _ in range(warmup):  # compiles, when compiling; fills caches
                 self.step()
@@ -96,14 +149,61 @@ class TimedCall:
 
     def sample(self, budget_s: float) -> None:
         """Run one autorange of about ``budget_s`` and keep its per-call times."""
+        if self._flush is not None:
+            self._sample_cold(budget_s)
+        else:
+            with self._context():
+                if self.timer_kind == "adaptive":
+                    m = self.timer.adaptive_autorange(min_run_time=min(budget_s, 0.05),
+                                                      max_run_time=budget_s)
+                    self.times.extend(m.times)
+                    self.sizes.extend([m.number_per_run] * len(m.times))
+                    self.runs_per_sample = max(self.runs_per_sample, m.number_per_run)
+                else:
+                    self._sample_blocks(budget_s)
+        self.machine.append(stats.machine_state(reads=3, interval_s=0.001))
+
+    def block_size(self) -> int:
+        """Calls per sample, fixed at the first sample: enough for a block of about
+        ``BLOCK_S`` (1 ms on CPU, 5 ms on CUDA, whose timer synchronises around a block),
+        from the median of five single calls. Short blocks give many samples, so the median
+        and its interval rest on blocks that no interruption touched."""
+        if self._block is None:
+            singles = sorted(self.timer.timeit(1).raw_times[0] for _ in range(5))
+            target = BLOCK_S["cuda" if self.device.type == "cuda" else "cpu"]
+            self._block = max(1, math.ceil(target / max(singles[2], 1e-9)))
+        return self._block
+
+    def _sample_blocks(self, budget_s: float) -> None:
+        """Blocks of ``block_size()`` calls, each timed by ``Timer.timeit``, for about
+        ``budget_s`` of wall time (at least one block)."""
+        number = self.block_size()
+        start = time.perf_counter()
+        while True:
+            self.times.append(self.timer.timeit(number).raw_times[0] / number)
+            self.sizes.append(number)
+            if time.perf_counter() - start >= budget_s:
+                break
+        self.runs_per_sample = max(self.runs_per_sample, number)
+
+    def _sample_cold(self, budget_s: float, batch: int = 10) -> None:
+        """Each call alone between CUDA events, the L2 flushed before it (outside them)."""
+        pairs = []
+        start = time.perf_counter()
         with self._context():
-            if self.timer_kind == "adaptive":
-                m = self.timer.adaptive_autorange(min_run_time=min(budget_s, 0.05),
-                                                  max_run_time=budget_s)
-            else:
-                m = self.timer.blocked_autorange(min_run_time=budget_s)
-        self.times.extend(m.times)
-        self.runs_per_sample = max(self.runs_per_sample, m.number_per_run)
+            while not pairs or time.perf_counter() - start < budget_s:
+                for _ in range(batch):
+                    self._flush.zero_()
+                    begin = torch.cuda.Event(enable_timing=True)
+                    end = torch.cuda.Event(enable_timing=True)
+                    begin.record()
+                    self.step()
+                    end.record()
+                    pairs.append((begin, end))
+                torch.cuda.synchronize(self.device)
+        self.times.extend(b.elapsed_time(e) / 1e3 for b, e in pairs)
+        self.sizes.extend([1] * len(pairs))
+        self.runs_per_sample = max(self.runs_per_sample, 1)
 
     def cuda_event_ms(self, calls: int = 20) -> float | None:
         """Device time per call between two CUDA events around ``calls`` calls."""
@@ -120,8 +220,13 @@ class TimedCall:
             end.synchronize()
         return start.elapsed_time(end) / calls
 
+    def machine_state(self) -> stats.MachineState | None:
+        """The run queue while sampling: the reading with the median number of others."""
+        seen = sorted(self.machine, key=lambda m: -1 if m.others is None else m.others)
+        return seen[len(seen) // 2] if seen else None
+
     def latency(self, rounds: int = 1) -> Latency:
-        """Summarise every sample taken so far."""
+        """Summarise every sample taken so far: median, its interval, the quality record."""
         times = sorted(self.times)
         n = len(times)
         median = statistics.median(times)
@@ -130,17 +235,32 @@ class TimedCall:
             iqr, p90 = q[14] - q[4], q[17]
         else:
             iqr, p90 = 0.0, times[0]
+        ci = stats.median_ci(self.times)
+        sizes = self.sizes if len(self.sizes) == len(self.times) else 1
+        quality = stats.quality(self.times, block_sizes=sizes, threads=self.threads,
+                                machine=self.machine_state(), ci=ci)
         variant = [v for v, on in (("compiled", self.compile), ("cuda graph", self.cuda_graph),
+                                   ("L2 flushed before each", self.l2_flush),
                                    (f"{rounds} interleaved rounds", rounds > 1)) if on]
+        if self.l2_flush:
+            timer = "CUDA events per call"
+        elif self.timer_kind == "adaptive":
+            timer = "torch.utils.benchmark.Timer.adaptive_autorange"
+        else:
+            timer = f"torch.utils.benchmark.Timer.timeit, blocks of {self.runs_per_sample} calls"
         return Latency(
             median_ms=median * 1e3, iqr_ms=iqr * 1e3, min_ms=times[0] * 1e3,
             mean_ms=statistics.fmean(times) * 1e3, p90_ms=p90 * 1e3, samples=n,
             runs_per_sample=self.runs_per_sample, threads=self.threads, mode=self.mode,
             device=str(self.device), images_per_s=self.batch / median if median > 0 else 0.0,
-            method=f"torch.utils.benchmark.Timer.{self.timer_kind}_autorange"
-            + (f" ({', '.join(variant)})" if variant else ""),
+            method=timer + (f" ({', '.join(variant)})" if variant else ""),
             compiled=self.compile, cuda_graph=self.cuda_graph,
             channels_last=self.channels_last, device_ms=self.cuda_event_ms(),
+            ci_low_ms=ci.low * 1e3 if ci.bounded else None,
+            ci_high_ms=ci.high * 1e3 if ci.bounded else None,
+            ci_coverage=ci.coverage if ci.bounded else None, ci_method=ci.method,
+            quality=quality, threads_reason=self.threads_reason, l2_flush=self.l2_flush,
+            samples_ms=tuple(t * 1e3 for t in self.times),
         )
 
 
@@ -152,6 +272,13 @@ def measure(module: torch.nn.Module, x: torch.Tensor, *, budget_s: float = DEFAU
     return call.latency()
 
 
+def _round(calls: Sequence[TimedCall], r: int, budget_s: float) -> None:
+    """Round ``r`` (0-based): every call once, the order rotated by ``r``."""
+    shift = r % len(calls) if calls else 0
+    for call in [*calls[shift:], *calls[:shift]]:
+        call.sample(budget_s)
+
+
 def measure_interleaved(calls: list[TimedCall], budget_s: float, rounds: int = 5,
                         on_round: Callable[[int], None] | None = None) -> list[Latency]:
     """Sample the calls in turn, so a noisy machine hurts each alike; the order rotates each
@@ -159,9 +286,60 @@ def measure_interleaved(calls: list[TimedCall], budget_s: float, rounds: int = 5
     call gets ``budget_s`` in all."""
     per_round = budget_s / rounds
     for r in range(rounds):
-        shift = r % len(calls) if calls else 0
-        for call in calls[shift:] + calls[:shift]:
-            call.sample(per_round)
+        _round(calls, r, per_round)
         if on_round is not None:
             on_round(r + 1)
     return [call.latency(rounds) for call in calls]
+
+
+Decide = Callable[[list[tuple[float, ...]]], bool]
+
+
+@dataclass(frozen=True)
+class Adaptive:
+    """What ``measure_until`` did: the latencies, the rounds it ran, and why it stopped:
+    "decisive", "time cap" or "max rounds"."""
+
+    latencies: list[Latency]
+    rounds: int
+    stopped: str
+    elapsed_s: float
+
+    @property
+    def decisive(self) -> bool:
+        return self.stopped == "decisive"
+
+
+def measure_until(calls: Sequence[TimedCall], decide: Decide, *, round_budget_s: float = 0.06,
+                  min_rounds: int = 3, max_rounds: int = 100, time_cap_s: float = 10.0,
+                  on_round: Callable[[int], None] | None = None,
+                  clock: Callable[[], float] = time.perf_counter) -> Adaptive:
+    """Interleaved rounds (rotating, as ``measure_interleaved``) of ``round_budget_s`` per
+    call, until ``decide`` is satisfied or the time cap says stop.
+
+    After each round from ``min_rounds`` on, ``decide`` gets every call's samples so far
+    (seconds per call, in ``calls`` order) and returns True once its decision is decisive,
+    e.g. for a budget of call 1 against call 0::
+
+        decide = lambda s: stats.is_decisive(
+            stats.budget(stats.ratio_ci(s[1], s[0]), max_ratio))
+
+    It stops at ``max_rounds``, or before a round that would end past ``time_cap_s`` (the
+    mean round so far predicts the next)."""
+    if min_rounds < 1 or max_rounds < min_rounds:
+        raise ValueError("need 1 <= min_rounds <= max_rounds")
+    start = clock()
+    r, stopped = 0, "max rounds"
+    while r < max_rounds:
+        _round(calls, r, round_budget_s)
+        r += 1
+        if on_round is not None:
+            on_round(r)
+        if r >= min_rounds and decide([tuple(c.times) for c in calls]):
+            stopped = "decisive"
+            break
+        elapsed = clock() - start
+        if elapsed + elapsed / r > time_cap_s:
+            stopped = "time cap"
+            break
+    return Adaptive([c.latency(r) for c in calls], r, stopped, clock() - start)

@@ -66,7 +66,10 @@ def calibrate(device: str = "cpu", threads: int | None = None, budget_s: float =
 
     from attnprof.env import environment
 
-    threads = threads or torch.get_num_threads()
+    if threads is None:  # the count latency times with by default, so the entry is found
+        from attnprof.measure.latency import default_threads
+
+        threads = default_threads()[0]
     cuda = device.startswith("cuda")
     mib = copy_mib or (1024 if cuda else 256)
     n = matmul_n or (8192 if cuda else 2048)

@@ -9,9 +9,10 @@ Only the outermost match counts (CBAM's channel gate is part of the CBAM found a
 Per attention module and in total: parameters; MACs, FLOPs and bytes read + written by
 attnprof's own counter (every aten op, attributed to modules by PyTorch's ModuleTracker,
 counted on the meta device); and, when timed, its share of the network's time, measured with
-module hooks: the wall time between each attention module's forward pre-hook and forward hook
-(after a device synchronisation on CUDA), summed over one forward, divided by that forward's
-wall time; medians over the runs. The input is the network's own (timm's ``input_size``; else
+module hooks: the time between each attention module's forward pre-hook and forward hook (the
+wall clock on CPU; on CUDA, events recorded on the stream, read after the forward, so nothing
+synchronises inside it), summed over one forward, divided by that forward's time; medians over
+the runs. The input is the network's own (timm's ``input_size``; else
 3x224x224), batch 1; its output need not have the input's shape.
 """
 
@@ -28,9 +29,9 @@ from typing import Any
 from attnprof.errors import BadInput
 
 SCHEMA = "attnprof.model/1"
-TIMING = ("module hooks: wall time from each attention module's forward pre-hook to its "
-          "forward hook, summed per forward and divided by that forward's wall time "
-          "(inference mode{sync}); median of {runs} forwards after {warmup} warm-up")
+TIMING = ("module hooks: {clock} from each attention module's forward pre-hook to its forward "
+          "hook, summed per forward and divided by that forward's time (inference mode); "
+          "median of {runs} forwards after {warmup} warm-up")
 
 
 @dataclass
@@ -74,9 +75,12 @@ class ModelReport:
 
     @property
     def attention(self) -> Cost:
+        """The attention modules together; their time is the median over the forwards of
+        their summed time (not the sum of each module's median)."""
         out = Cost(time_ms=None)
         for m in self.modules:
             out.add(m.cost)
+        out.time_ms = self.timing["attention_ms"] if self.timing else None
         return out
 
     @property
@@ -285,59 +289,92 @@ def _instantiate(name: str, obj):
 
 # -- timing ----------------------------------------------------------------------------------
 
+@dataclass
+class Timing:
+    """Medians over the timed forwards: of the forward, of the attention modules' sum and
+    share, and of each module's time and share."""
+
+    network_ms: float
+    attention_ms: float
+    attention_share: float
+    runs: int
+    warmup: int
+    module_ms: dict[str, float]
+    module_share: dict[str, float]
+
+
 def time_modules(net, x, targets: list[tuple[str, Any]], budget_s: float, device: str,
-                 warmup: int = 2, min_runs: int = 3, max_runs: int = 200):
-    """Median wall time of a forward, and per target its median time and share."""
+                 warmup: int = 2, min_runs: int = 3, max_runs: int = 200) -> Timing:
+    """Time forwards of ``net`` with hooks on ``targets`` (see the module's doc). On CPU each
+    hook reads the wall clock; on CUDA each records an event on the current stream, read once
+    the forward is done (nothing synchronises inside the forward)."""
     import torch
 
     cuda = device.startswith("cuda")
+    if cuda:
+        def mark():
+            event = torch.cuda.Event(enable_timing=True)
+            event.record()
+            return event
 
-    def sync() -> None:
-        if cuda:
-            torch.cuda.synchronize()
+        def seconds(a, b) -> float:
+            return a.elapsed_time(b) / 1e3
+    else:
+        mark = time.perf_counter
 
-    clock = time.perf_counter
-    acc = {p: 0.0 for p, _ in targets}
-    start: dict[str, float] = {}
+        def seconds(a, b) -> float:
+            return b - a
+
+    spans: list[tuple[str, Any, Any]] = []
+    open_: dict[str, Any] = {}
     handles = []
     for path, module in targets:
         def pre(_m, _inp, path=path):
-            sync()
-            start[path] = clock()
+            open_[path] = mark()
 
         def post(_m, _inp, _out, path=path):
-            sync()
-            acc[path] += clock() - start.pop(path)
+            spans.append((path, open_.pop(path), mark()))
 
         handles.append(module.register_forward_pre_hook(pre))
         handles.append(module.register_forward_hook(post))
     totals: list[float] = []
-    per: dict[str, list[float]] = {p: [] for p in acc}
+    per: dict[str, list[float]] = {p: [] for p, _ in targets}
     shares: list[float] = []
+    sums: list[float] = []
+    clock = time.perf_counter
     try:
         with torch.inference_mode():
             for _ in range(warmup):
                 net(x)
+            if cuda:
+                torch.cuda.synchronize()
             deadline = clock() + budget_s
             while len(totals) < min_runs or (clock() < deadline and len(totals) < max_runs):
-                for p in acc:
-                    acc[p] = 0.0
-                sync()
-                t0 = clock()
+                spans.clear()
+                t0 = mark()
                 net(x)
-                sync()
-                total = clock() - t0
+                t1 = mark()
+                if cuda:
+                    torch.cuda.synchronize()
+                total = seconds(t0, t1)
+                acc = dict.fromkeys(per, 0.0)
+                for path, a, b in spans:
+                    acc[path] += seconds(a, b)
                 totals.append(total)
                 for p, v in acc.items():
                     per[p].append(v)
-                shares.append(sum(acc.values()) / total if total > 0 else 0.0)
+                sums.append(sum(acc.values()))
+                shares.append(sums[-1] / total if total > 0 else 0.0)
     finally:
         for h in handles:
             h.remove()
     median = statistics.median
-    return (median(totals) * 1e3, {p: median(v) * 1e3 for p, v in per.items()},
-            {p: median([a / t for a, t in zip(v, totals, strict=True)]) for p, v in per.items()},
-            median(shares), len(totals), warmup)
+    return Timing(
+        network_ms=median(totals) * 1e3, attention_ms=median(sums) * 1e3,
+        attention_share=median(shares), runs=len(totals), warmup=warmup,
+        module_ms={p: median(v) * 1e3 for p, v in per.items()},
+        module_share={p: median([a / t for a, t in zip(v, totals, strict=True)])
+                      for p, v in per.items()})
 
 
 # -- the analysis ----------------------------------------------------------------------------
@@ -409,21 +446,20 @@ def analyze(name: str, *, block: str | None = None, options: Mapping[str, Any] |
             x = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(device)
             targets = [(path, m) for path, m, _ in found]
             try:
-                total_ms, per_ms, per_share, share, runs, warm = time_modules(
-                    net, x, targets, budget_s, device)
+                timed = time_modules(net, x, targets, budget_s, device)
             except Exception as exc:
                 raise BadInput(f"running {name} on {device} failed: {type(exc).__name__}: "
                                f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
-            total.time_ms = total_ms
+            total.time_ms = timed.network_ms
             for mod in modules:
-                mod.cost.time_ms = per_ms[mod.path]
-                mod.time_share = per_share[mod.path]
-            timing = {"method": TIMING.format(
-                          sync=", CUDA synchronised in every hook" if device.startswith("cuda")
-                          else "", runs=runs, warmup=warm),
-                      "runs": runs, "threads": torch.get_num_threads(),
-                      "network_ms": total_ms, "attention_share": share,
-                      "attention_ms": share * total_ms}
+                mod.cost.time_ms = timed.module_ms[mod.path]
+                mod.time_share = timed.module_share[mod.path]
+            clock = ("CUDA events recorded on the stream (GPU time, no synchronisation inside "
+                     "the forward)" if device.startswith("cuda") else "wall time")
+            timing = {"method": TIMING.format(clock=clock, runs=timed.runs, warmup=timed.warmup),
+                      "runs": timed.runs, "threads": torch.get_num_threads(),
+                      "network_ms": timed.network_ms, "attention_ms": timed.attention_ms,
+                      "attention_share": timed.attention_share}
     if block_info is not None:
         block_info = {**block_info, "options": {str(k): v for k, v in
                                                 sorted(block_info["options"].items())},

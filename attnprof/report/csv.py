@@ -1,36 +1,16 @@
-"""CSV: one row per profile, one column per metric (compare, sweep)."""
+"""Records as CSV: one row per profile, one column per figure (compare, sweep). Users parse
+this file: its columns and their order are part of the contract."""
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 
-from attnprof.metrics import METRICS, metric
-from attnprof.request import BACKENDS
+from attnprof.report.views import RECORD_COLUMNS, records_view
 from attnprof.results import Profile
 
-COLUMNS = ["name", "block", "options", "batch", "channels", "height", "width", "dtype",
-           "device", "mode", *METRICS, "latency_iqr_ms", "bytes_read", "bytes_written",
-           *[f"{b}_macs" for b in BACKENDS]]
-
-
-def row(p: Profile) -> dict[str, object]:
-    b, c, h, w = p.input.shape
-    own = p.counters.get("attnprof")
-    out: dict[str, object] = {
-        "name": p.label, "block": p.block.name,
-        "options": ";".join(f"{k}={v}" for k, v in p.block.options.items()),
-        "batch": b, "channels": c, "height": h, "width": w, "dtype": p.input.dtype,
-        "device": p.input.device, "mode": p.mode,
-        "latency_iqr_ms": p.latency.iqr_ms if p.latency else None,
-        "bytes_read": own.bytes_read if own is not None and own.ok else None,
-        "bytes_written": own.bytes_written if own is not None and own.ok else None,
-    }
-    out.update({m: metric(p, m) for m in METRICS})
-    for name in BACKENDS:
-        c_ = p.counters.get(name)
-        out[f"{name}_macs"] = c_.macs if c_ is not None and c_.ok else None
-    return out
+COLUMNS = list(RECORD_COLUMNS)
 
 
 def read_rows(path: str) -> list[dict[str, str]]:
@@ -39,13 +19,16 @@ def read_rows(path: str) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def profiles_csv(profiles: list[Profile], prior: list[dict[str, str]] = ()) -> str:
+def profiles_csv(profiles: Iterable[Profile], prior: Iterable[dict[str, str]] = ()) -> str:
+    """The CSV of ``prior`` rows (as read back by ``read_rows``) and then ``profiles``; an
+    absent figure is an empty cell."""
+    records = records_view(profiles)
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n",
+    writer = csv.DictWriter(buf, fieldnames=records.columns, lineterminator="\n",
                             extrasaction="ignore")
     writer.writeheader()
     for r in prior:
         writer.writerow(r)
-    for p in profiles:
-        writer.writerow({k: ("" if v is None else v) for k, v in row(p).items()})
+    for r in records.rows:
+        writer.writerow({k: ("" if x is None else x) for k, x in r.items()})
     return buf.getvalue()

@@ -1,4 +1,5 @@
-"""HTML for notebooks: a Profile's tables as Jupyter shows them (``Profile._repr_html_``)."""
+"""HTML for notebooks: a Profile's views as Jupyter shows them (``Profile._repr_html_``),
+laid out by the rich renderer and exported with inline styles."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ from attnprof.results import Profile
 
 
 def profile_html(p: Profile) -> str:
-    """The ``stat`` tables rendered by rich into inline-styled HTML."""
+    """What ``stat`` prints, as inline-styled HTML."""
     import io
 
     from rich.console import Console
 
-    from attnprof.report.table import profile_renderables
+    from attnprof.report.rich_render import profile_renderables
 
     console = Console(record=True, width=120, file=io.StringIO(), force_terminal=True)
     for part in profile_renderables(p):

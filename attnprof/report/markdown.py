@@ -1,52 +1,84 @@
-"""Markdown for one profile: what ``--format markdown`` prints and CI summaries embed."""
+"""Views as GitHub Markdown: what ``--format markdown`` prints, ``--markdown PATH`` writes and
+CI step summaries embed.
+
+Lays out ``views`` only: no figure is computed or formatted here. A table is followed by its
+title as an italic caption (so a file of one table starts with the table) and its notes as
+a list; a heading is a level-3 heading and its lines.
+"""
 
 from __future__ import annotations
 
-from attnprof.reconcile import missed_ops, missed_text
-from attnprof.report import fmt
+import os
+from collections.abc import Iterable
+
+from attnprof.report import views as v
 from attnprof.results import Profile
+
+TONE_MARK = {"good": "✅ ", "bad": "❌ ", "warn": "⚠️ "}
 
 
 def md_table(head: list[str], rows: list[list[str]], right: set[int] = frozenset()) -> list[str]:
+    """A GitHub table's lines; columns in ``right`` are right-aligned."""
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
     align = ["---:" if i in right else "---" for i in range(len(head))]
-    lines = ["| " + " | ".join(head) + " |", "| " + " | ".join(align) + " |"]
-    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]
+    lines = ["| " + " | ".join(cell(h) for h in head) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]
     return lines
 
 
-def profile_markdown(p: Profile, *, layers: bool = False, ops: bool = False) -> str:
-    shape = p.input.text
-    out = [f"### {p.block.name}: {shape} {p.input.dtype} on {p.input.device}, "
-           f"mode {p.mode}", "",
-           f"Options: {fmt.option_text(p.block.options)}. Parameters: "
-           f"{fmt.count(p.params)} ({fmt.nbytes(p.parameters.bytes)}).", ""]
-    own = p.counters.get("attnprof")
+def table(view: v.TableView) -> str:
     rows = []
-    for name, c in p.counters.items():
-        if not c.ok:
-            rows.append([name, c.status, "", "", "", c.error or ""])
-            continue
-        missed = "-" if name == "attnprof" or own is None else missed_text(missed_ops(c, own))
-        rows.append([name, fmt.count(c.reported), c.unit or "", fmt.count(c.macs),
-                     fmt.count(c.flops), missed])
-    out += md_table(["backend", "reports", "unit", "MACs", "FLOPs", "not counted"], rows, {1, 3, 4})
-    m, lat = p.memory, p.latency
-    out += ["", f"Peak memory {fmt.nbytes(m.peak_bytes)} ({m.peak_method or 'n/a'}); "
-                f"activations {fmt.nbytes(m.activations_bytes)}."]
-    if lat is not None:
-        out.append(f"Latency median {fmt.ms(lat.median_ms)} (IQR {fmt.ms(lat.iqr_ms)}, "
-                   f"{lat.samples} samples, {lat.threads} threads, {lat.mode}).")
-    if layers:
-        names = list(p.counters)
-        out += ["", *md_table(
-            ["module", "type", "params", *names],
-            [[r.path or "(block)", r.type, fmt.count(r.params),
-              *[fmt.count(r.macs.get(b)) for b in names]] for r in p.layers],
-            set(range(2, 3 + len(names))))]
-    if ops and own is not None and own.ok:
-        out += ["", *md_table(
-            ["op", "calls", "MACs", "FLOPs", "transcendentals", "bytes"],
-            [[r.op, str(r.calls), fmt.count(r.macs), fmt.count(r.flops),
-              fmt.count(r.transcendentals), fmt.count(r.bytes)]
-             for r in own.ops], {1, 2, 3, 4, 5})]
-    return "\n".join(out) + "\n"
+    for i, row in enumerate(view.rows):
+        tone = view.tones[i] if view.tones else None
+        rows.append([TONE_MARK[tone] + c if tone and j == view.toned else c
+                     for j, c in enumerate(row)])
+    right = {i for i, col in enumerate(view.columns) if col.align == "right"}
+    lines = md_table([c.name for c in view.columns], rows, right)
+    lines += ["", "*" + view.title.replace("*", "\\*") + "*"]
+    if view.notes:
+        lines += ["", *[f"- {note}" for note in view.notes]]
+    return "\n".join(lines)
+
+
+def heading(view: v.Heading) -> str:
+    return "\n\n".join([f"### {view.title}", *view.lines])
+
+
+def to_markdown(views: Iterable[v.View]) -> str:
+    parts = [heading(x) if isinstance(x, v.Heading) else table(x) for x in views]
+    return "\n\n".join(parts) + "\n"
+
+
+# -- what the commands print ---------------------------------------------------------------------
+
+def profile_markdown(p: Profile, *, layers: bool = False, ops: bool = False) -> str:
+    return to_markdown(v.profile_views(p, layers=layers, ops=ops))
+
+
+def compare_markdown(profiles: list[Profile], baseline: str | None = None, *,
+                     layers: bool = False, ops: bool = False) -> str:
+    return to_markdown(v.compare_views(profiles, baseline, layers=layers, ops=ops))
+
+
+def sweep_markdown(profiles: list[Profile], fits: list[dict]) -> str:
+    return to_markdown(v.sweep_views(profiles, fits))
+
+
+def budget_markdown(results: list) -> str:
+    return to_markdown([v.budget_view(results)])
+
+
+def diff_markdown(diffs: list) -> str:
+    return to_markdown([v.check_view(diffs, show_same=True)])
+
+
+def append_step_summary(markdown: str) -> str | None:
+    """Append to $GITHUB_STEP_SUMMARY when it is set (GitHub Actions); returns the path."""
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return None
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(markdown.rstrip("\n") + "\n\n")
+    return path

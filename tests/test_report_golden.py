@@ -1,0 +1,341 @@
+"""Golden outputs of the report renderers, from fixed result documents; torch-free.
+
+The fixtures in ``tests/fixtures/`` are JSON documents written once by real runs (on a shared
+2-core CPU machine, after ``ATTNPROF_CACHE_DIR=... attnprof calibrate --threads 2`` so that
+the profiles carry a roofline):
+
+- ``stat_se_layers_ops.json``: ``attnprof stat se -c 16 -s 32 --layers --ops --threads 2
+  --budget 0.1 --format json`` (every backend, latency, roofline, per-op profiler times)
+- ``stat_se_in_resnet18.json``: ``attnprof stat se --host resnet18 -s 64
+  --backends attnprof,torch --threads 2 --budget 0.3 --format json`` (a host delta, timed)
+- ``stat_failed_backend.json``: ``attnprof stat oddblocks:SplitGate -c 16 -s 16
+  --no-latency --format json``, a user block with a leaf module that returns a tuple, which
+  torchstat fails on (a failed backend row, no latency)
+- ``compare_se_eca_cbam.json``: ``attnprof compare se eca cbam -c 32 -s 16 --baseline se
+  --threads 2 --budget 0.2 --rounds 3 --format json`` (its ``comparison`` is the JSON that
+  ``comparison()`` must keep producing)
+- ``compare_in_resnet18.json``: ``attnprof compare se eca --host resnet18 -s 32
+  --backends attnprof --threads 2 --budget 0.2 --rounds 3 --format json``
+- ``sweep_se_eca_sizes.json``: ``attnprof sweep se eca -c 16 -s 8,16,32
+  --backends attnprof --threads 2 --budget 0.05 -f json`` (with its ``scaling`` fits)
+- ``run_budgets.json``: ``attnprof run budgets.toml --json ...`` for a suite of se (ratio 8)
+  and eca at 32 channels, 16x16, attnprof's counter only, with three passing budgets and a
+  failing one
+- ``check_diffs.json``: ``attnprof check worse.json --baseline base.json
+  --latency-tolerance 0.5 -f json``, where base.json is run_budgets.json's results and
+  worse.json the same with eca's FLOPs +1000 and se's latency x3
+
+Each case is read back (``Profile.from_dict``, the budget and diff records) and rendered by
+every renderer: rich on ``Console(width=100, file=StringIO(), color_system=None)``, Markdown
+and CSV. The text must equal ``tests/golden/<case>.<txt|md|csv>``. After an intended change
+to what a report shows, regenerate the golden files and read the diff before committing:
+
+    ATTNPROF_UPDATE_GOLDEN=1 python -m pytest -q -p no:cacheprovider tests/test_report_golden.py
+    git diff tests/golden
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import replace
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from attnprof.check import Diff
+from attnprof.report import fmt
+from attnprof.report import markdown as md
+from attnprof.report import rich_render as rr
+from attnprof.report import views as v
+from attnprof.report.csv import profiles_csv
+from attnprof.results import Profile
+from attnprof.suite import BudgetResult
+
+HERE = Path(__file__).parent
+FIXTURES = HERE / "fixtures"
+GOLDEN = HERE / "golden"
+UPDATE = os.environ.get("ATTNPROF_UPDATE_GOLDEN") == "1"
+
+STAT = ["stat_se_layers_ops", "stat_se_in_resnet18", "stat_failed_backend"]
+COMPARE = ["compare_se_eca_cbam", "compare_in_resnet18"]
+SWEEP = "sweep_se_eca_sizes"
+CASES = [*STAT, *COMPARE, SWEEP, "run_budgets", "check_diffs"]
+
+# the CSV's columns as users parse them: a change here is a change to the contract
+CSV_HEADER = ("name,block,options,batch,channels,height,width,dtype,device,mode,params,macs,"
+              "flops,transcendentals,bytes,peak_bytes,latency_ms,latency_iqr_ms,bytes_read,"
+              "bytes_written,torchstat_macs,torchinfo_macs,fvcore_macs,torch_macs,attnprof_macs")
+
+
+def load(name: str) -> dict:
+    return json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def profiles(name: str) -> list[Profile]:
+    doc = load(name)
+    return [Profile.from_dict(r) for r in doc["results"]] if "results" in doc and \
+        isinstance(doc["results"], list) else [Profile.from_dict(doc)]
+
+
+def budgets(name: str) -> list[BudgetResult]:
+    return [BudgetResult(case=b["case"], what=b["budget"], value=b["value"], limit=b["limit"],
+                         passed=b["passed"]) for b in load(name)["budgets"]]
+
+
+def diffs(name: str) -> list[Diff]:
+    return [Diff(**d) for d in load(name)["diffs"]]
+
+
+def views_of(name: str, *, everything: bool = False) -> list[v.View]:
+    """What the command that made the fixture shows (``everything``: a check's unchanged
+    rows too, as its Markdown lists them)."""
+    if name in STAT:
+        detail = name == "stat_se_layers_ops"
+        return v.profile_views(profiles(name)[0], layers=detail, ops=detail)
+    if name in COMPARE:
+        return v.compare_views(profiles(name), (load(name).get("comparison") or {})
+                               .get("baseline"))
+    if name == SWEEP:
+        return v.sweep_views(profiles(name), load(name)["scaling"])
+    if name == "run_budgets":
+        return [v.compare_view(profiles(name)), v.budget_view(budgets(name))]
+    return [v.check_view(diffs(name), show_same=everything)]
+
+
+def rich_text(views: list[v.View], width: int = 100) -> str:
+    console = Console(width=width, file=StringIO(), color_system=None)
+    rr.print_views(console, views)
+    return console.file.getvalue()
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if UPDATE:
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"{path} is missing: run with ATTNPROF_UPDATE_GOLDEN=1 to write it"
+    assert text == path.read_text(encoding="utf-8"), (
+        f"{name} differs from its golden file; if the change is intended, regenerate with "
+        "ATTNPROF_UPDATE_GOLDEN=1 and review `git diff tests/golden`")
+
+
+# -- golden files -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", CASES)
+def test_rich_golden(name):
+    text = rich_text(views_of(name))
+    assert "…" not in text, "a cell was cut short"
+    assert max(len(line) for line in text.splitlines()) <= 100
+    check_golden(f"{name}.txt", text)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_markdown_golden(name):
+    check_golden(f"{name}.md", md.to_markdown(views_of(name, everything=True)))
+
+
+@pytest.mark.parametrize("name", [*COMPARE, SWEEP, "run_budgets"])
+def test_csv_golden(name):
+    text = profiles_csv(profiles(name))
+    assert text.splitlines()[0] == CSV_HEADER
+    assert len(text.splitlines()) == 1 + len(profiles(name))
+    check_golden(f"{name}.csv", text)
+
+
+def test_entry_points_render_the_same_views():
+    """What the CLI and the notebook call lays out exactly these views."""
+    p = profiles("stat_se_layers_ops")[0]
+    console = Console(width=100, file=StringIO(), color_system=None)
+    rr.render(p, console, layers=True, ops=True)
+    assert console.file.getvalue() == rich_text(views_of("stat_se_layers_ops"))
+    assert md.profile_markdown(p, layers=True, ops=True) == \
+        md.to_markdown(views_of("stat_se_layers_ops"))
+    ps, base = profiles("compare_se_eca_cbam"), "se"
+    assert md.compare_markdown(ps, base) == md.to_markdown(v.compare_views(ps, base))
+    assert md.sweep_markdown(profiles(SWEEP), load(SWEEP)["scaling"]) == \
+        md.to_markdown(views_of(SWEEP))
+    assert md.budget_markdown(budgets("run_budgets")) == \
+        md.to_markdown([v.budget_view(budgets("run_budgets"))])
+    assert md.diff_markdown(diffs("check_diffs")) == \
+        md.to_markdown(views_of("check_diffs", everything=True))
+    console = Console(width=100, file=StringIO(), color_system=None)
+    console.print(p)  # Profile.__rich_console__
+    assert console.file.getvalue() == rich_text(v.profile_views(p))
+    html = p._repr_html_()
+    assert "What each counter reports" in html and "33,044" in html
+
+
+# -- the same facts in every format ---------------------------------------------------------------
+
+def words(text: str) -> Counter:
+    return Counter(re.findall(r"\w+", text))
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_rich_and_markdown_carry_the_same_words(name):
+    """Every word and number of one format is in the other, as often: on a console wide
+    enough that nothing wraps, rich shows exactly the cells, titles and notes that the
+    Markdown shows (the two differ only in layout: rules, pipes, marks)."""
+    views = views_of(name, everything=True)
+    wide, markdown = words(rich_text(views, width=400)), words(md.to_markdown(views))
+    assert wide == markdown, {"only in rich": wide - markdown, "only in markdown": markdown - wide}
+
+
+def facts(p: Profile) -> list[str]:
+    """Figures of a profile, formatted here from the Profile itself (not from the views), that
+    every format must show; among them the ones the Markdown used to leave out: the host
+    table, the counter notes, the latency details (spread, interval, warnings), the
+    roofline and the per-op times."""
+    out = [p.block.name, p.input.text, fmt.count(p.params), fmt.count(p.parameters.trainable)]
+    for name, c in p.counters.items():
+        out.append(name)
+        if c.ok:
+            out += [fmt.count(c.reported), fmt.count(c.macs), fmt.count(c.flops)]
+        else:
+            out += [c.status, c.error]
+        out += list(c.notes)
+    m = p.memory
+    out += [fmt.nbytes(m.peak_bytes), fmt.nbytes(m.activations_bytes)]
+    if m.peak_method:
+        out.append(m.peak_method)
+    if p.latency is not None:
+        lat = p.latency
+        out += [fmt.ms(x) for x in (lat.median_ms, lat.iqr_ms, lat.min_ms, lat.mean_ms,
+                                    lat.p90_ms)]
+        out += [f"{lat.samples} samples x {lat.runs_per_sample} runs", lat.method,
+                f"{lat.images_per_s:,.1f} img/s", *lat.warnings]
+        if lat.ci_low_ms is not None:
+            out += [fmt.ms(lat.ci_low_ms), fmt.ms(lat.ci_high_ms)]
+    if p.roofline is not None:
+        r = p.roofline
+        out += [fmt.ms(r.floor_ms), f"{r.achieved_gbs:.2f} GB/s", f"{r.peak_gflops:.1f} GFLOP/s",
+                f"{r.bound}-bound", f"{r.latency_over_floor:.1f}x the floor"]
+    if p.host is not None:
+        h = p.host
+        out += [f"In {h.name}: {h.blocks} blocks ({h.slot})", f"+{h.added('params'):,}",
+                f"+{h.added('macs'):,}", f"+{h.added('flops'):,}",
+                fmt.ms(h.base.latency.median_ms) if h.base.latency else "-",
+                fmt.nbytes(h.base.peak_bytes), fmt.nbytes(h.total.peak_bytes),
+                f"{h.base.params / 2**20:.3f} M 2^20"]
+    for t in p.op_times:
+        out += [t.op, fmt.ms(t.self_ms), f"{100 * t.share:.1f}%"]
+    for x in p.layers:
+        out += [x.path or "(block)", x.type]
+        if x.cost is not None:
+            out += [fmt.count(x.cost.flops), fmt.count(x.cost.bytes)]
+    return out
+
+
+@pytest.mark.parametrize("name", STAT)
+def test_every_format_shows_the_profile_facts(name):
+    views = views_of(name)
+    markdown, wide = md.to_markdown(views), rich_text(views, width=400)
+    p = profiles(name)[0]
+    detail = name == "stat_se_layers_ops"
+    for fact in facts(p if detail else replace(p, layers=(), op_times=())):
+        assert fact in markdown, f"Markdown leaves out {fact!r}"
+        assert fact in wide, f"the rich tables leave out {fact!r}"
+
+
+@pytest.mark.parametrize("name", COMPARE)
+def test_every_format_shows_the_compare_facts(name):
+    ps = profiles(name)
+    views = v.compare_views(ps, (load(name).get("comparison") or {}).get("baseline"))
+    markdown, wide = md.to_markdown(views), rich_text(views, width=400)
+    for p in ps:
+        expected = [p.label, fmt.count(p.params), fmt.count(p.flops), fmt.nbytes(p.bytes)]
+        if p.latency is not None:
+            expected += [fmt.ms(p.latency_ms), f"±{fmt.ms(p.latency.iqr_ms / 2)}"]
+        if p.host is not None:
+            added = p.host.added("params")
+            expected += [f"+{added:,} ({100 * added / p.host.base.params:+.2f}%)"]
+        for fact in expected:
+            assert fact in markdown and fact in wide, fact
+    comparison = load(name).get("comparison")
+    for row in (comparison or {}).get("rows", [])[1:]:
+        ratio = f"({row['flops']['ratio']:.2f}x)"
+        assert ratio in markdown and ratio in wide, ratio
+
+
+def test_failed_and_passed_marks():
+    """A verdict is told by its word in every format; Markdown adds a mark, rich a colour."""
+    markdown = md.to_markdown(views_of("run_budgets"))
+    assert "| ❌ FAIL |" in markdown and "| ✅ pass |" in markdown
+    assert "| ❌ failed |" in md.to_markdown(views_of("stat_failed_backend"))
+    console = Console(width=100, file=StringIO(), color_system="truecolor")
+    rr.print_views(console, [v.budget_view(budgets("run_budgets"))])
+    assert "\x1b[1;31mFAIL" in console.file.getvalue()  # bold red
+
+
+def test_check_table_counts_the_rows_it_hides():
+    d = diffs("check_diffs")
+    same = sum(x.verdict == "same" for x in d)
+    assert same > 0
+    short = v.check_view(d, show_same=False)
+    assert len(short.rows) == len(d) - same
+    assert short.notes == (f"{same} unchanged figure(s) not listed (--all lists them)",)
+    assert len(v.check_view(d).rows) == len(d) and not v.check_view(d).notes
+
+
+# -- the JSON and the CSV stay as they were ---------------------------------------------------
+
+def test_comparison_json_is_the_runs_own():
+    doc = load("compare_se_eca_cbam")
+    assert v.comparison(profiles("compare_se_eca_cbam"), "se") == doc["comparison"]
+    assert v.comparison(profiles("compare_se_eca_cbam"), None) is None
+
+
+def test_csv_appends_to_prior_rows(tmp_path):
+    from attnprof.report.csv import read_rows
+
+    ps = profiles("compare_se_eca_cbam")
+    path = tmp_path / "r.csv"
+    path.write_text(profiles_csv(ps[:2]), encoding="utf-8")
+    assert profiles_csv(ps[2:], read_rows(str(path))) == profiles_csv(ps)
+
+
+# -- views are torch-free --------------------------------------------------------------------------
+
+RENDER_WITHOUT_TORCH = r"""
+import importlib.abc, json, sys
+from io import StringIO
+from pathlib import Path
+
+class NoTorch(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError("torch is blocked in this test")
+
+sys.meta_path.insert(0, NoTorch())
+from rich.console import Console
+from attnprof.report import csv, markdown, rich_render, views
+from attnprof.results import Profile
+
+for path in sorted(Path(sys.argv[1]).glob("*.json")):
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    docs = doc["results"] if isinstance(doc.get("results"), list) else [doc]
+    ps = [Profile.from_dict(d) for d in docs if d.get("schema") == "attnprof.profile/1"]
+    for p in ps:
+        rich_render.render(p, Console(file=StringIO(), width=100), layers=True, ops=True)
+        markdown.profile_markdown(p, layers=True, ops=True)
+        Console(file=StringIO()).print(p)
+        p._repr_html_()
+    if ps:
+        markdown.compare_markdown(ps, ps[0].label, layers=True, ops=True)
+        Console(file=StringIO()).print(rich_render.compare_table(ps, ps[0].label))
+        csv.profiles_csv(ps)
+assert "torch" not in sys.modules, "a renderer imported torch"
+print("ok")
+"""
+
+
+def test_renderers_never_import_torch():
+    r = subprocess.run([sys.executable, "-c", RENDER_WITHOUT_TORCH, str(FIXTURES)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr

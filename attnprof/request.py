@@ -185,10 +185,10 @@ def make_plan(r: ProfileRequest) -> Plan:
     """Parse and check every field of ``r`` once; resolve the block and its options."""
     if isinstance(r, Plan):
         return r
-    from attnprof.hosts import HOSTS
+    from attnprof.hosts import resolve_host
     from attnprof.registry import REGISTRY, BlockSpec
 
-    host = HOSTS[parse_choice("host", r.host, HOSTS)] if r.host is not None else None
+    host = resolve_host(r.host) if r.host is not None else None
     if host is not None and r.channels not in (None, 3):
         raise BadInput(f"--channels does not apply with --host {host.name}: the network takes "
                        "3-channel images and gives each block its own channels")

@@ -29,12 +29,6 @@ def _zoo_problem():
 ZOO_PROBLEM = _zoo_problem()
 needs_zoo = pytest.mark.skipif(ZOO_PROBLEM is not None,
                                reason=f"the zoo extra cannot be imported here: {ZOO_PROBLEM}")
-# The request's validation of --host calls attnprof.hosts.resolve_host once the lead's hook in
-# attnprof/request.py (make_plan) lands; until then a zoo host is refused there. Strict: when
-# the hook lands these pass, fail as XPASS, and the marker is to be removed.
-needs_request_hook = pytest.mark.xfail(
-    strict=True, reason="make_plan validates --host against attnprof's own hosts only; "
-    "it is to call attnprof.hosts.resolve_host (issue 16)")
 
 META = torch.empty(1, 3, 224, 224, device="meta")
 
@@ -175,7 +169,6 @@ def test_torchvision_resnet_host_is_attnprofs_resnet():
 
 
 @needs_zoo
-@needs_request_hook
 def test_stat_with_a_timm_host_on_the_command_line(cli):
     r = cli("stat", "se", "--host", "timm:resnet50", "-s", "32", "--no-latency",
             "--backends", "attnprof", "-f", "json")
@@ -271,8 +264,7 @@ def test_model_bad_input(cli, args, needle):
 @pytest.mark.parametrize("args", [
     ["model", "timm:seresnet50", "--no-latency"],
     ["model", "torchvision:mobilenet_v3_small", "--no-latency"],
-    pytest.param(["stat", "se", "--host", "timm:resnet50", "--no-latency"],
-                 marks=needs_request_hook),
+    ["stat", "se", "--host", "timm:resnet50", "--no-latency"],
 ])
 def test_zoo_commands_without_the_extra_give_the_hint(cli, monkeypatch, args):
     import sys

@@ -48,9 +48,13 @@ def construct(spec, channels: int, options: dict[str, Any], where: str = "") -> 
     """Call ``spec``'s factory; the user's constructor errors become :class:`BadInput`."""
     from torch import nn
 
+    from attnprof.errors import AttnprofError
+
     factory = spec.load_factory()
     try:
         module = factory(channels, **options)
+    except AttnprofError:  # a factory of attnprof's (the zoo's) says what is wrong itself
+        raise
     except Exception as exc:
         raise BadInput(f"building block '{spec.name}'{where} with channels={channels}"
                        f"{''.join(f', {k}={v!r}' for k, v in options.items())} failed: "

@@ -242,19 +242,17 @@ class FakeClock:
 
 
 class FakeTimer:
-    """Stands in for torch.utils.benchmark.Timer: each timeit(number) 'takes' block(number)
-    seconds on the fake clock."""
+    """Stands in for torch.utils.benchmark.Timer: each _timeit(number), its inner loop,
+    'takes' block(number) seconds on the fake clock."""
 
     def __init__(self, clock, block):
         self.clock, self.block, self.numbers = clock, block, []
 
-    def timeit(self, number):
-        from types import SimpleNamespace
-
+    def _timeit(self, number):
         t = self.block(number)
         self.clock.now += t
         self.numbers.append(number)
-        return SimpleNamespace(raw_times=[t])
+        return t
 
 
 @pytest.fixture
@@ -291,11 +289,13 @@ def test_blocks_fill_the_budget_with_a_fixed_block_size(faked):
 
 def test_quantised_blocks_are_flagged(faked):
     # a 0.25 ms call that the scheduler stretches to whole 8 ms slices: 16, 16, 8, 16, 24, ...
-    slices = iter([1] * 5 + [2, 2, 1, 2, 3, 2, 2, 2, 1, 2, 3, 2, 2, 2, 2, 1, 3] * 3)
+    # (the first call alone is longer than a block: the block size is 1 without more calls)
+    slices = iter([2, 2, 1, 2, 3, 2, 2, 2, 1, 2, 3, 2, 2, 2, 2, 1, 3] * 3)
     call = faked(lambda number: number * 8e-3 * next(slices))
     call.sample(budget_s=0.3)
     lat = call.latency()
     assert call.block_size() == 1 and lat.samples >= 8
+    assert len(call.timer.numbers) == lat.samples + 1  # one call to size the block
     assert lat.quality.quantum_ms == 8.0 and not lat.trustworthy
     assert any("scheduler" in w for w in lat.warnings)
 

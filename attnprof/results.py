@@ -82,6 +82,26 @@ def _parse_missed(items: Any) -> dict[str, int]:
 
 
 @dataclass(frozen=True)
+class MissedOp:
+    """Work attnprof counts that a wrapped backend did not: one aten op in one pass, with
+    attnprof's FLOPs for the calls the backend missed (docs/counting.md)."""
+
+    op: str  # "aten::bmm"
+    flops: int
+    calls: int
+    backward: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"op": self.op, "pass": "backward" if self.backward else "forward",
+                "calls": self.calls, "flops": self.flops}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> MissedOp:
+        return cls(op=d["op"], flops=int(d.get("flops") or 0), calls=int(d.get("calls") or 0),
+                   backward=d.get("pass") == "backward")
+
+
+@dataclass(frozen=True)
 class Count:
     """What one backend counted. ``macs`` is multiply-accumulates as that backend counts
     them; ``reported``/``unit`` is its headline figure in its own unit; ``layers`` maps a
@@ -107,6 +127,16 @@ class Count:
     ops: tuple[OpCost, ...] = ()
     layer_costs: Mapping[str, Cost] = field(default_factory=dict)
     device: str | None = None
+    # what the count was made on (every backend; docs/counting.md, data-dependent blocks)
+    input: str | None = None  # "meta" | "real" | "own" (the backend made its own input)
+    input_why: str | None = None
+    flops_range: tuple[int, int] | None = None  # (min, max) when the count varies by input
+    # against attnprof's count (wrapped backends): flops of attnprof =
+    # counted_flops + sum(missed flops) + unexplained_flops
+    counted_flops: int | None = None  # attnprof's FLOPs of the work this backend counted
+    missed: tuple[MissedOp, ...] = ()
+    unexplained_flops: int | None = None
+    not_compared: str | None = None  # why this figure is not compared with attnprof's
 
     @property
     def ok(self) -> bool:
@@ -129,6 +159,11 @@ class Count:
             "unit": self.unit, "reported": self.reported, "macs": self.macs,
             "flops": self.flops, "uncounted_ops": list(self.uncounted_ops),
             "notes": list(self.notes), "layers": dict(self.layers), "extra": dict(self.extra),
+            "input": self.input, "input_why": self.input_why,
+            "flops_range": list(self.flops_range) if self.flops_range else None,
+            "counted_flops": self.counted_flops,
+            "missed_ops": [m.to_dict() for m in self.missed],
+            "unexplained_flops": self.unexplained_flops, "not_compared": self.not_compared,
         }
         if self.backend == "attnprof":
             d.update({"transcendentals": self.transcendentals, "bytes_read": self.bytes_read,
@@ -146,6 +181,9 @@ class Count:
         kw["ops"] = tuple(OpCost.from_dict(o) for o in kw.get("ops") or ())
         kw["layer_costs"] = {k: Cost.from_dict(v)
                              for k, v in (kw.get("layer_costs") or {}).items()}
+        kw["missed"] = tuple(MissedOp.from_dict(m) for m in d.get("missed_ops") or ())
+        if kw.get("flops_range"):
+            kw["flops_range"] = tuple(kw["flops_range"])
         return cls(**kw)
 
     @classmethod
@@ -599,7 +637,7 @@ class Profile:
         return f"<Profile {self.label}{host} [{where}]: {', '.join(parts)}>"
 
     def __rich_console__(self, console: Any, options: Any) -> Any:
-        from attnprof.report.table import profile_renderables
+        from attnprof.report.rich_render import profile_renderables
 
         yield from profile_renderables(self)
 

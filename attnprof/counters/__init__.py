@@ -95,7 +95,29 @@ def run_backend(name: str, target: Target, verbose: bool = False) -> Count:
             return Count.failed(name, f"{pip} is not installed ({exc}); pip install {pip}",
                                 status="unavailable")
         try:
-            return impl.count(target)
+            found = impl.count(target)
         except Exception as exc:  # the library failed on this block: a status row, not a crash
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             return Count.failed(name, f"{type(exc).__name__}: {message}"[:300])
+        if name == "attnprof":
+            return found
+        count, attribution = found
+        return _against_attnprof(count, attribution, target)
+
+
+def _against_attnprof(count: Count, attribution: Any, target: Target) -> Count:
+    """``count`` with what it counted and missed of attnprof's count of the same target
+    (:mod:`attnprof.counters.coverage`); said in a note when attnprof's count failed."""
+    from dataclasses import replace
+
+    from attnprof.counters import coverage
+
+    if attribution is None or not count.ok:
+        return count
+    try:
+        runs = coverage.reference(target)
+    except Exception as exc:
+        message = (str(exc).strip().splitlines() or [""])[0]
+        return replace(count, notes=(*count.notes, "not compared with attnprof: attnprof's "
+                                     f"count failed ({type(exc).__name__}: {message})"[:300]))
+    return coverage.reconcile(count, attribution, runs)

@@ -2,18 +2,24 @@
 
 It has formulas for the matmul family, convolutions and attention kernels only; its FLOPs
 are 2 x MACs. A second dispatch mode beside it records which ops ran without a formula.
+A block that cannot run on meta is counted on the same real, seeded input as attnprof's own
+counter (:mod:`attnprof.counters.inputs`).
 """
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
+from dataclasses import dataclass
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode, flop_registry
 
 from attnprof.counters import Target
-from attnprof.counters.own import grad_outputs, meta_copy
+from attnprof.counters.coverage import Attribution, torch_covers
+from attnprof.counters.inputs import describe, run_on_inputs, spread, variation_note
+from attnprof.counters.own import grad_outputs, meta_copy, seeded_input, seeded_rngs
 from attnprof.results import Count
 
 
@@ -28,12 +34,22 @@ class _SeenOps(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
-def count(target: Target) -> Count:
-    model = meta_copy(target.module).to(dtype=target.dtype).train(target.train)
-    x = target.input(device="meta")
+@dataclass
+class _Run:
+    total: int
+    flop_counts: dict
+    seen: Counter
+    root: str
+
+
+def _run(target: Target, device: str, seed: int) -> tuple[_Run, bool]:
+    source = target.module
+    model = meta_copy(source) if device == "meta" else copy.deepcopy(source).to(device)
+    model = model.to(dtype=target.dtype).train(target.train)
+    x = seeded_input(target.shape, target.dtype, device, seed)
     seen = _SeenOps()
     counter = FlopCounterMode(display=False)
-    with seen, counter:
+    with seeded_rngs(seed, device) as rng, seen, counter:
         if target.train:
             x.requires_grad_(True)
             outs = grad_outputs(model(x))
@@ -41,21 +57,42 @@ def count(target: Target) -> Count:
         else:
             with torch.no_grad():
                 model(x)
-    total = int(counter.get_total_flops())
-    root = type(model).__name__
-    layers: dict[str, int | None] = {path: 0 for path, _ in model.named_modules()}
+    run = _Run(int(counter.get_total_flops()), counter.get_flop_counts(), seen.seen,
+               type(model).__name__)
+    return run, rng["used"]
+
+
+def count(target: Target) -> tuple[Count, Attribution]:
+    runs = run_on_inputs(lambda device, seed: _run(target, device, seed), target.device)
+    first: _Run = runs.first
+    total = first.total
+    root = first.root
+    layers: dict[str, int | None] = {path: 0 for path, _ in target.module.named_modules()}
     layers[""] = total // 2
-    for name, per_op in counter.get_flop_counts().items():
+    counted_ops = set()
+    for name, per_op in first.flop_counts.items():
+        if name == "Global":
+            counted_ops = {f"aten::{str(op).split('.', 1)[-1]}" for op, n in per_op.items() if n}
         if name in ("Global", root):
             continue
         layers[name.split(".", 1)[1] if name.startswith(root + ".") else name] = \
             sum(per_op.values()) // 2
-    uncounted = [op for op in seen.seen if not op.startswith("aten::_local_scalar")]
+    uncounted = [op for op in first.seen if not op.startswith("aten::_local_scalar")]
     notes = ["formulas for matmuls, convolutions and attention kernels only"]
+    if not runs.on_meta:
+        notes.append(f"counted on {runs.device} tensors (seed 0): the block does not run on the "
+                     "meta device")
+    by_seed = {s: r.total for s, r in runs.results.items()}
+    warning = variation_note("torch", runs, by_seed)
+    if warning:
+        notes.append(warning)
     if target.train:
         notes.append("forward and backward")
-    return Count(
+    result = Count(
         backend="torch", status="ok", unit="FLOPs", reported=total, macs=total // 2, flops=total,
-        uncounted={op: seen.seen[op] for op in sorted(uncounted)},
+        uncounted={op: first.seen[op] for op in sorted(uncounted)},
         notes=tuple(notes), layers=layers,
+        input="meta" if runs.on_meta else "real", input_why=describe(runs),
+        flops_range=spread(by_seed),
     )
+    return result, Attribution(covers=lambda own: torch_covers(counted_ops), same_input=True)

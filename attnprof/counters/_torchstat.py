@@ -18,16 +18,22 @@ from torchstat.model_hook import ModelHook
 from torchstat.statistics import convert_leaf_modules_to_stat_tree
 
 from attnprof.counters import Target
+from attnprof.counters.coverage import Attribution, torchstat_covers
+from attnprof.counters.own import seeded_rngs
 from attnprof.results import Count
 
 _MISSING = object()
 _UNSUPPORTED = re.compile(r"\[(MAdd|Flops|Memory)\]: (\w+) is not supported!")
 
 
-def count(target: Target) -> Count:
+OWN_INPUT = ("torchstat makes its own input: torch.rand(1, C, H, W) (uniform in [0, 1), "
+             "batch 1, global RNG seeded 0), not attnprof's")
+
+
+def count(target: Target) -> tuple[Count, Attribution | None]:
     if not str(target.device).startswith("cpu"):
         return Count.failed("torchstat", "torchstat runs on CPU only; its counts do not depend "
-                            "on the device: rerun with --device cpu to see them", "skipped")
+                            "on the device: rerun with --device cpu to see them", "skipped"), None
     model = copy.deepcopy(target.module).to(device="cpu", dtype=torch.float32)
     classes = {type(m) for m in model.modules() if not list(m.children())}
     saved = {cls: cls.__dict__.get("__call__", _MISSING) for cls in classes}
@@ -36,7 +42,7 @@ def count(target: Target) -> Count:
 
     printed = io.StringIO()
     try:
-        with torch.no_grad(), contextlib.redirect_stdout(printed):
+        with torch.no_grad(), contextlib.redirect_stdout(printed), seeded_rngs(0):
             hook = ModelHook(model, tuple(target.shape[1:]))
             tree = convert_leaf_modules_to_stat_tree(hook.retrieve_leaf_modules())
     finally:
@@ -76,12 +82,15 @@ def count(target: Target) -> Count:
         "params": int(root.parameter_quantity),
         "madd_layers": madd_layers,
     }
-    return Count(
+    counted = {n.name for n in leaves if int(n.Flops) or int(n.MAdd)}
+    result = Count(
         backend="torchstat", status="ok", unit="MACs", reported=int(root.Flops) * batch,
         macs=int(root.Flops) * batch, flops=int(root.MAdd) * batch,
         uncounted={name: 1 for name in unsupported}, notes=tuple(notes),
-        layers=layers, extra=extra,
+        layers=layers, extra=extra, input="own", input_why=OWN_INPUT,
     )
+    return result, Attribution(covers=lambda own: torchstat_covers(counted, own),
+                               same_input=False)
 
 
 def _walk(node: Any):

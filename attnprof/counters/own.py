@@ -3,18 +3,30 @@
 It runs the block under a ``TorchDispatchMode`` on the meta device, where tensors have shapes
 but no data, so a count needs no memory and no time whatever the input size. Module
 attribution uses PyTorch's ``ModuleTracker``, as ``FlopCounterMode`` does.
+
+Beside the totals, every op call is filed in a *cell*: the pass (forward or backward), the
+innermost module running it and which call of that module it is, the torch function the
+user's code called (``linear``, ``conv2d``, ``interpolate``; the dispatcher sees what they
+become: ``addmm``, ``convolution``, ``upsample_nearest2d``), and which of that module's own
+parameters it reads. The cells are what :mod:`attnprof.counters.coverage` matches against
+what each wrapped backend says it counted.
 """
 
 from __future__ import annotations
 
 import copy
 import itertools
+import random
+import sys
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 from torch.utils.module_tracker import ModuleTracker
@@ -46,6 +58,17 @@ class Tally:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+class Cell(NamedTuple):
+    """Where one op call happened (see the module docstring)."""
+
+    backward: bool  # the backward pass (train mode)
+    scope: str  # innermost module running it ("" for the block itself)
+    call: int  # which call of that module (0, 1, ...); 0 in the backward pass
+    source: str  # the torch function that produced it; "" in the backward pass
+    op: str  # the aten op, e.g. "aten::addmm"
+    params: tuple[str, ...]  # names of ``scope``'s own parameters it reads
+
+
 @dataclass
 class OpCount:
     """The result of one counting run."""
@@ -56,6 +79,10 @@ class OpCount:
     uncounted_ops: Counter = field(default_factory=Counter)
     device: str = "meta"
     peak_live_bytes: int = 0  # most bytes of op outputs alive at once (an estimate of peak)
+    cells: dict[Cell, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    calls: Counter = field(default_factory=Counter)  # module path -> forward calls
+    seed: int = 0  # of the input (and of the RNGs the block may draw from)
+    rng_used: bool = False  # the block drew from torch's, Python's or NumPy's global RNG
 
 
 def tensor_bytes(t: torch.Tensor) -> int:
@@ -77,12 +104,112 @@ def _unique(tensors: list[Any]) -> list[torch.Tensor]:
     return out
 
 
+def _storage_key(t: torch.Tensor) -> int | None:
+    try:
+        return t.untyped_storage()._cdata
+    except (RuntimeError, NotImplementedError, TypeError, AttributeError):
+        return None
+
+
+# torch function names whose JIT / aten name differs (``x @ y`` is ``matmul``)
+_DUNDER = {"matmul": "matmul", "rmatmul": "matmul", "mul": "mul", "rmul": "mul",
+           "add": "add", "radd": "add", "sub": "sub", "rsub": "rsub", "truediv": "div",
+           "rtruediv": "div", "div": "div", "rdiv": "div", "pow": "pow", "rpow": "pow",
+           "neg": "neg", "imul": "mul_", "iadd": "add_", "isub": "sub_", "itruediv": "div_",
+           "idiv": "div_", "floordiv": "floor_divide", "mod": "remainder", "and": "logical_and",
+           "or": "logical_or", "invert": "bitwise_not", "abs": "abs", "getitem": "getitem",
+           "setitem": "setitem"}
+
+
+def source_name(func: Any) -> str:
+    name = getattr(func, "__name__", None) or str(func)
+    if name.startswith("__") and name.endswith("__") and len(name) > 4:
+        inner = name[2:-2]
+        return _DUNDER.get(inner, inner)
+    return name
+
+
+class _Sources(TorchFunctionMode):
+    """Remembers which torch function the block's code is inside (the outermost one: the
+    mode is off while its handler runs, so nested calls are not seen)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.current = ""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        outer = self.current
+        self.current = source_name(func)
+        try:
+            return func(*args, **kwargs)
+        finally:
+            self.current = outer
+
+
+class _Scopes:
+    """The innermost module of the block running now, and which call of it this is."""
+
+    def __init__(self, root: nn.Module) -> None:
+        self.paths = {}
+        for path, mod in root.named_modules():
+            self.paths.setdefault(id(mod), path)
+        self.params: dict[int, tuple[str, str]] = {}  # storage -> (owner path, local name)
+        for path, mod in root.named_modules():
+            for local, p in mod.named_parameters(recurse=False):
+                key = _storage_key(p)
+                if key is not None:
+                    self.params.setdefault(key, (path, local))
+        self.stack: list[tuple[str, int]] = []
+        self.calls: Counter = Counter()
+        self._handles: list[Any] = []
+
+    def __enter__(self) -> _Scopes:
+        from torch.nn.modules.module import (
+            register_module_forward_hook,
+            register_module_forward_pre_hook,
+        )
+
+        def pre(mod, _args):
+            path = self.paths.get(id(mod))
+            if path is not None:
+                self.stack.append((path, self.calls[path]))
+                self.calls[path] += 1
+
+        def post(mod, _args, _out):
+            path = self.paths.get(id(mod))
+            if path is not None and self.stack and self.stack[-1][0] == path:
+                self.stack.pop()
+
+        self._handles = [register_module_forward_pre_hook(pre),
+                         register_module_forward_hook(post, always_call=True)]
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for h in self._handles:
+            h.remove()
+        self._handles = []
+        self.stack.clear()
+
+    def current(self) -> tuple[str, int]:
+        return self.stack[-1] if self.stack else ("", 0)
+
+
+# ops that return their input's storage under another shape (``reshape`` of a copy ends in
+# ``_unsafe_view``): like views, they move no data
+ALIASING = frozenset({"aten::_unsafe_view", "aten::alias", "aten::lift_fresh", "aten::detach"})
+
+
 class _CountingMode(TorchDispatchMode):
-    def __init__(self, result: OpCount, tracker: ModuleTracker, root: str) -> None:
+    def __init__(self, result: OpCount, tracker: ModuleTracker, root: str,
+                 scopes: _Scopes, sources: _Sources) -> None:
         super().__init__()
         self.result = result
         self.tracker = tracker
         self.root = root
+        self.scopes = scopes
+        self.sources = sources
+        self.backward = False
         self.live = 0
         self._live_by_storage: dict[int, int] = {}
 
@@ -96,9 +223,27 @@ class _CountingMode(TorchDispatchMode):
             if decomposed is not NotImplemented:
                 return decomposed
         out = func(*args, **kwargs)
-        if not func.is_view:
+        if not func.is_view and func._schema.name not in ALIASING:
             self._record(func, rule, args, kwargs, out)
         return out
+
+    def _cell(self, name: str, inputs: list[torch.Tensor]) -> Cell:
+        if self.backward:
+            return Cell(True, self._innermost(), 0, "", name, ())
+        scope, call = self.scopes.current()
+        params = set()
+        for t in inputs:
+            owner = self.scopes.params.get(_storage_key(t))
+            if owner is not None and owner[0] == scope:
+                params.add(owner[1])
+        return Cell(False, scope, call, self.sources.current, name, tuple(sorted(params)))
+
+    def _innermost(self) -> str:
+        active = [p for p in self.tracker.parents if p != "Global"]
+        if not active:
+            return ""
+        deepest = max(active, key=lambda p: p.count("."))
+        return "" if deepest == self.root else deepest.split(".", 1)[1]
 
     def _record(self, func, rule, args, kwargs, out) -> None:
         inputs = _unique(tree_flatten((args, kwargs))[0])
@@ -121,6 +266,7 @@ class _CountingMode(TorchDispatchMode):
         tally.bytes_written = sum(tensor_bytes(t) for t in written)
         self.result.total.add(tally)
         self.result.ops[name].add(tally)
+        self.result.cells[self._cell(name, inputs)].add(tally)
         for parent in set(self.tracker.parents):
             if parent == "Global":
                 continue
@@ -172,13 +318,72 @@ def grad_outputs(out: Any) -> list[torch.Tensor]:
     return [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor) and t.requires_grad]
 
 
+def seeded_input(shape: tuple[int, ...], dtype: torch.dtype, device: str,
+                 seed: int = 0) -> torch.Tensor:
+    """The input attnprof counts on: N(0, 1) from a private ``torch.Generator`` seeded with
+    ``seed`` (meta: shapes only). The global RNG is not touched."""
+    x = torch.empty(shape, dtype=dtype, device=device)
+    if device != "meta":
+        x.normal_(generator=torch.Generator(device=device).manual_seed(seed))
+    return x
+
+
+def _rng_states(device: str) -> list[Any]:
+    states: list[Any] = [torch.get_rng_state(), random.getstate()]
+    np = sys.modules.get("numpy")
+    if np is not None:
+        st = np.random.get_state()
+        states.append((st[1].tobytes(), st[2]))
+    if device.startswith("cuda") and torch.cuda.is_initialized():
+        states.append(torch.cuda.get_rng_state(torch.device(device)))
+    return states
+
+
+def _same_states(a: list[Any], b: list[Any]) -> bool:
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b, strict=True):
+        if isinstance(x, torch.Tensor):
+            if not torch.equal(x, y):
+                return False
+        elif x != y:
+            return False
+    return True
+
+
+@contextmanager
+def seeded_rngs(seed: int, device: str = "cpu") -> Iterator[dict[str, bool]]:
+    """Run with torch's, Python's and NumPy's global RNGs seeded with ``seed``, and restore
+    them afterwards; the yielded dict's ``used`` says whether the code drew from any."""
+    np = sys.modules.get("numpy")
+    devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
+    py_state = random.getstate()
+    np_state = np.random.get_state() if np is not None else None
+    report = {"used": False}
+    with torch.random.fork_rng(devices=devices):
+        try:
+            torch.manual_seed(seed)
+            random.seed(seed)
+            if np is not None:
+                np.random.seed(seed)
+            before = _rng_states(device)
+            yield report
+            report["used"] = not _same_states(before, _rng_states(device))
+        finally:
+            random.setstate(py_state)
+            if np is not None:
+                np.random.set_state(np_state)
+
+
 def count_module(
     module: nn.Module, shape: tuple[int, ...], dtype: torch.dtype, *, train: bool = False,
-    device: str = "meta",
+    device: str = "meta", seed: int = 0,
 ) -> OpCount:
     """Count one forward (and, with ``train``, the backward) of ``module`` on ``shape``.
 
-    ``device="meta"`` counts without data; any other device runs a private copy for real.
+    ``device="meta"`` counts without data; any other device runs a private copy for real, on
+    :func:`seeded_input`. Either way the global RNGs are seeded with ``seed`` for the run (a
+    block that draws random numbers gets the same ones every time) and restored after.
     One dispatch mode sees both passes, so the tensors the forward leaves alive for the
     backward count toward the peak.
     """
@@ -186,20 +391,24 @@ def count_module(
     if dtype.is_floating_point:
         twin.to(dtype=dtype)
     twin.train(train)
-    x = torch.empty(shape, dtype=dtype, device=device)
-    if device != "meta":
-        x.normal_(generator=torch.Generator(device=device).manual_seed(0))
-    result = OpCount(device=device)
+    x = seeded_input(shape, dtype, device, seed)
+    result = OpCount(device=device, seed=seed)
     tracker = ModuleTracker()
-    mode = _CountingMode(result, tracker, type(twin).__name__)
-    if not train:
-        with torch.no_grad(), tracker, mode:
-            twin(x)
-        return result
-    x.requires_grad_(True)
-    with tracker, mode:
-        outs = grad_outputs(twin(x))
-    grads = [torch.ones_like(t) for t in outs]  # the backward's seed is not the block's work
-    with tracker, mode:
-        torch.autograd.backward(outs, grads)
+    scopes = _Scopes(twin)
+    sources = _Sources()
+    mode = _CountingMode(result, tracker, type(twin).__name__, scopes, sources)
+    with seeded_rngs(seed, device) as rng:
+        if not train:
+            with torch.no_grad(), tracker, scopes, mode, sources:
+                twin(x)
+        else:
+            x.requires_grad_(True)
+            with tracker, scopes, mode, sources:
+                outs = grad_outputs(twin(x))
+            grads = [torch.ones_like(t) for t in outs]  # the backward's seed is not the work
+            mode.backward = True
+            with tracker, mode:
+                torch.autograd.backward(outs, grads)
+    result.rng_used = rng["used"]
+    result.calls = scopes.calls
     return result

@@ -204,7 +204,8 @@ RULES: dict[str, Rule] = {
          "pixel_shuffle pixel_unshuffle slice_backward select_backward expand_copy "
          "permute_copy _unsafe_view lift_fresh arange randn rand normal_ uniform_ bernoulli_ "
          "_local_scalar_dense split_with_sizes_copy native_dropout "
-         "native_dropout_backward eye linspace logspace scalar_tensor tril triu", free),
+         "native_dropout_backward eye linspace logspace scalar_tensor tril triu "
+         "nonzero nonzero_static argwhere masked_select", free),
 }
 
 

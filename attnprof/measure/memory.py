@@ -18,12 +18,37 @@ def params_bytes(module: torch.nn.Module) -> int:
     return sum(p.numel() * p.element_size() for p in module.parameters())
 
 
-def saved_for_backward_bytes(module: torch.nn.Module, shape: tuple[int, ...],
-                             dtype: torch.dtype) -> int:
-    """Bytes autograd saves for backward in one forward (traced on meta: no data needed)."""
-    from attnprof.counters.own import meta_copy, tensor_bytes
+def runs_on_meta(module: torch.nn.Module, shape: tuple[int, ...], dtype: torch.dtype,
+                 train: bool = False) -> bool:
+    """Whether one forward of ``module`` runs on meta tensors (no data-dependent ops)."""
+    from attnprof.counters.own import meta_copy
 
-    twin = meta_copy(module).train(True)
+    try:
+        twin = meta_copy(module).to(dtype=dtype).train(train)
+        with torch.no_grad():
+            twin(torch.empty(shape, dtype=dtype, device="meta"))
+    except Exception:
+        return False
+    return True
+
+
+def saved_for_backward_bytes(module: torch.nn.Module, shape: tuple[int, ...],
+                             dtype: torch.dtype, device: str = "cpu") -> int:
+    """Bytes autograd saves for backward in one forward: traced on meta (no data needed), or,
+    for a block that needs data, on attnprof's seeded input on ``device``."""
+    if runs_on_meta(module, shape, dtype, train=True):
+        return _saved_bytes(module, shape, dtype, "meta")
+    return _saved_bytes(module, shape, dtype, device)
+
+
+def _saved_bytes(module: torch.nn.Module, shape: tuple[int, ...], dtype: torch.dtype,
+                 device: str) -> int:
+    import copy
+
+    from attnprof.counters.own import meta_copy, seeded_input, seeded_rngs, tensor_bytes
+
+    twin = meta_copy(module) if device == "meta" else copy.deepcopy(module).to(device)
+    twin = twin.to(dtype=dtype).train(True)
     seen: dict[int, int] = {}
 
     def pack(t: torch.Tensor) -> torch.Tensor:
@@ -35,8 +60,8 @@ def saved_for_backward_bytes(module: torch.nn.Module, shape: tuple[int, ...],
             seen.setdefault(key, tensor_bytes(t))
         return t
 
-    xm = torch.empty(shape, dtype=dtype, device="meta", requires_grad=True)
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+    xm = seeded_input(shape, dtype, device).requires_grad_(True)
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), seeded_rngs(0, device):
         twin(xm)
     param_keys = {p.untyped_storage()._cdata for p in twin.parameters()}
     return sum(v for k, v in seen.items() if k not in param_keys)
@@ -60,20 +85,26 @@ def measure_cuda_peak(module: torch.nn.Module, x: torch.Tensor, train: bool) -> 
 def memory(
     module: torch.nn.Module, shape: tuple[int, ...], dtype: torch.dtype, *, train: bool,
     activations_bytes: int | None, peak_live_bytes: int | None, device: str = "cpu",
-    make_input=None,
+    make_input=None, traced_on: str | None = None,
 ) -> Memory:
     """Memory figures for ``module`` on an input of ``shape``; ``activations_bytes`` and
-    ``peak_live_bytes`` come from the own counter when it ran (else None). On CUDA the peak is
-    measured on ``make_input()``; nothing real is allocated otherwise."""
+    ``peak_live_bytes`` come from the own counter when it ran (else None), whose trace ran on
+    ``traced_on`` ("meta", or the device of a block that needs data; found out here when not
+    given). On CUDA the peak is measured on ``make_input()``; nothing real is allocated
+    otherwise, except for a block that cannot run on meta."""
     pbytes = params_bytes(module)
     input_bytes = math.prod(shape) * torch.empty((), dtype=dtype).element_size()
-    saved = saved_for_backward_bytes(module, shape, dtype) if train else None
+    saved = saved_for_backward_bytes(module, shape, dtype, device) if train else None
     if device.startswith("cuda") and make_input is not None:
         peak = measure_cuda_peak(module, make_input(), train)
         method = "measured: CUDA allocator peak"
     elif peak_live_bytes is not None:
         peak = pbytes + input_bytes + peak_live_bytes
-        method = "estimated: parameters + input + most op outputs alive at once (meta trace)"
+        if traced_on is None:
+            traced_on = "meta" if runs_on_meta(module, shape, dtype, train) else device
+        trace = ("meta trace" if traced_on == "meta" else f"trace on {traced_on} tensors, seed 0:"
+                 " the block does not run on meta, so the peak may depend on the input")
+        method = f"estimated: parameters + input + most op outputs alive at once ({trace})"
     else:
         peak, method = None, None
     return Memory(params_bytes=pbytes, activations_bytes=activations_bytes, peak_bytes=peak,

@@ -1,0 +1,101 @@
+"""What a count was made on: meta tensors, or a real, seeded input when the block needs data.
+
+A block whose forward looks at values (``if x.mean() > 0``, ``.item()``, ``nonzero``, boolean
+masks, shapes that follow the data) cannot run on the meta device. attnprof then counts it
+on real tensors on the target device: N(0, 1) from a private ``torch.Generator`` seeded 0,
+with the global RNGs (torch, Python, NumPy) seeded 0 for the run and restored after. Such a
+count may depend on the input, so it is repeated on seeds 1 and 2; so is a meta count when
+the block drew from a global RNG (a branch on ``torch.rand``). Where the counts differ, the
+range is reported beside the seed-0 count, with a warning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+SEEDS = (0, 1, 2)
+INPUT_TEXT = "N(0, 1) from torch.Generator seed {seed}, global RNGs seeded {seed}"
+
+
+def one_line(exc: BaseException, limit: int = 160) -> str:
+    """``RuntimeError: first line of the message``, cut at ``limit`` characters."""
+    lines = str(exc).strip().splitlines()
+    text = f"{type(exc).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass
+class Runs:
+    """One counting function's results on the inputs it needed."""
+
+    device: str  # "meta", or the real device it ran on
+    meta_error: str | None  # why it could not run on meta
+    results: dict[int, Any] = field(default_factory=dict)  # seed -> result
+    rng_used: bool = False
+
+    @property
+    def first(self) -> Any:
+        return self.results[SEEDS[0]]
+
+    @property
+    def on_meta(self) -> bool:
+        return self.device == "meta"
+
+    @property
+    def reseeded(self) -> bool:
+        return len(self.results) > 1
+
+
+def run_on_inputs(run: Callable[[str, int], tuple[Any, bool]], device: str) -> Runs:
+    """``run(device, seed) -> (result, drew_from_a_global_rng)``: on meta when the block runs
+    there, else on ``device`` for real; again on the other seeds when the count could depend
+    on the input (a real input, or a block that drew random numbers)."""
+    meta_error = None
+    try:
+        result, used = run("meta", SEEDS[0])
+        where = "meta"
+    except Exception as exc:  # the block needs data: count it on a real input
+        meta_error = one_line(exc)
+        where = device
+        result, used = run(device, SEEDS[0])
+    runs = Runs(where, meta_error, {SEEDS[0]: result}, used)
+    if where != "meta" or used:
+        for seed in SEEDS[1:]:
+            runs.results[seed], again = run(where, seed)
+            runs.rng_used = runs.rng_used or again
+    return runs
+
+
+def spread(values: dict[int, int | None]) -> tuple[int, int] | None:
+    """(min, max) of the values when they differ; None when they agree."""
+    found = [v for v in values.values() if v is not None]
+    if len(set(found)) < 2:
+        return None
+    return min(found), max(found)
+
+
+def describe(runs: Runs) -> str:
+    """Why the count was made where it was, for ``counters.<backend>.input_why``."""
+    if runs.on_meta:
+        text = "meta tensors: shapes only, so the count does not depend on the input's values"
+        if runs.reseeded:
+            text += ("; the block draws random numbers, so it was also counted with the global "
+                     f"RNGs seeded {', '.join(str(s) for s in SEEDS[1:])}")
+        return text
+    again = " and ".join(str(s) for s in SEEDS[1:])
+    return (f"the block does not run on the meta device ({runs.meta_error}); counted on "
+            f"{runs.device} tensors: {INPUT_TEXT.format(seed=0)} (and again on seeds {again}"
+            " to see whether the count depends on the input)")
+
+
+def variation_note(backend: str, runs: Runs, flops: dict[int, int | None]) -> str | None:
+    """A warning when the count differs between seeds."""
+    found = spread(flops)
+    if found is None:
+        return None
+    per_seed = ", ".join(f"seed {s}: {v:,}" for s, v in sorted(flops.items()) if v is not None)
+    what = "input" if not runs.on_meta else "random numbers the block draws"
+    return (f"WARNING: the count depends on the {what}: {found[0]:,} to {found[1]:,} FLOPs "
+            f"({per_seed}); the figures shown are seed 0's")

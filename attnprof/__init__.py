@@ -50,10 +50,79 @@ def profile(block: Any, channels: int | None = None,
 
 
 def _infer_channels(module: Any) -> int:
-    for p in module.parameters():
-        if p.dim() >= 2:
-            return int(p.shape[1])
-    return 64
+    """The input channel count of a user's ``nn.Module``, when the module settles it.
+
+    The rule: every size that one of the module's parameters or buffers has (and an int
+    ``channels``/``in_channels``/``num_features``/``in_features`` attribute) is a candidate;
+    a candidate C works when a copy of the module, in eval mode, takes a 1 x C x 56 x 56
+    input (on the meta device, or on CPU for a block that needs data) and returns a tensor of
+    that shape. Exactly one candidate must work, and neither a count that no parameter has
+    (97) nor twice the one found may. A module without parameters, or one that runs on
+    several counts (ECA's Conv1d(1, 1, k) takes any C), cannot say: then ``channels`` must
+    be given, and :class:`~attnprof.errors.BadInput` says so. Never a guess.
+    """
+    import copy
+
+    import torch
+
+    from attnprof.counters.own import meta_copy, seeded_input, seeded_rngs
+    from attnprof.errors import BadInput
+
+    name = type(module).__name__
+    sizes: set[int] = set()
+    for t in [*module.parameters(), *module.buffers()]:
+        sizes.update(int(s) for s in t.shape if int(s) > 0)
+    for attr in ("channels", "in_channels", "num_features", "in_features"):
+        value = getattr(module, attr, None)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            sizes.add(value)
+    if not sizes:
+        raise BadInput(f"cannot tell how many input channels {name} takes: it has no parameters "
+                       "or buffers to read them from; pass channels= (e.g. "
+                       "attnprof.profile(block, channels=64))")
+
+    def works(c: int, device: str) -> bool:
+        shape = (1, c, 56, 56)
+        twin = meta_copy(module) if device == "meta" else copy.deepcopy(module).to("cpu")
+        twin.eval()
+        with torch.no_grad(), seeded_rngs(0):
+            out = twin(seeded_input(shape, torch.float32, device))
+        return isinstance(out, torch.Tensor) and tuple(out.shape) == shape
+
+    def probe(c: int) -> bool:
+        try:
+            return works(c, "meta")
+        except Exception:  # a block that needs data: try it on a real input
+            try:
+                return works(c, "cpu")
+            except Exception:
+                return False
+
+    found: list[int] = []
+    for c in sorted(sizes, reverse=True):
+        if probe(c):
+            found.append(c)
+            if len(found) > 1:
+                break
+    if len(found) == 1:
+        # a count that none of its parameters has, and twice the one found: a block that
+        # takes either does not fix its channel count (SGE takes any multiple of its groups)
+        prime = next(p for p in (97, 101, 103, 107, 109, 113, 127) if p not in sizes)
+        for other in (prime, 2 * found[0]):
+            if other not in sizes and probe(other):
+                raise BadInput(f"cannot tell how many input channels {name} takes: it runs on "
+                               f"{found[0]} and on {other} channels alike; pass channels= "
+                               "(e.g. attnprof.profile(block, channels=64))")
+    if len(found) == 1:
+        return found[0]
+    tried = ", ".join(str(c) for c in sorted(sizes))
+    if not found:
+        raise BadInput(f"cannot tell how many input channels {name} takes: it runs on none of "
+                       f"the sizes its parameters have ({tried}) at 1xCx56x56; pass channels= "
+                       "(and size= if it needs another size)")
+    raise BadInput(f"cannot tell how many input channels {name} takes: it runs on "
+                   f"{found[1]} and on {found[0]} (sizes from its parameters); pass channels= "
+                   "(e.g. attnprof.profile(block, channels=64))")
 
 
 def list_blocks() -> list[BlockSpec]:

@@ -61,6 +61,12 @@ def check_real_forward(target: Target, name: str, dtype_name: str) -> None:
 
 def _forward_error(exc: BaseException, name: str, device: str, dtype_name: str) -> BadInput:
     line = (str(exc).strip().splitlines() or [""])[0]
+    if "more than 1 value per channel when training" in line:
+        # BatchNorm in training needs batch statistics: one value per channel has no variance
+        size = line.rpartition("torch.Size(")[2].rstrip(")") or "?"
+        return BadInput(f"block '{name}' cannot run in train mode at this batch size: a batch "
+                        "norm in it needs more than one value per channel when training (its "
+                        f"input is {size}); use --batch 2 or more (batch=2 in the library)")
     if "not implemented for" in line or "Unsupported" in line or "dtype" in line.lower():
         return BadInput(f"block '{name}' cannot run in {dtype_name} on {device}: {line}; "
                         "try --dtype float32")

@@ -1,15 +1,18 @@
 """Sweeps: one block set over the Cartesian product of channels, sizes, batches and dtypes.
 
-Planning, case names, resuming and the scaling fit live here (torch-free); the CLI runs the
-cases one by one and writes the outputs after each, so an interrupted sweep keeps what it
-finished and ``--resume`` skips it.
+:func:`plan` names every case of the product; :func:`run_sweep` runs them one by one, hands
+the finished ones to a ``save`` callback after each (so an interrupted sweep keeps them) and
+skips those an earlier run finished (``--resume``); :func:`scaling` fits how each cost grows.
+Nothing here prints or exits: the command line (and a suite's ``[sweep]`` table, through it)
+reports progress, writes the files and turns Ctrl-C into its message and exit code. Importing
+this module does not import torch.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -63,6 +66,48 @@ def plan(blocks: list[str], channels, sizes, batches, dtypes,
         out.append(replace(base, block=block, channels=c, size=(h, w), batch=b, dtype=d,
                            name=name).validated())
     return out
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`run_sweep`, raised after the finished cases were saved."""
+
+    def __init__(self, finished: list[Profile], total: int) -> None:
+        super().__init__(f"{len(finished)} of {total} cases finished")
+        self.finished = finished
+        self.total = total
+
+
+def run_sweep(cases: list[ProfileRequest], *, prior: Iterable[Profile] = (),
+              skip: Collection[str] = (),
+              save: Callable[[list[Profile]], None] | None = None,
+              progress: Callable[[str, int, int], None] | None = None) -> list[Profile]:
+    """Profile ``cases`` one by one, in order, except those named in ``skip`` (finished by an
+    earlier run); return every finished profile, ``prior`` (that run's profiles) first.
+
+    ``progress(message, done, total)`` is called before each case, ``save(finished)`` after
+    each, so Ctrl-C loses at most the case in flight: on KeyboardInterrupt ``save`` runs once
+    more and :class:`SweepInterrupted` is raised with what finished. A sweep that names a case
+    twice is bad input.
+    """
+    from attnprof import runner
+
+    names = [c.name for c in cases]
+    if len(set(names)) != len(names):
+        raise BadInput("the sweep repeats a case; give each block once")
+    todo = [c for c in cases if c.name not in skip]
+    finished = list(prior)
+    try:
+        for i, case in enumerate(todo):
+            if progress is not None:
+                progress(f"{case.name} ({i + 1}/{len(todo)})", i, len(todo))
+            finished.append(runner.profile(case))
+            if save is not None:
+                save(finished)
+    except KeyboardInterrupt:
+        if save is not None:
+            save(finished)
+        raise SweepInterrupted(finished, len(cases)) from None
+    return finished
 
 
 def swept_axes(profiles: list[Profile]) -> list[str]:

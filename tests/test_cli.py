@@ -242,3 +242,75 @@ def test_counting_only_works_at_sizes_no_machine_could_run(cli):
     assert doc["counters"]["attnprof"]["macs"] == 4 * c * (c // 4) * b + 2 * k * k * hw * b
     assert doc["memory"]["peak_bytes"] > 4 * b * c * hw  # at least the input
     assert grown_mib < 1024
+
+
+def _commands():
+    import typer
+
+    from attnprof.cli import app
+
+    return sorted(typer.main.get_command(app).commands)
+
+
+@pytest.mark.parametrize("columns", ["80", "120"])
+@pytest.mark.parametrize("argv", [[]] + [[name] for name in _commands()])
+def test_help_names_values_not_types(cli, argv, columns):
+    """Flags show no metavar, values a meaningful one (C, PATH, KEY=VALUE), never a Python
+    type (<bool>, <int>, <list[str]>); no help is cut off with an ellipsis; nothing overflows."""
+    import re
+
+    r = cli(*argv, "--help", env={"COLUMNS": columns, "TERMINAL_WIDTH": columns})
+    assert r.exit_code == 0, r.output
+    text = re.sub(r"\x1b\[[0-9;]*m", "", r.stdout)
+    assert "--help" in text
+    noise = re.findall(r"<[^<>\s]+>", text)
+    assert not noise, f"type noise in {argv} --help: {noise}"
+    assert "…" not in text
+    assert max(len(line) for line in text.splitlines()) <= int(columns)
+
+
+def test_command_summaries_are_one_line(cli):
+    """The command list shows each command's first docstring paragraph as one line, however
+    the docstring wraps it."""
+    import re
+
+    import typer
+
+    from attnprof.cli import app
+
+    r = cli("--help", env={"COLUMNS": "240", "TERMINAL_WIDTH": "240"})
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", r.stdout).splitlines()
+    for name, command in typer.main.get_command(app).commands.items():
+        first = " ".join(command.help.split("\n\n")[0].split())
+        assert any(f" {name} " in line and first in line for line in lines), name
+
+
+def test_profiling_options_are_declared_once_and_shared():
+    """stat, compare and sweep take every shared option; ProfilingOptions has one field per
+    option (and the merged --verbose)."""
+    import dataclasses
+
+    import typer
+
+    from attnprof.cli import app
+    from attnprof.cli.options import COMMON, SHAPE, TAIL, ProfilingOptions
+
+    fields = {f.name for f in dataclasses.fields(ProfilingOptions)}
+    assert fields == {p.name for p in [*SHAPE, *COMMON]} | {"verbose"}
+    commands = typer.main.get_command(app).commands
+    for name, shared in (("stat", SHAPE + COMMON), ("compare", SHAPE + COMMON),
+                         ("sweep", COMMON)):
+        params = {p.name for p in commands[name].params}
+        assert {p.name for p in shared + TAIL} <= params, name
+    sweep_channels = next(p for p in commands["sweep"].params if p.name == "channels")
+    assert sweep_channels.default == "64"  # sweep's own list-valued shape options
+
+
+@pytest.mark.parametrize("command", ["stat", "compare", "sweep"])
+def test_profiling_help_does_not_import_torch(command):
+    mods = _modules_after(  # the help itself, which names torch, is kept off stdout
+        "import contextlib, io, sys\nfrom attnprof.cli import app\n"
+        f"sys.argv = ['attnprof', {command!r}, '--help']\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n        app()\n    except SystemExit:\n        pass")
+    assert "torch" not in mods and "attnprof.cli.options" in mods

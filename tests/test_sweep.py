@@ -157,3 +157,52 @@ def test_plot_without_matplotlib_says_how_to_install(cli, tmp_path, monkeypatch)
     monkeypatch.setattr(builtins, "__import__", no_mpl)
     r = cli("sweep", "se", "--no-latency", "--plot", str(tmp_path / "p.png"))
     assert r.exit_code == 2 and "attnprof[plot]" in r.stderr, r.output
+
+
+def _cases(blocks="se", channels="8,16,32"):
+    from attnprof.request import ProfileRequest
+    from attnprof.sweep import plan
+
+    return plan(blocks.split(","), channels, "8", "1", "float32",
+                ProfileRequest(block="se", latency=False, backends="attnprof"))
+
+
+def test_the_engine_saves_after_each_case_and_skips_what_was_done(monkeypatch, capsys):
+    """run_sweep runs, saves and skips; it prints nothing and leaves exiting to its caller."""
+    import attnprof.runner
+    from attnprof.sweep import run_sweep
+
+    monkeypatch.setattr(attnprof.runner, "profile", lambda case, progress=None: case.name)
+    cases = _cases()
+    saved, told = [], []
+    out = run_sweep(cases, prior=["earlier"], skip={cases[0].name},
+                    save=lambda finished: saved.append(list(finished)),
+                    progress=lambda message, done, total: told.append((message, done, total)))
+    names = [c.name for c in cases]
+    assert out == ["earlier", names[1], names[2]]
+    assert saved == [["earlier", names[1]], ["earlier", names[1], names[2]]]
+    assert told == [(f"{names[1]} (1/2)", 0, 2), (f"{names[2]} (2/2)", 1, 2)]
+    assert capsys.readouterr() == ("", "")
+
+
+def test_the_engine_keeps_finished_cases_on_ctrl_c(monkeypatch, capsys):
+    import attnprof.runner
+    from attnprof.errors import BadInput
+    from attnprof.sweep import SweepInterrupted, run_sweep
+
+    def second_interrupts(case, progress=None):
+        if case.channels == 16:
+            raise KeyboardInterrupt
+        return case.name
+
+    monkeypatch.setattr(attnprof.runner, "profile", second_interrupts)
+    cases = _cases()
+    saved = []
+    with pytest.raises(SweepInterrupted) as stop:
+        run_sweep(cases, save=lambda finished: saved.append(list(finished)))
+    assert isinstance(stop.value, KeyboardInterrupt)
+    assert stop.value.finished == [cases[0].name] and stop.value.total == 3
+    assert saved == [[cases[0].name], [cases[0].name]]  # after the case, and once more
+    assert capsys.readouterr() == ("", "")
+    with pytest.raises(BadInput, match="repeats a case"):
+        run_sweep(_cases("se,se", "8"))

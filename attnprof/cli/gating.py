@@ -5,23 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.text import Text
 
-from attnprof.cli import (
-    STATE,
-    Debug,
-    Format,
-    JsonPath,
-    Verbose,
-    _format,
-    app,
-    emit,
-    err_console,
-    error_line,
-    handled,
-    run_profiles,
-)
-from attnprof.cli.profiling import run_sweep
+from attnprof.cli.app import STATE, app, handled
+from attnprof.cli.options import Debug, Format, JsonPath, Quiet, Verbose, output_format
+from attnprof.cli.output import emit, error_line, note, progress_bar
+from attnprof.cli.sweep import sweep_and_report
 from attnprof.errors import BadInput
 
 
@@ -30,16 +18,18 @@ from attnprof.errors import BadInput
 def run_suite(
     suite: Annotated[str, typer.Argument(help="A suite file (TOML): defaults, cases, budgets.")],
     json_path: JsonPath = None,
-    markdown_path: Annotated[str | None, typer.Option("--markdown", help="Also write the "
-                                                      "Markdown summary to PATH.")] = None,
+    markdown_path: Annotated[str | None, typer.Option(
+        "--markdown", metavar="PATH", help="Also write the Markdown summary to PATH.")] = None,
     format: Format = "table",
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: Quiet = False,
     debug: Debug = False, verbose: Verbose = False,
 ) -> None:
     """Run a suite: profile its cases (latency interleaved), then check its budgets.
-    Exit 1 when a budget fails."""
+
+    Exit 1 when a budget fails.
+    """
     STATE.debug = STATE.debug or debug
-    fmt_ = _format(format)
+    fmt_ = output_format(format)
     from attnprof.files import check_writable
     from attnprof.suite import evaluate, load
 
@@ -49,25 +39,30 @@ def run_suite(
     spec = load(suite)
     if spec.sweep is not None and not spec.requests:
         sw = spec.sweep
-        run_sweep(spec.sweep_cases, format=format, json_path=json_path or sw.get("json"),
-                  csv_path=sw.get("csv"), plot=sw.get("plot"), resume=False, quiet=quiet)
+        sweep_and_report(spec.sweep_cases, fmt_=fmt_, json_path=json_path or sw.get("json"),
+                         csv_path=sw.get("csv"), plot=sw.get("plot"), resume=False,
+                         quiet=quiet)
         return
-    for note in spec.notes:
-        err_console().print(Text(f"note: {note}", style="yellow"))
+    for line in spec.notes:
+        note(f"note: {line}", style="yellow")
     if verbose:
         from dataclasses import replace
 
         spec.requests = [replace(r, verbose=True) for r in spec.requests]
-    profiles = run_profiles(spec.requests, spec.rounds, quiet)
+    from attnprof.runner import profile_many
+
+    with progress_bar(quiet) as progress:
+        profiles = profile_many(spec.requests, rounds=spec.rounds, progress=progress)
     results = evaluate(spec.budgets, profiles)
-    from attnprof.report.checks import append_step_summary, budget_markdown, budget_table
-    from attnprof.report.compare import compare_markdown, compare_table
+    from attnprof.report.markdown import append_step_summary, budget_markdown, compare_markdown
+    from attnprof.report.rich_render import budget_table, compare_table
     from attnprof.results import results_document
 
     doc = results_document(profiles, suite=suite, budgets=[r.to_dict() for r in results])
     md = f"### attnprof run {suite}\n\n" + compare_markdown(profiles)
     if results:
         md += "\n" + budget_markdown(results)
+
     def table(console) -> None:
         console.print(compare_table(profiles))
         if results:
@@ -77,9 +72,9 @@ def run_suite(
     append_step_summary(md)
     if spec.sweep is not None:
         sw = spec.sweep
-        run_sweep(spec.sweep_cases, format="table" if fmt_ == "table" else "markdown",
-                  json_path=sw.get("json"), csv_path=sw.get("csv"), plot=sw.get("plot"),
-                  resume=False, quiet=quiet)
+        sweep_and_report(spec.sweep_cases, fmt_="table" if fmt_ == "table" else "markdown",
+                         json_path=sw.get("json"), csv_path=sw.get("csv"),
+                         plot=sw.get("plot"), resume=False, quiet=quiet)
     failed = [r for r in results if not r.passed]
     if failed:
         error_line(f"{len(failed)} budget(s) failed: " + "; ".join(
@@ -91,28 +86,30 @@ def run_suite(
 @handled
 def check(
     results: Annotated[str, typer.Argument(help="An attnprof.results/1 JSON file.")],
-    baseline: Annotated[str, typer.Option("--baseline", help="The attnprof.results/1 JSON "
-                                          "file to hold it against.")],
+    baseline: Annotated[str, typer.Option(
+        "--baseline", metavar="PATH",
+        help="The attnprof.results/1 JSON file to hold it against.")],
     latency_tolerance: Annotated[float, typer.Option(
-        "--latency-tolerance", help="How much slower a case may get, as a fraction "
-        "(0.2 = 20 %).")] = 0.2,
+        "--latency-tolerance", metavar="FRACTION",
+        help="How much slower a case may get (0.2 = 20 %).")] = 0.2,
     relative_to: Annotated[str | None, typer.Option(
-        "--latency-relative-to", help="Compare latencies as ratios to this case, measured "
-        "in the same run (holds across machines).")] = None,
+        "--latency-relative-to", metavar="CASE", help="Compare latencies as ratios to this "
+        "case, measured in the same run (holds across machines).")] = None,
     tolerance: Annotated[list[str] | None, typer.Option(
-        "--tolerance", help="METRIC=FRACTION a count may change by (repeatable); counts "
-        "are otherwise exact.")] = None,
+        "--tolerance", metavar="METRIC=FRACTION", help="How much a count may change "
+        "(repeatable); counts are otherwise exact.")] = None,
     format: Format = "table",
-    markdown_path: Annotated[str | None, typer.Option("--markdown", help="Also write the "
-                                                      "Markdown diff to PATH.")] = None,
+    markdown_path: Annotated[str | None, typer.Option(
+        "--markdown", metavar="PATH", help="Also write the Markdown diff to PATH.")] = None,
     show_same: Annotated[bool, typer.Option("--all", help="Also list unchanged figures.")]
     = False,
 ) -> None:
     """Compare a results file with a baseline, case by case. Exit 1 on a regression."""
-    fmt_ = _format(format)
+    fmt_ = output_format(format)
     from attnprof.check import compare_results, load_results, parse_tolerances
     from attnprof.files import check_writable
-    from attnprof.report.checks import append_step_summary, diff_markdown, diff_table
+    from attnprof.report.markdown import append_step_summary, diff_markdown
+    from attnprof.report.rich_render import diff_table
 
     if markdown_path:
         check_writable(markdown_path)
@@ -133,5 +130,3 @@ def check(
         error_line(f"{len(failed)} regression(s) against {baseline}: " + "; ".join(
             f"{d.case} {d.metric} {d.verdict}" for d in failed[:5]))
         raise typer.Exit(1)
-
-

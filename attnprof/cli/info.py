@@ -10,17 +10,15 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from attnprof.cli import (
-    app,
-    handled,
-    out_console,
-)
+from attnprof.cli.app import app, handled
+from attnprof.cli.output import out_console
 
 
 @app.command("list")
 @handled
 def list_cmd(
-    format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+    format: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT",
+                                        help="table or json.")] = "table",
 ) -> None:
     """List every registered block."""
     from attnprof.registry import REGISTRY

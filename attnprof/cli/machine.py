@@ -9,14 +9,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from attnprof.cli import (
-    Device,
-    Threads,
-    _progress,
-    app,
-    handled,
-    out_console,
-)
+from attnprof.cli.app import app, handled
+from attnprof.cli.options import Device, Threads
+from attnprof.cli.output import out_console, status_line
 from attnprof.errors import BadInput
 
 
@@ -24,11 +19,15 @@ from attnprof.errors import BadInput
 @handled
 def calibrate(
     device: Device = "cpu", threads: Threads = None,
-    budget: Annotated[float, typer.Option("--budget", help="Seconds per measurement.")] = 0.5,
-    format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+    budget: Annotated[float, typer.Option("--budget", metavar="SECONDS",
+                                          help="Seconds per measurement.")] = 0.5,
+    format: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT",
+                                        help="table or json.")] = "table",
 ) -> None:
-    """Measure this device's memory bandwidth and matmul throughput; cache them for the
-    roofline that 'stat' reports."""
+    """Measure this device's memory bandwidth and matmul throughput.
+
+    Cached for the roofline that 'stat' reports.
+    """
     from attnprof.preflight import check_device
     from attnprof.request import parse_choice, parse_device
 
@@ -41,7 +40,7 @@ def calibrate(
         raise BadInput(f"--budget must be a positive number of seconds, got {budget}")
     from attnprof.measure import roofline
 
-    progress = _progress(fmt_)
+    progress = status_line()
     if progress:
         progress("measuring bandwidth and matmul throughput")
     entry = roofline.calibrate(dev, threads=threads, budget_s=budget)
@@ -63,8 +62,11 @@ def calibrate(
 
 @app.command()
 @handled
-def env(format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
-        device: Device = "cpu") -> None:
+def env(
+    format: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT",
+                                        help="table or json.")] = "table",
+    device: Device = "cpu",
+) -> None:
     """Versions, devices, CPU and threads: what every JSON document records."""
     from attnprof.env import environment
     from attnprof.request import parse_choice, parse_device

@@ -1,0 +1,153 @@
+"""The Typer app: its global options, the error barrier every command runs inside, and help
+that names values rather than Python types.
+
+Errors raised below arrive typed (:mod:`attnprof.errors`) and leave as one line on stderr
+with their exit code (2); Ctrl-C leaves with 130; anything else is a bug (exit 3, ``--debug``
+for the traceback).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import warnings
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
+
+from attnprof import __version__
+from attnprof.cli.output import error_line, warning_line
+from attnprof.errors import AttnprofError
+
+ISSUES_URL = "https://github.com/attnprof/attnprof/issues"
+
+
+# Help without type noise. -----------------------------------------------------------------
+# Typer prints each parameter's Python type beside it: <bool> after every flag, <list[str]>
+# after a repeatable option, <str> after an argument. Here a flag shows nothing, an argument
+# its name, and an option that takes a value its metavar (C, S|HxW, KEY=VALUE, PATH), which
+# every such option declares. Only the help changes; parsing and validation are Typer's.
+class _PlainArgument(TyperArgument):
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None
+
+
+class _PlainOption(TyperOption):
+    def display_type_rich(self, ctx: Any) -> str | None:
+        if self.is_flag or self.count:
+            return None
+        return super().display_type_rich(ctx)
+
+
+_PLAIN: dict[type, type] = {TyperArgument: _PlainArgument, TyperOption: _PlainOption}
+
+
+class _PlainTypes:
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:  # the command's own and the help option, made on demand
+            param.__class__ = _PLAIN.get(type(param), type(param))
+        return params
+
+
+class Command(_PlainTypes, TyperCommand):
+    """A command whose help names values, not types, and whose line in the app's command list
+    is its docstring's first paragraph as one line, however the docstring wraps it."""
+
+    def __init__(self, *args: Any, help: str | None = None, short_help: str | None = None,
+                 **kwargs: Any) -> None:
+        if short_help is None and help:
+            short_help = " ".join(inspect.cleandoc(help).split("\n\n")[0].split())
+        super().__init__(*args, help=help, short_help=short_help, **kwargs)
+
+
+class Group(_PlainTypes, TyperGroup):
+    """The app itself: its help (global options, command list) names values, not types."""
+
+
+class App(typer.Typer):
+    """``typer.Typer`` whose commands are :class:`Command` unless told otherwise."""
+
+    def command(self, *args: Any, cls: type[TyperCommand] | None = None,
+                **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return super().command(*args, cls=cls or Command, **kwargs)
+
+
+app = App(
+    name="attnprof",
+    cls=Group,
+    help="What a CNN attention block really costs: parameters, MACs and FLOPs as torchstat, "
+         "torchinfo, fvcore and PyTorch count them beside attnprof's count of every op, "
+         "memory and latency.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class _State:
+    debug = False
+    verbose = False
+
+
+#: The global ``--debug`` and ``--verbose`` (each command's own flags add to them).
+STATE = _State()
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    warning_line(str(message))
+
+
+def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn typed errors into one line and an exit code; everything else is a bug."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        warnings.showwarning = _show_warning
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except AttnprofError as exc:
+            if STATE.debug:
+                raise
+            error_line(str(exc))
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            error_line("interrupted")
+            raise typer.Exit(130) from None
+        except Exception as exc:
+            if STATE.debug:
+                raise
+            error_line(f"internal error, a bug in attnprof: {type(exc).__name__}: {exc}. "
+                       f"Please report it at {ISSUES_URL}; rerun with --debug to see the "
+                       "traceback.")
+            raise typer.Exit(3) from None
+
+    return wrapper
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"attnprof {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", help="Show the wrapped libraries' own prints and warnings.")] = False,
+) -> None:
+    STATE.debug = STATE.debug or debug
+    STATE.verbose = STATE.verbose or verbose
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

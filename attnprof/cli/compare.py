@@ -1,0 +1,88 @@
+"""``compare``: several blocks at one input, timed interleaved."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from attnprof.cli.app import app, handled
+from attnprof.cli.options import ProfilingOptions, Quiet, options_per_block, profiling_options
+from attnprof.cli.output import emit, progress_bar
+from attnprof.errors import BadInput
+
+
+def case_names(blocks: list[str]) -> list[str]:
+    """Each block's name; a block given again is ``name#2``, ``name#3``, ..."""
+    seen: dict[str, int] = {}
+    out = []
+    for b in blocks:
+        seen[b] = seen.get(b, 0) + 1
+        out.append(b if seen[b] == 1 else f"{b}#{seen[b]}")
+    return out
+
+
+@app.command()
+@handled
+@profiling_options()
+def compare(
+    blocks: Annotated[list[str], typer.Argument(
+        help="Two or more blocks (names, aliases or package.module:Name).")],
+    opts: ProfilingOptions,
+    markdown_path: Annotated[str | None, typer.Option(
+        "--markdown", metavar="PATH", help="Also write the Markdown table to PATH.")] = None,
+    csv_path: Annotated[str | None, typer.Option(
+        "--csv", metavar="PATH", help="Also write CSV to PATH.")] = None,
+    baseline: Annotated[str | None, typer.Option(
+        "--baseline", metavar="BLOCK",
+        help="Show ratios and differences against this block.")] = None,
+    rounds: Annotated[int, typer.Option("--rounds", metavar="N",
+                                        help="Interleaved timing rounds.")] = 5,
+    layers: Annotated[bool, typer.Option(
+        "--layers", help="Also each block's per-module table.")] = False,
+    ops: Annotated[bool, typer.Option(
+        "--ops", help="Also each block's per-op table, with torch.profiler times.")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Profile several blocks at one input, timed interleaved (A B C A B C)."""
+    from attnprof.files import check_writable, write_text
+
+    if len(blocks) < 2:
+        raise BadInput("compare needs at least two blocks, e.g. 'attnprof compare se eca'")
+    if rounds < 1:
+        raise BadInput(f"--rounds must be a positive integer, got {rounds}")
+    for path in (opts.json_path, markdown_path, csv_path):
+        if path:
+            check_writable(path)
+    names = case_names(blocks)
+    if baseline is not None and baseline not in names:
+        raise BadInput(f"--baseline {baseline!r} is not among the compared blocks: "
+                       f"{', '.join(names)}")
+    per_block = options_per_block(blocks, opts.option)
+    plans = [opts.request(b, ops=ops, name=n).validated()
+             for b, n in zip(blocks, names, strict=True)]
+    requests = [p.with_options(o) for p, o in zip(plans, per_block, strict=True)]
+    from attnprof.runner import profile_many
+
+    with progress_bar(quiet) as progress:
+        profiles = profile_many(requests, rounds=rounds, progress=progress)
+    from attnprof.report.csv import profiles_csv
+    from attnprof.report.markdown import compare_markdown
+    from attnprof.report.rich_render import compare_table, layers_table, ops_table
+    from attnprof.report.views import comparison
+    from attnprof.results import results_document
+
+    def table(console) -> None:
+        console.print(compare_table(profiles, baseline))
+        for p in profiles:
+            if layers:
+                console.print(Text(p.label, style="bold cyan"), layers_table(p))
+            if ops:
+                console.print(Text(p.label, style="bold cyan"), ops_table(p))
+
+    emit(opts.format, results_document(profiles, comparison=comparison(profiles, baseline)),
+         compare_markdown(profiles, baseline, layers=layers, ops=ops), table, opts.json_path,
+         markdown_path)
+    if csv_path:
+        write_text(csv_path, profiles_csv(profiles))

@@ -1,0 +1,38 @@
+"""``stat``: profile one block."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from attnprof.cli.app import app, handled
+from attnprof.cli.options import ProfilingOptions, profiling_options
+from attnprof.cli.output import emit, status_line
+
+
+@app.command()
+@handled
+@profiling_options()
+def stat(
+    block: Annotated[str, typer.Argument(help="Block name, alias, or package.module:Name.")],
+    opts: ProfilingOptions,
+    layers: Annotated[bool, typer.Option("--layers", help="Per-module table.")] = False,
+    ops: Annotated[bool, typer.Option("--ops", help="Per-aten-op table.")] = False,
+) -> None:
+    """Profile one block: every counter's figure, memory and latency."""
+    from attnprof.files import check_writable
+    from attnprof.options import parse_assignments
+
+    if opts.json_path:
+        check_writable(opts.json_path)
+    request = opts.request(block, options=parse_assignments(opts.option),
+                           ops=ops).validated()
+    from attnprof.runner import profile
+
+    result = profile(request, progress=status_line())
+    from attnprof.report.markdown import profile_markdown
+    from attnprof.report.rich_render import render
+
+    emit(opts.format, result.to_dict(), profile_markdown(result, layers=layers, ops=ops),
+         lambda console: render(result, console, layers=layers, ops=ops), opts.json_path)

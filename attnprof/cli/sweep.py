@@ -1,0 +1,132 @@
+"""``sweep``: blocks over a product of inputs, and :func:`sweep_and_report`, which runs the
+cases of a sweep (this command's, or a suite's ``[sweep]`` table) and reports them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from attnprof.cli.app import app, handled
+from attnprof.cli.options import ProfilingOptions, Quiet, options_per_block, profiling_options
+from attnprof.cli.output import emit, error_line, note, progress_bar
+from attnprof.errors import BadInput
+
+
+@app.command()
+@handled
+@profiling_options(shape=False)
+def sweep(
+    blocks: Annotated[list[str], typer.Argument(help="One or more blocks.")],
+    channels: Annotated[str, typer.Option(
+        "--channels", "-c", metavar="C,C", help="Channel counts, e.g. 16,32,64.")] = "64",
+    size: Annotated[str, typer.Option(
+        "--size", "-s", metavar="SIZE,SIZE",
+        help="Sizes, each S or HxW, e.g. 28,56,112 or 224x112,112x56.")] = "56",
+    batch: Annotated[str, typer.Option("--batch", "-b", metavar="B,B",
+                                       help="Batch sizes, e.g. 1,8.")] = "1",
+    dtype: Annotated[str, typer.Option("--dtype", metavar="DTYPE,DTYPE",
+                                       help="dtypes, e.g. float32,bfloat16.")] = "float32",
+    *,
+    opts: ProfilingOptions,
+    csv_path: Annotated[str | None, typer.Option(
+        "--csv", metavar="PATH",
+        help="Write CSV to PATH (one row per case, rewritten after each).")] = None,
+    plot: Annotated[str | None, typer.Option(
+        "--plot", metavar="PATH", help="Write a PNG of the curves to PATH.")] = None,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Skip cases already in the --json (or --csv) file.")] = False,
+    ops: Annotated[bool, typer.Option("--ops", help="Time each op (kept in the JSON).")]
+    = False,
+    quiet: Quiet = False,
+) -> None:
+    """Profile blocks over the product of channels, sizes, batches and dtypes.
+
+    Plots the curves and fits how each cost scales with the one axis swept.
+    """
+    from attnprof.sweep import plan
+
+    cases = []
+    for block, options in zip(blocks, options_per_block(blocks, opts.option), strict=True):
+        cases += plan([block], channels, size, batch, dtype,
+                      opts.request(block, options=options, ops=ops))
+    sweep_and_report(cases, fmt_=opts.format, json_path=opts.json_path, csv_path=csv_path,
+                     plot=plot, resume=resume, quiet=quiet)
+
+
+def _prior_results(json_path: str | None, csv_path: str | None):
+    """What an earlier run of the same sweep finished: its profiles (from --json) or its CSV
+    rows (from --csv alone), and the case names to skip."""
+    import os
+
+    from attnprof.check import load_results
+    from attnprof.report.csv import read_rows
+
+    if json_path and json_path != "-" and os.path.exists(json_path):
+        profiles = load_results(json_path)
+        return profiles, [], {p.label for p in profiles}
+    if csv_path and os.path.exists(csv_path):
+        try:
+            rows = read_rows(csv_path)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BadInput(f"{csv_path}: cannot resume from it: {exc}") from None
+        if rows and "name" not in rows[0]:
+            raise BadInput(f"{csv_path}: not an attnprof CSV (no 'name' column)")
+        return [], rows, {r["name"] for r in rows}
+    return [], [], set()
+
+
+def sweep_and_report(cases, *, fmt_: str, json_path: str | None, csv_path: str | None,
+                     plot: str | None, resume: bool, quiet: bool) -> None:
+    """Run the cases with :func:`attnprof.sweep.run_sweep`, rewriting --json and --csv after
+    each; on Ctrl-C say what was kept and exit 130; then report the cases and the fit."""
+    from attnprof.files import check_writable, json_text, write_text
+
+    for path in (json_path, csv_path, plot):
+        if path:
+            check_writable(path)
+    if plot:
+        from attnprof.report.plot import require_matplotlib
+
+        require_matplotlib()
+    if resume and not (json_path or csv_path):
+        raise BadInput("--resume needs the --json or --csv file of the earlier run")
+    prior, prior_rows, done = _prior_results(json_path, csv_path) if resume else ([], [], set())
+    if resume:
+        skipped = sum(c.name in done for c in cases)
+        note(f"resuming: {skipped} of {len(cases)} cases already done")
+    from attnprof.report.csv import profiles_csv
+    from attnprof.results import results_document
+    from attnprof.sweep import SweepInterrupted, run_sweep, scaling
+
+    def save(finished) -> None:
+        if json_path and json_path != "-":
+            write_text(json_path, json_text(results_document(finished)))
+        if csv_path:
+            write_text(csv_path, profiles_csv(finished[len(prior):] if prior_rows else finished,
+                                              prior_rows))
+
+    try:
+        with progress_bar(quiet, "sweep") as progress:
+            finished = run_sweep(cases, prior=prior, skip=done, save=save, progress=progress)
+    except SweepInterrupted as stop:
+        where = " and ".join(p for p in (json_path, csv_path) if p and p != "-")
+        error_line(f"interrupted: {len(stop.finished)} of {stop.total} cases finished"
+                   + (f" and kept in {where}; rerun the same command with --resume to go on"
+                      if where else "; add --json PATH to keep finished cases next time"))
+        raise typer.Exit(130) from None
+    fits = scaling(finished)
+    if plot:
+        from attnprof.report.plot import plot_sweep
+
+        plot_sweep(finished, plot, fits)
+    from attnprof.report.markdown import sweep_markdown
+    from attnprof.report.rich_render import sweep_table
+
+    def table(console) -> None:
+        console.print(sweep_table(finished, fits))
+        if plot:
+            console.print(f"plot written to {plot}")
+
+    emit(fmt_, results_document(finished, scaling=fits), sweep_markdown(finished, fits), table,
+         json_path)

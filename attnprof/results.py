@@ -222,8 +222,14 @@ class Latency:
     quality: Quality | None = None
     threads_reason: str | None = None
     l2_flush: bool = False  # CUDA cold-cache timing: L2 flushed before every call
-    # every sample, ms per call: in memory only (not in JSON), for ratios within one run
-    samples_ms: tuple[float, ...] = field(default=(), repr=False, compare=False)
+    # the samples, ms per call, by interleaved round: in memory only (not in JSON), for
+    # ratios within one run
+    rounds_ms: tuple[tuple[float, ...], ...] = field(default=(), repr=False, compare=False)
+
+    @property
+    def samples_ms(self) -> tuple[float, ...]:
+        """Every sample, ms per call (in memory only)."""
+        return tuple(t for r in self.rounds_ms for t in r)
 
     @property
     def ci(self) -> Estimate:
@@ -244,22 +250,25 @@ class Latency:
         return self.quality.warnings if self.quality is not None else ()
 
     def ratio_to(self, baseline: Latency) -> Estimate:
-        """This median / ``baseline``'s with a 95% interval: a bootstrap of both sample sets
-        when both are in memory (measured in this process), else from the two stored
-        intervals (``stats.ratio_from_cis``)."""
+        """This median / ``baseline``'s with a 95% interval: from both sets of samples when
+        both are in memory (measured in this process; ``stats.ratio_ci``, by round when
+        they were interleaved in the same rounds), else from the two stored intervals
+        (``stats.ratio_from_cis``)."""
+        a, b = self.rounds_ms, baseline.rounds_ms
         if len(self.samples_ms) > 1 and len(baseline.samples_ms) > 1:
-            return ratio_ci(self.samples_ms, baseline.samples_ms)
+            paired = len(a) == len(b)
+            return ratio_ci(a if paired else self.samples_ms, b if paired else baseline.samples_ms)
         return ratio_from_cis(self.ci, baseline.ci)
 
     def to_dict(self) -> dict[str, Any]:
-        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "samples_ms"}
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "rounds_ms"}
         d["quality"] = self.quality.to_dict() if self.quality is not None else None
         return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Latency:
         kw = _known(cls, d)
-        kw.pop("samples_ms", None)
+        kw.pop("rounds_ms", None)
         if kw.get("quality") is not None:
             kw["quality"] = Quality.from_dict(kw["quality"])
         return cls(**kw)

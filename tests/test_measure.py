@@ -28,7 +28,7 @@ def test_latency_fields_are_consistent():
         assert lat.ci_coverage > 0 and "order statistics" in lat.ci_method
     assert lat.quality is not None and lat.quality.threads == 1
     assert lat.threads_reason == "1 requested" and lat.l2_flush is False
-    assert len(lat.samples_ms) == lat.samples
+    assert len(lat.samples_ms) == lat.samples and len(lat.rounds_ms) == 1
 
 
 
@@ -281,6 +281,7 @@ def test_blocks_fill_the_budget_with_a_fixed_block_size(faked):
     call.sample(budget_s=3 * 2 * per_call)       # the next round keeps the block size
     lat = call.latency(rounds=2)
     assert lat.samples == 13 and lat.runs_per_sample == 2
+    assert [len(r) for r in lat.rounds_ms] == [10, 3] and call.round_sizes == [10, 3]
     assert lat.median_ms == pytest.approx(per_call * 1e3)
     assert lat.ci_low_ms == lat.ci_high_ms == pytest.approx(per_call * 1e3)
     assert lat.iqr_ms == 0 and lat.quality.warnings == () and lat.trustworthy
@@ -336,6 +337,9 @@ class RoundFake:
         self.clock.now += 0.25
         self.times.append(budget)
 
+    def rounds(self):
+        return tuple((t,) for t in self.times)
+
     def latency(self, rounds):
         return (self.name, rounds)
 
@@ -384,19 +388,21 @@ def test_latency_json_round_trips_the_interval_and_quality():
                   samples=10, runs_per_sample=1, threads=1, mode="infer", device="cpu",
                   images_per_s=1.0, method="t", ci_low_ms=ci.low, ci_high_ms=ci.high,
                   ci_coverage=ci.coverage, ci_method=ci.method, quality=q,
-                  threads_reason="1 requested", samples_ms=tuple(samples))
+                  threads_reason="1 requested", rounds_ms=(tuple(samples[:5]), tuple(samples[5:])))
+    assert lat.samples_ms == tuple(samples)
     d = lat.to_dict()
-    assert "samples_ms" not in d and d["quality"]["warnings"] == list(q.warnings)
+    assert "samples_ms" not in d and "rounds_ms" not in d
+    assert d["quality"]["warnings"] == list(q.warnings)
     assert (d["ci_low_ms"], d["ci_high_ms"]) == (1.1, 1.8)  # x(2)..x(9) of 10
     back = Latency.from_dict(json.loads(json.dumps(d)))
-    assert back == lat and back.quality == q and back.samples_ms == ()
+    assert back == lat and back.quality == q and back.rounds_ms == ()
     # in one run, a ratio bootstraps the samples; from JSON, it combines the intervals
     slower = Latency.from_dict({**d, "median_ms": 2 * ci.value, "ci_low_ms": 2.2,
                                 "ci_high_ms": 3.6})
     assert back.ratio_to(back).value == pytest.approx(1.0)
     assert slower.ratio_to(back).value == pytest.approx(2.0)
     assert "quadrature" in slower.ratio_to(back).method
-    assert "bootstrap" in lat.ratio_to(lat).method
+    assert "bootstrap" in lat.ratio_to(lat).method and "2 per-round" in lat.ratio_to(lat).method
     assert stats.verdict(slower.ratio_to(back)) == "slower"
 
 
@@ -416,6 +422,7 @@ def test_adaptive_rounds_on_real_timing_never_fail_identical_blocks():
     outcome = []
 
     def decide(s):
+        assert len(s[0]) == len(s[1]) >= 3  # by round
         outcome.append(stats.budget(stats.ratio_ci(s[1], s[0]), 3.0))
         return stats.is_decisive(outcome[-1])
 

@@ -110,6 +110,46 @@ def test_ratio_interval_is_deterministic_and_covers():
     assert hits >= 0.9 * trials
 
 
+def test_ratio_by_rounds_is_widened_to_the_t_interval_of_per_round_ratios():
+    # three rounds whose samples are constant within a round: per-round ratios 1.0, 1.2,
+    # 1.1 against a baseline of 1.0. The t interval of their logs (df=2, closed-form
+    # quantile) is wider than the pooled bootstrap, so it is the interval
+    k = 10
+    cand = [[1.0] * k, [1.2] * k, [1.1] * k]
+    base = [[1.0] * k] * 3
+    logs = [0.0, math.log(1.2), math.log(1.1)]
+    t2 = 0.95 * math.sqrt(2 / (1 - 0.95 ** 2))
+    half = t2 * statistics.stdev(logs) / math.sqrt(3)
+    r = stats.ratio_ci(cand, base)
+    assert r.value == pytest.approx(1.1)
+    assert r.low == pytest.approx(math.exp(statistics.fmean(logs) - half))
+    assert r.high == pytest.approx(math.exp(statistics.fmean(logs) + half))
+    assert "3 per-round ratios" in r.method
+    with pytest.raises(ValueError, match="rounds"):
+        stats.ratio_ci(cand, base[:2])
+
+
+def test_a_burst_in_one_round_cannot_make_a_ratio_decisive():
+    # equal blocks (true ratio 1); in round 2 a burst of load slows every sample of the
+    # candidate by 30%. Pooled as if independent, the samples look "slower"; by round, the
+    # rounds disagree and the verdict is inconclusive
+    rng = random.Random(9)
+
+    def round_(scale=1.0):
+        return [scale * 1e-3 * (1 + 0.01 * rng.random()) for _ in range(40)]
+
+    cand = [round_(), round_(1.3), round_(1.3), round_()]
+    base = [round_(), round_(), round_(), round_()]
+    flat = stats.ratio_ci([x for r in cand for x in r], [x for r in base for x in r])
+    by_round = stats.ratio_ci(cand, base)
+    assert stats.verdict(flat) == "slower"            # the overconfident answer
+    assert stats.verdict(by_round) == "inconclusive"
+    assert by_round.low <= flat.low and by_round.high >= flat.high
+    # when every round agrees, rounds cost nothing: still decisive
+    steady = [round_(1.3) for _ in range(4)]
+    assert stats.verdict(stats.ratio_ci(steady, base)) == "slower"
+
+
 def test_ratio_with_too_few_samples_has_no_interval():
     r = stats.ratio_ci([2.0], [1.0, 1.1])
     assert r.value == pytest.approx(2 / 1.05) and (r.low, r.high) == (0.0, math.inf)

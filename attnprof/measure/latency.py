@@ -128,6 +128,7 @@ class TimedCall:
         self.step = _step(fn, x, self.train, params)
         self.times: list[float] = []   # seconds per call, one per sample
         self.sizes: list[int] = []     # calls per sample, beside ``times``
+        self.round_sizes: list[int] = []   # samples taken by each sample() call (a round)
         self.machine: list[stats.MachineState] = []   # the run queue after each sample
         self.runs_per_sample = 0
         self._flush = _flush_buffer(x.device) if l2_flush else None
@@ -151,7 +152,8 @@ class TimedCall:
         return stack
 
     def sample(self, budget_s: float) -> None:
-        """Run one autorange of about ``budget_s`` and keep its per-call times."""
+        """Sample for about ``budget_s`` (one round) and keep the per-call times."""
+        before = len(self.times)
         if self._flush is not None:
             self._sample_cold(budget_s)
         else:
@@ -164,7 +166,16 @@ class TimedCall:
                     self.runs_per_sample = max(self.runs_per_sample, m.number_per_run)
                 else:
                     self._sample_blocks(budget_s)
+        self.round_sizes.append(len(self.times) - before)
         self.machine.append(stats.machine_state(reads=3, interval_s=0.001))
+
+    def rounds(self) -> tuple[tuple[float, ...], ...]:
+        """The samples (seconds per call) split by the sample() call (round) that took them."""
+        out, i = [], 0
+        for n in self.round_sizes:
+            out.append(tuple(self.times[i:i + n]))
+            i += n
+        return tuple(out)
 
     def block_size(self) -> int:
         """Calls per sample, fixed at the first sample: enough for a block of about
@@ -274,7 +285,7 @@ class TimedCall:
             ci_high_ms=ci.high * 1e3 if ci.bounded else None,
             ci_coverage=ci.coverage if ci.bounded else None, ci_method=ci.method,
             quality=quality, threads_reason=self.threads_reason, l2_flush=self.l2_flush,
-            samples_ms=tuple(t * 1e3 for t in self.times),
+            rounds_ms=tuple(tuple(t * 1e3 for t in r) for r in self.rounds()),
         )
 
 
@@ -306,7 +317,7 @@ def measure_interleaved(calls: list[TimedCall], budget_s: float, rounds: int = 5
     return [call.latency(rounds) for call in calls]
 
 
-Decide = Callable[[list[tuple[float, ...]]], bool]
+Decide = Callable[[list[tuple[tuple[float, ...], ...]]], bool]
 
 
 @dataclass(frozen=True)
@@ -331,9 +342,9 @@ def measure_until(calls: Sequence[TimedCall], decide: Decide, *, round_budget_s:
     """Interleaved rounds (rotating, as ``measure_interleaved``) of ``round_budget_s`` per
     call, until ``decide`` is satisfied or the time cap says stop.
 
-    After each round from ``min_rounds`` on, ``decide`` gets every call's samples so far
-    (seconds per call, in ``calls`` order) and returns True once its decision is decisive,
-    e.g. for a budget of call 1 against call 0::
+    After each round from ``min_rounds`` on, ``decide`` gets every call's samples so far, by
+    round (``TimedCall.rounds()``: seconds per call, in ``calls`` order), and returns True
+    once its decision is decisive, e.g. for a budget of call 1 against call 0::
 
         decide = lambda s: stats.is_decisive(
             stats.budget(stats.ratio_ci(s[1], s[0]), max_ratio))
@@ -349,7 +360,7 @@ def measure_until(calls: Sequence[TimedCall], decide: Decide, *, round_budget_s:
         r += 1
         if on_round is not None:
             on_round(r)
-        if r >= min_rounds and decide([tuple(c.times) for c in calls]):
+        if r >= min_rounds and decide([c.rounds() for c in calls]):
             stopped = "decisive"
             break
         elapsed = clock() - start

@@ -15,16 +15,18 @@ Intervals
     interval is ``[min, max]`` with that lower coverage stated; with one sample there is no
     interval at all: ``(0, inf)``.
 
-    ``ratio_ci``: the ratio of two medians (candidate / baseline) with a percentile bootstrap
-    interval, the two sample sets resampled independently, 4000 replicates, seed 0. The
-    bootstrap median of a resample is drawn exactly without building the resample: the k-th
-    order statistic of n uniform indices is ``floor(n * Beta(k, n+1-k))`` (and the next one
-    is ``Beta(1, n-k)`` of the way from it to the end), so a replicate costs O(1) and large
-    sample sets stay cheap. Paired per-round ratios were the alternative; attnprof takes 3-5
-    interleaved rounds, and with order statistics five pairs cannot reach 95% (see above),
-    so the pooled bootstrap it is. Interleaving still does its job: both sets see the same
-    load, so the medians move together, and the independent resampling errs on the wide
-    (cautious) side.
+    ``ratio_ci``: the ratio of two medians (candidate / baseline). The interval is a
+    percentile bootstrap of the pooled samples, the two sets resampled independently, 4000
+    replicates, seed 0; the bootstrap median of a resample is drawn exactly without
+    building the resample (the k-th order statistic of n uniform indices is
+    ``floor(n * Beta(k, n+1-k))``, and the next one is ``Beta(1, n-k)`` of the way from it
+    to the end), so a replicate costs O(1). The bootstrap takes the samples as independent,
+    which load bursts break: a burst that hits one call in one round shifts many of its
+    samples at once. So when the samples come in interleaved rounds (2 or more), the
+    interval is widened to contain the Student-t interval of the per-round log ratios
+    (``log median(A_r) / median(B_r)``, each round's pair measured side by side): a ratio is
+    decisive only when the rounds agree. (Order statistics of the per-round ratios were the
+    alternative; with 3-5 rounds they cannot reach 95%, see above.)
 
     ``ratio_from_cis``: the same ratio from two stored intervals alone (a baseline JSON
     document carries intervals, not samples): log half-widths added in quadrature on each
@@ -175,14 +177,33 @@ def _bootstrap_medians(xs: Sequence[float], count: int, rng: random.Random) -> l
     return out
 
 
-def ratio_ci(candidate: Sequence[float], baseline: Sequence[float],
-             level: float = CONFIDENCE, *, resamples: int = BOOTSTRAP_RESAMPLES,
-             seed: int = 0) -> Estimate:
-    """median(candidate) / median(baseline) with a percentile bootstrap interval.
-    Deterministic (``seed``). Fewer than two samples on either side: no interval."""
-    a, b = sorted(candidate), sorted(baseline)
+Samples = Sequence[float] | Sequence[Sequence[float]]
+
+
+def _split(samples: Samples) -> tuple[list[float], list[list[float]] | None]:
+    """Flat samples and, when given per round, the rounds."""
+    if len(samples) and isinstance(samples[0], Sequence):
+        rounds = [[float(x) for x in r] for r in samples]  # type: ignore[union-attr]
+        return [x for r in rounds for x in r], rounds
+    return [float(x) for x in samples], None  # type: ignore[arg-type]
+
+
+def ratio_ci(candidate: Samples, baseline: Samples, level: float = CONFIDENCE, *,
+             resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0) -> Estimate:
+    """median(candidate) / median(baseline) with an interval. Deterministic (``seed``).
+
+    Each side is a sequence of samples, or of interleaved rounds (a sequence of sequences,
+    the same number of rounds on both sides). The interval is the percentile bootstrap of
+    the pooled medians; with two rounds or more it is widened to hold the Student-t
+    interval of the per-round log ratios as well, so a burst of load that hit one call in
+    one round (samples that are not independent) cannot make the ratio look decisive: the
+    rounds must agree. Fewer than two samples on either side: no interval."""
+    a, rounds_a = _split(candidate)
+    b, rounds_b = _split(baseline)
     if not a or not b:
         raise ValueError("no samples")
+    a.sort()
+    b.sort()
     mb = statistics.median(b)
     value = statistics.median(a) / mb if mb > 0 else math.inf
     if len(a) < 2 or len(b) < 2 or mb <= 0:
@@ -194,9 +215,20 @@ def ratio_ci(candidate: Sequence[float], baseline: Sequence[float],
     alpha = 1.0 - level
     low = ratios[max(0, int(math.floor(alpha / 2 * resamples)))]
     high = ratios[min(resamples - 1, int(math.ceil((1 - alpha / 2) * resamples)) - 1)]
-    return Estimate(value, low, high, level,
-                    f"bootstrap of medians ({resamples} resamples, "
-                    f"n={len(a)}/{len(b)}, seed {seed}), {100 * level:g}% percentile")
+    method = (f"bootstrap of medians ({resamples} resamples, n={len(a)}/{len(b)}, "
+              f"seed {seed}), {100 * level:g}% percentile")
+    if rounds_a is None or rounds_b is None or len(rounds_a) < 2:
+        return Estimate(value, low, high, level, method + "; samples taken as independent")
+    if len(rounds_a) != len(rounds_b):
+        raise ValueError("candidate and baseline have different numbers of rounds")
+    logs = [math.log(statistics.median(ra) / statistics.median(rb))
+            for ra, rb in zip(rounds_a, rounds_b, strict=True) if ra and rb]
+    if len(logs) >= 2:
+        half = t_quantile(level, len(logs) - 1) * statistics.stdev(logs) / math.sqrt(len(logs))
+        mid = statistics.fmean(logs)
+        low, high = min(low, math.exp(mid - half)), max(high, math.exp(mid + half))
+        method += f", widened to the t interval of {len(logs)} per-round ratios"
+    return Estimate(value, low, high, level, method)
 
 
 def ratio_from_cis(candidate: Estimate, baseline: Estimate) -> Estimate:

@@ -124,24 +124,32 @@ def axis_value(p: Profile, axis: str) -> Any:
     return {"channels": c, "size": math.sqrt(h * w), "batch": b, "dtype": p.input.dtype}[axis]
 
 
+def fit(xs: list[float], ys: list[float], flagged: list[bool] | None = None):
+    """The log-log least-squares fit of cost on the axis (``stats.Fit``: exponent, its 95%
+    interval, R²), or None with fewer than two usable points."""
+    from attnprof.measure.stats import loglog_fit
+
+    flags = flagged if flagged is not None else [False] * len(xs)
+    pts = [(x, y, f) for x, y, f in zip(xs, ys, flags, strict=True)
+           if x and y and x > 0 and y > 0]
+    if len({x for x, _, _ in pts}) < 2:
+        return None
+    return loglog_fit([x for x, _, _ in pts], [y for _, y, _ in pts],
+                      flagged=[f for _, _, f in pts])
+
+
 def scaling_exponent(xs: list[float], ys: list[float]) -> float | None:
     """Least-squares slope of log y on log x: cost ∝ x^k. None with < 2 usable points."""
-    pts = [(math.log(x), math.log(y)) for x, y in zip(xs, ys, strict=True)
-           if x and y and x > 0 and y > 0]
-    if len({p[0] for p in pts}) < 2:
-        return None
-    mx = sum(p[0] for p in pts) / len(pts)
-    my = sum(p[1] for p in pts) / len(pts)
-    sxx = sum((p[0] - mx) ** 2 for p in pts)
-    sxy = sum((p[0] - mx) * (p[1] - my) for p in pts)
-    return sxy / sxx
+    found = fit(xs, ys)
+    return found.slope if found is not None else None
 
 
 FIT_METRICS = ("latency_ms", "flops", "bytes", "params")
 
 
 def scaling(profiles: list[Profile]) -> list[dict[str, Any]]:
-    """Where exactly one numeric axis is swept: each block's exponent per metric."""
+    """Where exactly one numeric axis is swept: each block's exponent per metric, and under
+    ``fits`` each fit's interval, R² and whether its inputs were trustworthy."""
     axes = [a for a in swept_axes(profiles) if a != "dtype"]
     if len(axes) != 1 or "dtype" in swept_axes(profiles):
         return []
@@ -150,10 +158,17 @@ def scaling(profiles: list[Profile]) -> list[dict[str, Any]]:
     for block in dict.fromkeys(p.block.name for p in profiles):
         mine = [p for p in profiles if p.block.name == block]
         row: dict[str, Any] = {"block": block, "axis": axis}
+        fits: dict[str, Any] = {}
         for m in FIT_METRICS:
-            pairs = [(axis_value(p, axis), metric(p, m)) for p in mine]
-            pairs = [(x, y) for x, y in pairs if y is not None]
-            row[m] = scaling_exponent([x for x, _ in pairs], [y for _, y in pairs]) \
-                if len(pairs) > 1 else None
+            points = [(axis_value(p, axis), metric(p, m),
+                       m == "latency_ms" and p.latency is not None and not p.latency.trustworthy)
+                      for p in mine]
+            points = [pt for pt in points if pt[1] is not None]
+            found = fit([x for x, _, _ in points], [y for _, y, _ in points],
+                        [f for _, _, f in points]) if len(points) > 1 else None
+            # an exponent fitted to times that timed the scheduler is no exponent at all
+            row[m] = found.slope if found is not None and found.trustworthy else None
+            fits[m] = found.to_dict() if found is not None else None
+        row["fits"] = fits
         out.append(row)
     return out

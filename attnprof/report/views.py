@@ -399,8 +399,24 @@ def scaling_view(fits: list[Mapping[str, Any]]) -> TableView:
     """A sweep's fitted exponents: each cost ∝ axis^k, per block (a cost that could not be
     fitted is left out)."""
     keys = ("latency_ms", "flops", "bytes", "params")
-    rows = [[str(f["block"]), ", ".join(f"{k} ∝ {f['axis']}^{f[k]:.2f}" for k in keys
-                                        if f.get(k) is not None) or "-"] for f in fits]
+
+    def one(f: Mapping[str, Any], k: str) -> str | None:
+        detail = (f.get("fits") or {}).get(k)
+        if detail is None:  # a document from before fits carried their quality
+            return None if f.get(k) is None else f"{k} ∝ {f['axis']}^{f[k]:.2f}"
+        if not detail["trustworthy"]:
+            return (f"{k}: untrustworthy ({detail['flagged']} of {detail['points']} times "
+                    "flagged noisy), no exponent")
+        text = f"{k} ∝ {f['axis']}^{detail['slope']:.2f}"
+        extra = []
+        if detail.get("slope_low") is not None:
+            extra.append(f"95% CI {detail['slope_low']:.2f} to {detail['slope_high']:.2f}")
+        if detail.get("r2") is not None:
+            extra.append(f"R² {detail['r2']:.3f}")
+        return text + (f" ({', '.join(extra)})" if extra else "")
+
+    rows = [[str(f["block"]), "; ".join(t for k in keys if (t := one(f, k))) or "-"]
+            for f in fits]
     return _table("How each cost scales along the swept axis (least squares, log-log)",
                   _cols("block", "cost ∝ axis^k"), rows)
 

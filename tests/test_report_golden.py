@@ -11,6 +11,9 @@ the profiles carry a roofline):
 - ``stat_failed_backend.json``: ``attnprof stat oddblocks:SplitGate -c 16 -s 16
   --no-latency --format json``, a user block with a leaf module that returns a tuple, which
   torchstat fails on (a failed backend row, no latency)
+- ``stat_data_dependent.json``: ``attnprof stat oddblocks:DataGate -c 16 -s 16 --no-latency
+  --format json``, a user block that gates only when ``x.mean() > 0``: counted on a real
+  input, a count that depends on it (a warning note), torchstat not compared
 - ``compare_se_eca_cbam.json``: ``attnprof compare se eca cbam -c 32 -s 16 --baseline se
   --threads 2 --budget 0.2 --rounds 3 --format json`` (its ``comparison`` is the JSON that
   ``comparison()`` must keep producing)
@@ -63,7 +66,8 @@ FIXTURES = HERE / "fixtures"
 GOLDEN = HERE / "golden"
 UPDATE = os.environ.get("ATTNPROF_UPDATE_GOLDEN") == "1"
 
-STAT = ["stat_se_layers_ops", "stat_se_in_resnet18", "stat_failed_backend"]
+STAT = ["stat_se_layers_ops", "stat_se_in_resnet18", "stat_failed_backend",
+        "stat_data_dependent"]
 COMPARE = ["compare_se_eca_cbam", "compare_in_resnet18"]
 SWEEP = "sweep_se_eca_sizes"
 CASES = [*STAT, *COMPARE, SWEEP, "run_budgets", "check_diffs"]
@@ -194,7 +198,9 @@ def facts(p: Profile) -> list[str]:
     roofline and the per-op times."""
     out = [p.block.name, p.input.text, fmt.count(p.params), fmt.count(p.parameters.trainable)]
     for name, c in p.counters.items():
-        out.append(name)
+        out += [name, c.input] if c.input else [name]
+        if c.not_compared:
+            out.append("not compared")
         if c.ok:
             out += [fmt.count(c.reported), fmt.count(c.macs), fmt.count(c.flops)]
         else:
@@ -223,8 +229,9 @@ def facts(p: Profile) -> list[str]:
                 fmt.ms(h.base.latency.median_ms) if h.base.latency else "-",
                 fmt.nbytes(h.base.peak_bytes), fmt.nbytes(h.total.peak_bytes),
                 f"{h.base.params / 2**20:.3f} M 2^20"]
+    decomposed = p.own.extra.get("decomposed") or {} if p.own is not None else {}
     for t in p.op_times:
-        out += [t.op, fmt.ms(t.self_ms), f"{100 * t.share:.1f}%"]
+        out += [t.op, fmt.ms(t.self_ms), f"{100 * t.share:.1f}%", *decomposed.get(t.op, ())]
     for x in p.layers:
         out += [x.path or "(block)", x.type]
         if x.cost is not None:
@@ -286,8 +293,17 @@ def test_check_table_counts_the_rows_it_hides():
 # -- the JSON and the CSV stay as they were ---------------------------------------------------
 
 def test_comparison_json_is_the_runs_own():
-    doc = load("compare_se_eca_cbam")
-    assert v.comparison(profiles("compare_se_eca_cbam"), "se") == doc["comparison"]
+    """``comparison()`` gives what the run itself wrote: every value, ratio and difference
+    the same (a key added since is an addition, not a change)."""
+    doc = load("compare_se_eca_cbam")["comparison"]
+    now = v.comparison(profiles("compare_se_eca_cbam"), "se")
+    assert now["baseline"] == doc["baseline"] == "se"
+    assert [r["name"] for r in now["rows"]] == [r["name"] for r in doc["rows"]]
+    for row, then in zip(now["rows"], doc["rows"], strict=True):
+        for key, cells in then.items():
+            if key == "name":
+                continue
+            assert {k: row[key][k] for k in cells} == cells, (row["name"], key)
     assert v.comparison(profiles("compare_se_eca_cbam"), None) is None
 
 

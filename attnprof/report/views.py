@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from attnprof.metrics import METRICS, metric
-from attnprof.reconcile import missed_ops, missed_text
+from attnprof.reconcile import missed_ops, missed_text, share_text
 from attnprof.report import fmt
 from attnprof.results import Count, HostDelta, OpCost, OpTime, Profile
 from attnprof.spec import BACKENDS
@@ -150,24 +150,24 @@ def _missed(name: str, c: Count, own: Count | None) -> str:
 
 def counters_view(p: Profile) -> TableView:
     """Every backend's figure beside attnprof's full count, with the ops each one missed:
-    why torchinfo says 128 where attnprof says two million."""
+    why torchinfo says 128 where attnprof says two million. ``input`` is what each counted
+    on: meta (shapes only), real (attnprof's seeded input) or own (an input of its own)."""
     own = p.own
-    own_flops = own.flops if own is not None else None
     rows, tones = [], []
     for name, c in p.counters.items():
         if not c.ok:
-            rows.append([name, c.status, "", "", "", "", c.error or ""])
+            rows.append([name, c.input or "", c.status, "", "", "", "", c.error or ""])
             tones.append(STATUS_TONE.get(c.status, "bad"))
             continue
-        share = "100%" if name == "attnprof" else fmt.percent(c.flops, own_flops)
-        rows.append([name, fmt.count(c.reported), c.unit or "", fmt.count(c.macs),
-                     fmt.count(c.flops), share, _missed(name, c, own)])
+        rows.append([name, c.input or "", fmt.count(c.reported), c.unit or "",
+                     fmt.count(c.macs), fmt.count(c.flops), share_text(c, own, fmt.percent),
+                     _missed(name, c, own)])
         tones.append(None)
     notes = [f"{n}: {note}" for n, c in p.counters.items() for note in c.notes]
     return _table("What each counter reports, and what it leaves out",
-                  _cols("backend", "reports>", "unit", "MACs>", "FLOPs>", "of attnprof>",
-                        "not counted (share of attnprof FLOPs)"),
-                  rows, notes, tones, toned=1)
+                  _cols("backend", "input", "reports>", "unit", "MACs>", "FLOPs>",
+                        "of attnprof>", "not counted (share of attnprof FLOPs)"),
+                  rows, notes, tones, toned=2)
 
 
 def cost_view(p: Profile) -> TableView:
@@ -255,11 +255,14 @@ def op_rows(p: Profile) -> list[tuple[str, OpCost | None, OpTime | None]]:
 def ops_view(p: Profile) -> TableView:
     own = p.own
     total = own.flops if own is not None else None
+    decomposed = (own.extra.get("decomposed") or {}) if own is not None else {}
     timed = bool(p.op_times)
     rows = []
     for name, c, tm in op_rows(p):
         if c is not None and c.uncounted:
             name += " (no rule)"
+        elif c is None and decomposed.get(name):
+            name += f" (counted as {', '.join(decomposed[name])})"
         elif c is None:
             name += " (not counted)"
         cells = [name, str(c.calls if c else tm.calls)]

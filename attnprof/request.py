@@ -18,14 +18,41 @@ MODES = ("infer", "train")
 FORMATS = ("table", "json", "markdown")
 _DEVICE = re.compile(r"^(cpu|meta|cuda(:\d+)?)$")
 
+# Bounds checked before torch sees a value (docs/contract.md, "Limits"):
+#: the largest channel count, batch, height or width (what torch's kernels index with int32)
+MAX_DIM = 2**31 - 1
+#: the most elements an input may have (4 TiB of float32: more than any device holds)
+MAX_ELEMENTS = 2**40
+#: the longest timing budget per block, in seconds
+MAX_BUDGET_S = 3600.0
+#: the highest CUDA device index attnprof asks torch about
+MAX_DEVICE_INDEX = 1023
+
+
+def max_threads() -> int:
+    """The most threads a run may ask for: four per CPU (``os.cpu_count()``)."""
+    import os
+
+    return 4 * (os.cpu_count() or 1)
+
+
+def check_dim(what: str, value: Any) -> int:
+    """A positive integer no larger than :data:`MAX_DIM`; else :class:`BadInput`."""
+    check_positive(what, value)
+    if value > MAX_DIM:
+        raise BadInput(f"{what} must be at most {MAX_DIM:,}, got {value:,}")
+    return value
+
 
 def parse_size(text: str | int | tuple[int, int]) -> tuple[int, int]:
     """``256`` -> (256, 256); ``"224x112"`` -> (224, 112) as (H, W)."""
-    if isinstance(text, tuple):
+    if isinstance(text, (tuple, list)):
+        if len(text) != 2:
+            raise BadInput(f"size must be S or (H, W) with positive integers, got {text!r}")
         h, w = text
-        return check_positive("size height", h), check_positive("size width", w)
+        return check_dim("size height", h), check_dim("size width", w)
     if isinstance(text, int) and not isinstance(text, bool):
-        return check_positive("size", text), text
+        return check_dim("size", text), text
     raw = str(text).strip().lower()
     parts = raw.split("x")
     try:
@@ -38,7 +65,7 @@ def parse_size(text: str | int | tuple[int, int]) -> tuple[int, int]:
     if len(nums) != 2 or min(nums) < 1:
         raise BadInput(f"size must be S or HxW with positive integers (e.g. 56 or 224x112), "
                        f"got {text!r}")
-    return nums[0], nums[1]
+    return check_dim("size height", nums[0]), check_dim("size width", nums[1])
 
 
 def parse_choice(what: str, value: str, choices: Iterable[str]) -> str:
@@ -77,7 +104,11 @@ def parse_device(value: str) -> str:
     """``cpu``, ``cuda`` or ``cuda:N``; ``cuda`` is reported as ``cuda:0`` everywhere."""
     v = str(value).strip().lower()
     if not _DEVICE.match(v):
-        raise BadInput(f"unknown device {value!r}; use cpu, cuda or cuda:N")
+        raise BadInput(f"unknown device {str(value)[:40]!r}; use cpu, cuda or cuda:N")
+    index = v.partition(":")[2]
+    if index and (len(index) > 6 or int(index) > MAX_DEVICE_INDEX):
+        raise BadInput(f"device index {index[:24]}{'…' if len(index) > 24 else ''} is out of "
+                       f"range: use cuda:N with N from 0 to {MAX_DEVICE_INDEX}")
     return "cuda:0" if v == "cuda" else v
 
 
@@ -106,6 +137,7 @@ class ProfileRequest:
     verbose: bool = False
     name: str | None = None
     host: str | None = None
+    l2_flush: bool = False  # CUDA: flush the L2 cache before each timed call (cold cache)
 
     def validated(self) -> Plan:
         """The Plan; raises :class:`BadInput` (or a subclass) on any malformed field."""
@@ -139,6 +171,7 @@ class Plan:
     verbose: bool
     name: str | None
     host: Any  # a hosts.HostSpec, or None
+    l2_flush: bool = False
 
     @property
     def block_name(self) -> str:
@@ -178,6 +211,8 @@ def _positive_number(what: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) \
             or not math.isfinite(value) or value <= 0:
         raise BadInput(f"{what} must be a positive number of seconds, got {value!r}")
+    if value > MAX_BUDGET_S:
+        raise BadInput(f"{what} must be at most {MAX_BUDGET_S:g} seconds, got {value:g}")
     return float(value)
 
 
@@ -194,15 +229,24 @@ def make_plan(r: ProfileRequest) -> Plan:
                        "3-channel images and gives each block its own channels")
     channels = r.channels if r.channels is not None else (3 if host else 64)
     size = parse_size(r.size if r.size is not None else (224 if host else 56))
-    check_positive("channels", channels)
-    check_positive("batch", r.batch)
+    check_dim("channels", channels)
+    check_dim("batch", r.batch)
+    elements = r.batch * channels * size[0] * size[1]
+    if elements > MAX_ELEMENTS:
+        raise BadInput(f"an input of {r.batch}x{channels}x{size[0]}x{size[1]} has {elements:,} "
+                       f"elements; attnprof takes at most {MAX_ELEMENTS:,} (2^40)")
     if r.threads is not None:
         check_positive("threads", r.threads)
+        if r.threads > max_threads():
+            raise BadInput(f"threads must be at most {max_threads()} (four per CPU of this "
+                           f"machine), got {r.threads:,}")
     budget = _positive_number("the latency budget", r.budget_s)
     device = parse_device(r.device)
     mode = parse_choice("mode", r.mode, MODES)
     if r.cuda_graph and not is_cuda(device):
         raise BadInput("--cuda-graph needs a CUDA device: add --device cuda")
+    if r.l2_flush and not is_cuda(device):
+        raise BadInput("--l2-flush flushes a GPU's L2 cache: it needs --device cuda")
     if r.cuda_graph and mode == "train":
         raise BadInput("--cuda-graph times inference only: drop --mode train")
     spec = module = None
@@ -230,4 +274,5 @@ def make_plan(r: ProfileRequest) -> Plan:
         timer=parse_choice("timer", r.timer, ("blocked", "adaptive")),
         channels_last=bool(r.channels_last), compile=bool(r.compile),
         cuda_graph=bool(r.cuda_graph), verbose=bool(r.verbose), name=r.name, host=host,
+        l2_flush=bool(r.l2_flush),
     )

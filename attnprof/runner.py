@@ -141,9 +141,22 @@ def _memory(subject: Subject, own: Count | None) -> Memory:
 
 # -- time -----------------------------------------------------------------------------------
 
-def _time(cases: Sequence[Case], rounds: int, tick: Note) -> None:
+@dataclass(frozen=True)
+class Until:
+    """Adaptive timing: keep adding interleaved rounds (at least ``rounds``) until
+    ``decide`` is satisfied or ``time_cap_s`` is reached, as criterion.rs and NVBench stop
+    on noise. ``decide`` gets, per case in request order, the block's samples by round
+    (seconds per call; None for a case not timed) and says whether every decision that
+    the caller has to make from them (a verdict, a budget) is decisive."""
+
+    decide: Callable[[list[list[list[float]] | None]], bool]
+    time_cap_s: float = 10.0
+    on_done: Callable[[int, str], None] | None = None  # rounds run, why timing stopped
+
+
+def _time(cases: Sequence[Case], rounds: int, tick: Note, until: Until | None = None) -> None:
     """Every subject of every timed case, interleaved in rounds whose order rotates."""
-    from attnprof.measure.latency import TimedCall, measure_interleaved
+    from attnprof.measure.latency import TimedCall, measure_interleaved, measure_until
 
     timed = [c for c in cases if c.plan.latency]
     if not timed:
@@ -154,11 +167,26 @@ def _time(cases: Sequence[Case], rounds: int, tick: Note) -> None:
         for subject in case.built.subjects:
             subject.timed = TimedCall(copy.deepcopy(subject.module), subject.target.input(),
                                       mode=p.mode, threads=p.threads, timer=p.timer,
-                                      compile=p.compile, cuda_graph=p.cuda_graph)
+                                      compile=p.compile, cuda_graph=p.cuda_graph,
+                                      l2_flush=p.l2_flush)
             subjects.append(subject)
     budget = max(c.plan.budget_s for c in timed)
-    lats = measure_interleaved([s.timed for s in subjects], budget, rounds,
-                               on_round=lambda r: tick(f"timing round {r}/{rounds}"))
+    calls = [s.timed for s in subjects]
+    if until is None:
+        lats = measure_interleaved(calls, budget, rounds,
+                                   on_round=lambda r: tick(f"timing round {r}/{rounds}"))
+    else:
+        mains = [case.built.main.timed if case.plan.latency else None for case in cases]
+
+        def decide(_by_call: list) -> bool:
+            return until.decide([m.rounds() if m is not None else None for m in mains])
+
+        adaptive = measure_until(calls, decide, round_budget_s=budget / rounds,
+                                 min_rounds=rounds, time_cap_s=until.time_cap_s,
+                                 on_round=lambda r: tick(f"timing round {r}"))
+        lats = adaptive.latencies
+        if until.on_done is not None:
+            until.on_done(adaptive.rounds, adaptive.stopped)
     for subject, lat in zip(subjects, lats, strict=True):
         subject.latency = lat
 
@@ -236,10 +264,11 @@ def _assemble(case: Case, note: Note) -> Profile:
 def profile_many(
     requests: Sequence[ProfileRequest | Plan], *, rounds: int = 5,
     progress: Callable[[str, int, int], None] | None = None,
-    note: Note | None = None,
+    note: Note | None = None, until: Until | None = None,
 ) -> list[Profile]:
     """Profile several cases; their latencies are measured interleaved, in rounds whose
-    order rotates (with a host, each network with and without its block as well)."""
+    order rotates (with a host, each network with and without its block as well); with
+    ``until``, rounds go on until its decisions are decisive or its time cap."""
     plans = [make_plan(r) for r in requests]
     steps = len(plans) * 2 + (rounds if any(p.latency for p in plans) else 0)
     done = 0
@@ -258,7 +287,7 @@ def profile_many(
             _count(case, quiet)
             cases.append(case)
             tick(f"counted {case.built.info.name}")
-        _time(cases, rounds, tick)
+        _time(cases, rounds, tick, until)
         out = []
         for case in cases:
             out.append(_assemble(case, quiet))

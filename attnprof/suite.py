@@ -55,10 +55,20 @@ class BudgetResult:
     value: float | None
     limit: float
     passed: bool
+    # "pass" | "fail" | "inconclusive": a latency_vs budget is decided by the ratio's 95%
+    # interval (fail only when the whole interval is above the limit); counts are exact
+    outcome: str = ""
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.outcome:
+            object.__setattr__(self, "outcome", "pass" if self.passed else "fail")
 
     def to_dict(self) -> dict[str, Any]:
         return {"case": self.case, "budget": self.what, "value": self.value,
-                "limit": self.limit, "passed": self.passed}
+                "limit": self.limit, "passed": self.passed, "outcome": self.outcome,
+                "ci_low": self.ci_low, "ci_high": self.ci_high}
 
 
 @dataclass
@@ -264,9 +274,31 @@ def evaluate(budgets: list[Budget], profiles: list[Profile]) -> list[BudgetResul
             out.append(BudgetResult(b.case, f"{LIMITS[key]} <= {shown}", value, limit,
                                     value is not None and value <= limit))
         if b.latency_vs is not None:
-            mine, theirs = metric(p, "latency_ms"), metric(by_name[b.latency_vs], "latency_ms")
-            value = mine / theirs if mine is not None and theirs else None
-            out.append(BudgetResult(b.case, f"latency / {b.latency_vs} <= {b.max_ratio:g}",
-                                    value, float(b.max_ratio),
-                                    value is not None and value <= b.max_ratio))
+            out.append(_latency_budget(b, p, by_name[b.latency_vs]))
     return out
+
+
+def _latency_budget(b: Budget, p: Profile, base: Profile) -> BudgetResult:
+    """``latency_vs``: pass when the ratio's whole 95% interval is within ``max_ratio``,
+    fail only when the whole interval is above it, inconclusive otherwise (or when either
+    time timed the scheduler rather than the block)."""
+    from attnprof.measure import stats
+
+    what = f"latency / {b.latency_vs} <= {b.max_ratio:g}"
+    mine, theirs = p.latency, base.latency
+    if mine is None or theirs is None or not theirs.median_ms:
+        return BudgetResult(b.case, what, None, float(b.max_ratio), False, "fail")
+    est = mine.ratio_to(theirs)
+    outcome = stats.budget(est, float(b.max_ratio),
+                           trusted=mine.trustworthy and theirs.trustworthy)
+    return BudgetResult(b.case, what, mine.median_ms / theirs.median_ms, float(b.max_ratio),
+                        outcome == "pass", outcome, est.low if est.bounded else None,
+                        est.high if est.bounded else None)
+
+
+def latency_pairs(budgets: list[Budget], names: list[str]) -> list[tuple[int, int, float]]:
+    """The (case, baseline case, max_ratio) index triples of the latency_vs budgets, for
+    adaptive timing (``stats.pairs_decisive``)."""
+    at = {n: i for i, n in enumerate(names)}
+    return [(at[b.case], at[b.latency_vs], float(b.max_ratio)) for b in budgets
+            if b.latency_vs is not None and b.case in at and b.latency_vs in at]

@@ -36,7 +36,7 @@ def nbytes(n: int | None) -> str:
 def ms(v: float | None) -> str:
     if v is None:
         return "-"
-    if v < 1:
+    if abs(v) < 1:
         return f"{v * 1e3:.1f} µs"
     return f"{v:.3f} ms"
 

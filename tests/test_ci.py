@@ -39,8 +39,16 @@ def test_compare_baseline_json_csv_markdown(cli, tmp_path):
     assert by["se"]["block"]["options"]["ratio"] == 8
     assert by["cbam"]["block"]["options"]["ratio"] == 8
     assert by["eca"]["block"]["options"]["kernel_size"] == 5
-    assert "2 interleaved rounds" in by["eca"]["latency"]["method"]
+    # with a baseline, rounds go on (from --rounds) until every verdict is decisive
+    timing = doc["comparison"]["timing"]
+    assert timing["rounds"] >= 2 and timing["stopped"] in ("decisive", "time cap", "max rounds")
+    assert f"{timing['rounds']} interleaved rounds" in by["eca"]["latency"]["method"]
     rows = {row["name"]: row for row in doc["comparison"]["rows"]}
+    assert rows["se"]["latency_ms"]["verdict"] is None  # the baseline itself
+    for name in ("eca", "cbam"):
+        lat = rows[name]["latency_ms"]
+        assert lat["verdict"] in ("faster", "slower", "same", "inconclusive")
+        assert lat["ci_low"] <= lat["ratio"] <= lat["ci_high"]
     se_params, cbam_params = 2 * 32 * 4, 2 * 32 * 4 + 2 * 49
     assert rows["cbam"]["params"]["value"] == cbam_params
     assert rows["cbam"]["params"]["ratio"] == pytest.approx(cbam_params / se_params)

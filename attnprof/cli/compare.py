@@ -37,8 +37,12 @@ def compare(
     baseline: Annotated[str | None, typer.Option(
         "--baseline", metavar="BLOCK",
         help="Show ratios and differences against this block.")] = None,
-    rounds: Annotated[int, typer.Option("--rounds", metavar="N",
-                                        help="Interleaved timing rounds.")] = 5,
+    rounds: Annotated[int, typer.Option(
+        "--rounds", metavar="N", help="Interleaved timing rounds (at least; with --baseline, "
+        "more until every latency verdict is decisive or --time-cap).")] = 5,
+    time_cap: Annotated[float, typer.Option(
+        "--time-cap", metavar="SECONDS", help="With --baseline: stop adding timing rounds "
+        "after this long, verdicts decided or not.")] = 10.0,
     layers: Annotated[bool, typer.Option(
         "--layers", help="Also each block's per-module table.")] = False,
     ops: Annotated[bool, typer.Option(
@@ -63,10 +67,22 @@ def compare(
     plans = [opts.request(b, ops=ops, name=n).validated()
              for b, n in zip(blocks, names, strict=True)]
     requests = [p.with_options(o) for p, o in zip(plans, per_block, strict=True)]
-    from attnprof.runner import profile_many
+    import math
 
+    from attnprof.runner import Until, profile_many
+
+    if not (math.isfinite(time_cap) and time_cap > 0):
+        raise BadInput(f"--time-cap must be a positive number of seconds, got {time_cap}")
+    until, timing = None, {}
+    if baseline is not None and opts.latency:
+        from attnprof.measure.stats import pairs_decisive
+
+        b = names.index(baseline)
+        pairs = [(i, b, None) for i in range(len(names)) if i != b]
+        until = Until(lambda by_case: pairs_decisive(by_case, pairs), time_cap,
+                      lambda n, why: timing.update(rounds=n, stopped=why))
     with progress_bar(quiet) as progress:
-        profiles = profile_many(requests, rounds=rounds, progress=progress)
+        profiles = profile_many(requests, rounds=rounds, progress=progress, until=until)
     from attnprof.report.csv import profiles_csv
     from attnprof.report.markdown import compare_markdown
     from attnprof.report.rich_render import compare_table, layers_table, ops_table
@@ -81,7 +97,10 @@ def compare(
             if ops:
                 console.print(Text(p.label, style="bold cyan"), ops_table(p))
 
-    emit(opts.format, results_document(profiles, comparison=comparison(profiles, baseline)),
+    compared = comparison(profiles, baseline)
+    if compared is not None:
+        compared["timing"] = timing or None
+    emit(opts.format, results_document(profiles, comparison=compared),
          compare_markdown(profiles, baseline, layers=layers, ops=ops), table, opts.json_path,
          markdown_path)
     if csv_path:

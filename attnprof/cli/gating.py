@@ -21,12 +21,18 @@ def run_suite(
     markdown_path: Annotated[str | None, typer.Option(
         "--markdown", metavar="PATH", help="Also write the Markdown summary to PATH.")] = None,
     format: Format = "table",
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="An inconclusive latency budget fails too (exit 1).")] = False,
+    time_cap: Annotated[float, typer.Option(
+        "--time-cap", metavar="SECONDS", help="Stop adding timing rounds for latency budgets "
+        "after this long, decided or not.")] = 20.0,
     quiet: Quiet = False,
     debug: Debug = False, verbose: Verbose = False,
 ) -> None:
     """Run a suite: profile its cases (latency interleaved), then check its budgets.
 
-    Exit 1 when a budget fails.
+    Exit 1 when a budget fails decisively (a latency ratio's whole 95% interval above its
+    limit), or with --strict when one is inconclusive.
     """
     STATE.debug = STATE.debug or debug
     fmt_ = output_format(format)
@@ -49,16 +55,30 @@ def run_suite(
         from dataclasses import replace
 
         spec.requests = [replace(r, verbose=True) for r in spec.requests]
-    from attnprof.runner import profile_many
+    import math
 
+    from attnprof.measure.stats import pairs_decisive
+    from attnprof.runner import Until, profile_many
+
+    if not (math.isfinite(time_cap) and time_cap > 0):
+        raise BadInput(f"--time-cap must be a positive number of seconds, got {time_cap}")
+    from attnprof.suite import latency_pairs
+
+    pairs = latency_pairs(spec.budgets, [r.name for r in spec.requests])
+    timing: dict = {}
+    # latency budgets: more interleaved rounds until each is decisive, or the time cap
+    until = Until(lambda by_case: pairs_decisive(by_case, pairs), time_cap,
+                  lambda n, why: timing.update(rounds=n, stopped=why)) if pairs else None
     with progress_bar(quiet) as progress:
-        profiles = profile_many(spec.requests, rounds=spec.rounds, progress=progress)
+        profiles = profile_many(spec.requests, rounds=spec.rounds, progress=progress,
+                                until=until)
     results = evaluate(spec.budgets, profiles)
     from attnprof.report.markdown import append_step_summary, budget_markdown, compare_markdown
     from attnprof.report.rich_render import budget_table, compare_table
     from attnprof.results import results_document
 
-    doc = results_document(profiles, suite=suite, budgets=[r.to_dict() for r in results])
+    doc = results_document(profiles, suite=suite, budgets=[r.to_dict() for r in results],
+                           timing=timing or None)
     md = f"### attnprof run {suite}\n\n" + compare_markdown(profiles)
     if results:
         md += "\n" + budget_markdown(results)
@@ -75,10 +95,20 @@ def run_suite(
         sweep_and_report(spec.sweep_cases, fmt_="table" if fmt_ == "table" else "markdown",
                          json_path=sw.get("json"), csv_path=sw.get("csv"),
                          plot=sw.get("plot"), resume=False, quiet=quiet)
-    failed = [r for r in results if not r.passed]
-    if failed:
-        error_line(f"{len(failed)} budget(s) failed: " + "; ".join(
-            f"{r.case}: {r.what}" for r in failed))
+    failed = [r for r in results if r.outcome == "fail"]
+    unsure = [r for r in results if r.outcome == "inconclusive"]
+    if unsure:
+        rounds = f" after {timing['rounds']} rounds" if timing else ""
+        note(f"warning: {len(unsure)} latency budget(s) inconclusive{rounds}: " + "; ".join(
+            f"{r.case}: {r.what} (ratio {r.value:.3f}, 95% interval "
+            f"{r.ci_low if r.ci_low is not None else 0:.3f} to "
+            f"{r.ci_high if r.ci_high is not None else float('inf'):.3f})" for r in unsure)
+            + ("" if strict else "; not a failure without --strict"), style="yellow")
+    if failed or (strict and unsure):
+        bad = failed + (unsure if strict else [])
+        error_line(f"{len(bad)} budget(s) failed: " + "; ".join(
+            f"{r.case}: {r.what}" + (" (inconclusive, --strict)" if r in unsure else "")
+            for r in bad))
         raise typer.Exit(1)
 
 

@@ -68,7 +68,8 @@ SHAPE = [
         "--dtype", metavar="DTYPE", help="float32, float16 or bfloat16.")], "float32"),
     _option("host", Annotated[str | None, typer.Option(
         "--host", metavar="NET", help="Put the block in a network: resnet18, resnet34, "
-        "resnet50, resnet101 or mobilenetv2.")], None),
+        "resnet50, resnet50_v1, resnet101, mobilenetv2, timm:NAME or torchvision:NAME.")],
+        None),
 ]
 
 #: What every profiling command takes: the block's options, counting, timing, output.
@@ -88,7 +89,7 @@ COMMON = [
     _option("threads", Threads, None),
     _option("budget", Annotated[float, typer.Option(
         "--budget", metavar="SECONDS",
-        help="Timing per block (blocked_autorange's min_run_time).")], 0.3),
+        help="Seconds of timing per block, spread over the interleaved rounds.")], 0.3),
     _option("timer", Annotated[str, typer.Option(
         "--timer", metavar="TIMER",
         help="blocked (blocked_autorange) or adaptive (adaptive_autorange).")], "blocked"),
@@ -99,6 +100,9 @@ COMMON = [
     _option("cuda_graph", Annotated[bool, typer.Option(
         "--cuda-graph", help="Time CUDA-graph replay: kernels without launch overhead.")],
         False),
+    _option("l2_flush", Annotated[bool, typer.Option(
+        "--l2-flush", help="CUDA: flush the L2 cache before each timed call (cold-cache "
+        "time, as Triton's do_bench).")], False),
     _option("format", Format, "table"),
     _option("json_path", JsonPath, None),
 ]
@@ -132,6 +136,7 @@ class ProfilingOptions:
     batch: int = 1
     dtype: str = "float32"
     host: str | None = None
+    l2_flush: bool = False
 
     def request(self, block: str, *, options: Mapping[str, Any] | None = None,
                 ops: bool = False, name: str | None = None) -> ProfileRequest:
@@ -145,7 +150,7 @@ class ProfilingOptions:
                               threads=self.threads, budget_s=self.budget, timer=self.timer,
                               channels_last=self.channels_last, compile=self.compile,
                               cuda_graph=self.cuda_graph, verbose=self.verbose, name=name,
-                              host=self.host)
+                              host=self.host, l2_flush=self.l2_flush)
 
 
 def profiling_options(*, shape: bool = True) -> Callable[[Callable[..., Any]],

@@ -290,6 +290,22 @@ def is_decisive(outcome: str) -> bool:
     return outcome != "inconclusive"
 
 
+def pairs_decisive(by_case: Sequence[Any], pairs: Sequence[tuple[int, int, float | None]]) -> bool:
+    """Whether every (candidate, baseline, max_ratio) pair of cases is decided from their
+    samples by round (``by_case[i]``; None for a case not timed): by :func:`budget` against
+    ``max_ratio``, or by :func:`verdict` when ``max_ratio`` is None. What adaptive timing
+    (``measure_until``) asks after each round."""
+    for cand, base, max_ratio in pairs:
+        a, b = by_case[cand], by_case[base]
+        if not a or not b:
+            continue
+        ratio = ratio_ci(a, b)
+        outcome = verdict(ratio) if max_ratio is None else budget(ratio, max_ratio)
+        if not is_decisive(outcome):
+            return False
+    return True
+
+
 # -- machine state and threads --------------------------------------------------------------
 
 @dataclass(frozen=True)

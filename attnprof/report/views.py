@@ -316,8 +316,24 @@ def comparison(profiles: list[Profile], baseline: str | None) -> dict[str, Any] 
             row[key] = {"value": v,
                         "ratio": (v / b) if v is not None and b else None,
                         "diff": (v - b) if v is not None and b is not None else None}
+        row["latency_ms"].update(latency_verdict(p, base))
         rows.append(row)
     return {"baseline": baseline, "rows": rows}
+
+
+def latency_verdict(p: Profile, base: Profile) -> dict[str, Any]:
+    """``p``'s latency against ``base``'s: the ratio's 95% interval and a verdict (faster,
+    slower, same within ±5%, or inconclusive; attnprof.measure.stats). A time whose samples
+    timed the scheduler is never decisive."""
+    from attnprof.measure import stats
+
+    if p is base or p.latency is None or base.latency is None:
+        return {"ci_low": None, "ci_high": None, "verdict": None}
+    est = p.latency.ratio_to(base.latency)
+    trusted = p.latency.trustworthy and base.latency.trustworthy
+    return {"ci_low": est.low if est.bounded else None,
+            "ci_high": est.high if est.bounded else None,
+            "verdict": stats.verdict(est, trusted=trusted)}
 
 
 def _name(p: Profile, base: Profile | None) -> str:
@@ -339,11 +355,18 @@ def compare_view(profiles: list[Profile], baseline: str | None = None) -> TableV
                 text += f" ±{fmt.ms(p.latency.iqr_ms / 2)}"
             ratio = ratios[p.label][key]["ratio"] if p is not base and ratios else None
             if ratio is not None:
-                text += f" ({ratio:.2f}x)"
+                detail = ratios[p.label][key]
+                if key == "latency_ms" and detail.get("verdict"):
+                    span = (f" [{detail['ci_low']:.2f}, {detail['ci_high']:.2f}]"
+                            if detail.get("ci_low") is not None else "")
+                    text += f" ({ratio:.2f}x{span} {detail['verdict']})"
+                else:
+                    text += f" ({ratio:.2f}x)"
             cells.append(text)
         rows.append(cells)
     title = "Side by side (attnprof's counts; latency median ± half IQR"
-    title += f"; ratios to {baseline})" if baseline else ")"
+    title += (f"; ratios to {baseline}, latency's with its 95% interval and verdict)"
+              if baseline else ")")
     return _table(title, _cols("block", "input", *[f"{label}>" for _, label, _ in COMPARED]),
                   rows)
 
@@ -439,12 +462,28 @@ def _budget_value(v: float | None, what: str) -> str:
 
 
 def budget_view(results: list[BudgetResult]) -> TableView:
-    failed = sum(not r.passed for r in results)
-    return _table(f"Budgets: {len(results) - failed} passed, {failed} failed",
-                  _cols("case", "budget", "value>", "result"),
-                  [[r.case, r.what, _budget_value(r.value, r.what),
-                    "pass" if r.passed else "FAIL"] for r in results],
-                  tones=["good" if r.passed else "bad" for r in results], toned=3)
+    """Each budget's value and outcome; a latency ratio with its 95% interval. An
+    inconclusive budget (the interval straddles the limit) is said plainly."""
+    failed = sum(r.outcome == "fail" for r in results)
+    unsure = sum(r.outcome == "inconclusive" for r in results)
+    title = f"Budgets: {len(results) - failed - unsure} passed, {failed} failed"
+    if unsure:
+        title += f", {unsure} inconclusive"
+
+    def value(r: BudgetResult) -> str:
+        text = _budget_value(r.value, r.what)
+        if r.ci_low is not None and r.ci_high is not None:
+            text += f" [{r.ci_low:.3f}, {r.ci_high:.3f}]"
+        return text
+
+    label = {"pass": "pass", "fail": "FAIL", "inconclusive": "INCONCLUSIVE"}
+    notes = ([f"{unsure} latency budget(s) inconclusive: the ratio's 95% interval straddles "
+              "the limit (or the times were noisy); not a failure unless --strict"]
+             if unsure else [])
+    return _table(title, _cols("case", "budget", "value>", "result"),
+                  [[r.case, r.what, value(r), label.get(r.outcome, r.outcome)]
+                   for r in results], notes,
+                  tones=["good" if r.outcome == "pass" else "bad" for r in results], toned=3)
 
 
 def _diff_row(d: Diff) -> list[str]:

@@ -645,15 +645,28 @@ class Profile:
         host = f" in {self.host.name}" if self.host else ""
         return f"<Profile {self.label}{host} [{where}]: {', '.join(parts)}>"
 
-    def __rich_console__(self, console: Any, options: Any) -> Any:
-        from attnprof.report.rich_render import profile_renderables
-
-        yield from profile_renderables(self)
-
     def _repr_html_(self) -> str:
-        from attnprof.report.html import profile_html
+        """The notebook display: the headline line, then each counter's figures and what
+        was measured, as tables (pandas renders them). The full report is
+        ``attnprof.report.html.profile_html(p)``; the data layer does not import it, so
+        that the report layer can read Profiles without a circle."""
+        import html
 
-        return profile_html(self)
+        head = f"<p><b>{html.escape(repr(self)[1:-1])}</b></p>"
+        try:
+            counters = self.to_frame("counters").to_html(index=False, na_rep="-")
+        except ImportError:
+            counters = ""
+        measured = [("peak memory (bytes)", self.memory.peak_bytes, self.memory.peak_method),
+                    ("activations written (bytes)", self.memory.activations_bytes, "")]
+        if self.latency is not None:
+            lat = self.latency
+            measured.append(("latency median (ms)", f"{lat.median_ms:.4g}",
+                             f"IQR {lat.iqr_ms:.3g} ms, {lat.samples} samples, "
+                             f"{lat.threads} thread(s)"))
+        rows = "".join(f"<tr><td>{html.escape(str(a))}</td><td>{html.escape(str(b))}</td>"
+                       f"<td>{html.escape(str(c or ''))}</td></tr>" for a, b, c in measured)
+        return f"{head}{counters}<table>{rows}</table>"
 
     def to_frame(self, table: str = "layers") -> Any:
         """A pandas DataFrame of ``layers`` (one row per module), ``ops`` (one row per aten

@@ -228,3 +228,17 @@ def import_object(path: str) -> Any:
                 f"module '{module_name}' has no attribute '{attr}'{did_you_mean(attr, names)}"
             ) from None
     return obj
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    """A network with attention slots. ``factory`` (an import path) is called as
+    ``factory(attention)``, ``attention`` building the block for a slot's channel count, or
+    None for the network without blocks."""
+
+    name: str
+    factory: str
+    slot: str
+    params: int | None = None  # the reference parameter count without blocks (docs, tests)
+    source: str = "attnprof"  # or "timm", "torchvision"
+    notes: str = ""

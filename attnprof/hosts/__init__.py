@@ -10,25 +10,11 @@ path); :func:`resolve_host` turns any host name into a :class:`HostSpec`, the zo
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 
 from attnprof.errors import BadInput, did_you_mean
+from attnprof.spec import HostSpec
 
 RESNET_SLOT = "after the last BN of every {}, before the identity is added"
-
-
-@dataclass(frozen=True)
-class HostSpec:
-    """A network with attention slots. ``factory`` (an import path) is called as
-    ``factory(attention)``, ``attention`` building the block for a slot's channel count, or
-    None for the network without blocks."""
-
-    name: str
-    factory: str
-    slot: str
-    params: int | None = None  # the reference parameter count without blocks (docs, tests)
-    source: str = "attnprof"  # or "timm", "torchvision"
-    notes: str = ""
 
 
 _BUILTIN = (

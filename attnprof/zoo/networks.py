@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from attnprof.errors import BadInput, did_you_mean
-from attnprof.hosts import HostSpec
+from attnprof.spec import HostSpec
 from attnprof.zoo import _imports
 
 Attention = Callable[[int], Any] | None

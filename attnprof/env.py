@@ -6,7 +6,7 @@ import os
 import platform
 from typing import Any
 
-from attnprof import __version__
+from attnprof._version import __version__
 
 
 def cpu_name() -> str:

@@ -89,7 +89,7 @@ def run_sweep(cases: list[ProfileRequest], *, prior: Iterable[Profile] = (),
     more and :class:`SweepInterrupted` is raised with what finished. A sweep that names a case
     twice is bad input.
     """
-    from attnprof import runner
+    from attnprof.runner import profile as run_case
 
     names = [c.name for c in cases]
     if len(set(names)) != len(names):
@@ -100,7 +100,7 @@ def run_sweep(cases: list[ProfileRequest], *, prior: Iterable[Profile] = (),
         for i, case in enumerate(todo):
             if progress is not None:
                 progress(f"{case.name} ({i + 1}/{len(todo)})", i, len(todo))
-            finished.append(runner.profile(case))
+            finished.append(run_case(case))
             if save is not None:
                 save(finished)
     except KeyboardInterrupt:

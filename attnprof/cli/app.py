@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-from attnprof import __version__
+from attnprof._version import __version__
 from attnprof.cli.output import error_line, warning_line
 from attnprof.errors import AttnprofError
 

@@ -55,7 +55,7 @@ def model(
     note = status_line()
     if note:
         note(f"{network}: building, counting{' and timing' if latency else ''}")
-    from attnprof.zoo.model import analyze
+    from attnprof.model import analyze
 
     report = analyze(network, block=block, options=options, match=match or (), size=hw,
                      batch=batch, latency=latency, device=dev, budget_s=budget, threads=threads)

@@ -3,7 +3,7 @@
 * ``timm:KEY`` names a block of timm's attention zoo (:mod:`attnprof.zoo.timm_blocks`);
 * ``timm:NAME`` and ``torchvision:NAME`` name networks: hosts for a block
   (:mod:`attnprof.zoo.networks`) and the subject of ``attnprof model``
-  (:mod:`attnprof.zoo.model`, the cost of the attention inside a whole network).
+  (:mod:`attnprof.model`, the cost of the attention inside a whole network, uses them).
 
 This module is torch-free: names are told apart here, and timm and torchvision are imported
 only when something is built (:mod:`attnprof.zoo._imports` says what to install otherwise).

@@ -92,6 +92,10 @@ def header_view(p: Profile) -> Heading:
     where = f"input {p.input.text} {p.input.dtype} on {p.input.device}, mode {p.mode}"
     if p.input.memory_format != "contiguous":
         where += f", {p.input.memory_format}"
+    if p.latency is not None and p.latency.compiled:
+        where += ", timed compiled (torch.compile)"
+    if p.latency is not None and p.latency.cuda_graph:
+        where += ", timed as a CUDA graph"
     return Heading(f"{p.block.name}: {where}", (
         f"options: {fmt.option_text(p.block.options)}",
         f"params {fmt.count(prm.total)} ({fmt.count(prm.trainable)} trainable, "
@@ -276,10 +280,27 @@ def ops_view(p: Profile) -> TableView:
                       fmt.count(c.transcendentals), fmt.count(c.bytes),
                       "-" if c.intensity is None else f"{c.intensity:.3f}"]
         rows.append(cells)
-    title = "Per aten op: attnprof's counts" + (", torch.profiler's self time" if timed else "")
+    title = "Per aten op: attnprof's counts" + (
+        ", torch.profiler's self time per call of the block" if timed else "")
+    notes = []
+    if timed:
+        summed = sum(t.self_ms for t in p.op_times)
+        line = f"self times add up to {fmt.ms(summed)} per call"
+        if p.latency is not None and p.latency.median_ms:
+            share = summed / p.latency.median_ms
+            line += (f", against a median latency of {fmt.ms(p.latency.median_ms)} "
+                     f"({100 * share:.0f}%): " + (
+                         "the profiler's own overhead, about "
+                         f"{fmt.ms(summed - p.latency.median_ms)} per call, is inside the "
+                         "ops' self times" if share > 1 else
+                         "the rest is Python and dispatch between ops, which the profiler "
+                         "does not attribute to any op"))
+        if p.input.memory_format != "contiguous" or (p.latency and p.latency.compiled):
+            line += "; the ops are those of the timed variant (memory format, compilation)"
+        notes.append(line)
     return _table(title, _cols("op", "calls>", *(["self time>", "time>"] if timed else []),
                                "MACs>", "FLOPs>", "FLOPs %>", "transc.>", "bytes>",
-                               "FLOP/B>"), rows)
+                               "FLOP/B>"), rows, notes)
 
 
 def profile_views(p: Profile, *, layers: bool = False, ops: bool = False) -> list[View]:

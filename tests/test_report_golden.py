@@ -259,7 +259,7 @@ def test_every_format_shows_the_compare_facts(name):
     for p in ps:
         expected = [p.label, fmt.count(p.params), fmt.count(p.flops), fmt.nbytes(p.bytes)]
         if p.latency is not None:
-            expected += [fmt.ms(p.latency_ms), f"±{fmt.ms(p.latency.iqr_ms / 2)}"]
+            expected += [v.median_text(p.latency), f"±{fmt.ms(p.latency.iqr_ms / 2)}"]
         if p.host is not None:
             added = p.host.added("params")
             expected += [f"+{added:,} ({100 * added / p.host.base.params:+.2f}%)"]

@@ -87,6 +87,17 @@ STATUS_TONE: dict[str, Tone] = {"ok": "good", "failed": "bad", "skipped": "warn"
                                 "unavailable": "warn"}
 
 
+def median_text(lat: Any) -> str:
+    """A latency's median with no more digits than its 95% interval supports."""
+    from attnprof.measure.stats import format_ms
+
+    plain = fmt.ms(lat.median_ms)
+    if lat.ci_low_ms is None or lat.ci_high_ms is None:
+        return plain
+    supported = format_ms(lat.median_ms, lat.ci_low_ms, lat.ci_high_ms)
+    return supported if len(supported) < len(plain) else plain  # fewer digits wins
+
+
 def header_view(p: Profile) -> Heading:
     prm = p.parameters
     where = f"input {p.input.text} {p.input.dtype} on {p.input.device}, mode {p.mode}"
@@ -208,7 +219,7 @@ def cost_view(p: Profile) -> TableView:
                                                  ("channels_last", lat.channels_last),
                                                  ("L2 flushed before each call", lat.l2_flush))
                    if on)
-    rows.append(["latency (median)", fmt.ms(lat.median_ms), how])
+    rows.append(["latency (median)", median_text(lat), how])
     if lat.device_ms is not None:
         rows.append(["device time", fmt.ms(lat.device_ms),
                      "per call, between CUDA events (kernels without host overhead)"])
@@ -373,6 +384,7 @@ def compare_view(profiles: list[Profile], baseline: str | None = None) -> TableV
         for key, _, render in COMPARED:
             text = render(metric(p, key))
             if key == "latency_ms" and p.latency is not None:
+                text = median_text(p.latency)
                 text += f" ±{fmt.ms(p.latency.iqr_ms / 2)}"
             ratio = ratios[p.label][key]["ratio"] if p is not base and ratios else None
             if ratio is not None:

@@ -224,3 +224,23 @@ def test_torchvision_built_for_another_torch_is_one_line(cli, monkeypatch):
     line = r.stderr.strip()
     assert len(line.splitlines()) == 1 and "Traceback" not in r.output
     assert "torchvision::nms" in line and "same index" in line
+
+
+def test_list_source_timm_lists_the_zoo_without_torch_or_timm():
+    import subprocess
+    import sys
+
+    code = ("import sys, json\n"
+            "from typer.testing import CliRunner\n"
+            "from attnprof.cli import app\n"
+            "r = CliRunner().invoke(app, ['list', '--source', 'timm', '--format', 'json'])\n"
+            "assert r.exit_code == 0, r.output\n"
+            "names = {b['name'] for b in json.loads(r.stdout)}\n"
+            "assert {'timm:se', 'timm:eca', 'timm:cbam'} <= names, names\n"
+            "assert not any(n.startswith('timm:') is False for n in names)\n"
+            "assert 'torch' not in sys.modules and 'timm' not in sys.modules\n"
+            "r = CliRunner().invoke(app, ['list', '--source', 'all', '--format', 'json'])\n"
+            "names = {b['name'] for b in json.loads(r.stdout)}\n"
+            "assert 'se' in names and 'timm:se' in names\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

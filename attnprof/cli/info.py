@@ -19,13 +19,21 @@ from attnprof.cli.output import out_console
 def list_cmd(
     format: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT",
                                         help="table or json.")] = "table",
+    source: Annotated[str, typer.Option(
+        "--source", metavar="SOURCE", help="attnprof (the registered blocks, plugins "
+        "included), timm (timm's attention zoo, as timm:KEY) or all.")] = "attnprof",
 ) -> None:
-    """List every registered block."""
+    """List the blocks: attnprof's (and plugins'), or timm's attention zoo."""
     from attnprof.registry import REGISTRY
     from attnprof.request import parse_choice
 
     fmt_ = parse_choice("format", format, ("table", "json"))
-    specs = REGISTRY.all()
+    where = parse_choice("source", source, ("attnprof", "timm", "all"))
+    specs = REGISTRY.all() if where != "timm" else []
+    if where != "attnprof":  # read from timm's source without importing torch or timm
+        from attnprof.zoo import block_specs
+
+        specs = [*specs, *block_specs("timm")]
     if fmt_ == "json":
         doc = [{"name": s.name, "aliases": list(s.aliases), "kind": s.kind,
                 "summary": s.summary, "paper": s.paper.cite() if s.paper else None,

@@ -45,20 +45,23 @@ class Built:
 
 
 def construct(spec, channels: int, options: dict[str, Any], where: str = "") -> Any:
-    """Call ``spec``'s factory; the user's constructor errors become :class:`BadInput`."""
+    """Call ``spec``'s factory; the user's constructor errors become :class:`BadInput`, and
+    its prints, exits and interrupts are contained (:mod:`attnprof.contain`)."""
     from torch import nn
 
+    from attnprof.contain import first_line, user_code
     from attnprof.errors import AttnprofError
 
     factory = spec.load_factory()
     try:
-        module = factory(channels, **options)
+        with user_code(f"block '{spec.name}'{where}, while being built,"):
+            module = factory(channels, **options)
     except AttnprofError:  # a factory of attnprof's (the zoo's) says what is wrong itself
         raise
     except Exception as exc:
         raise BadInput(f"building block '{spec.name}'{where} with channels={channels}"
                        f"{''.join(f', {k}={v!r}' for k, v in options.items())} failed: "
-                       f"{type(exc).__name__}: {exc}") from exc
+                       f"{type(exc).__name__}: {first_line(exc)}") from exc
     if not isinstance(module, nn.Module):
         raise BadInput(f"block '{spec.name}' built a {type(module).__name__}, not an nn.Module")
     return module
@@ -71,7 +74,33 @@ def build(spec, channels: int, options: dict[str, Any], seed: int | None = 0):
     with torch.random.fork_rng(devices=[]):
         if seed is not None:
             torch.manual_seed(seed)
+        if spec.source != "import":
+            _check_parameters_fit(spec, channels, options)
         return construct(spec, channels, options)
+
+
+def _check_parameters_fit(spec, channels: int, options: dict[str, Any]) -> None:
+    """Build one of attnprof's (or a plugin's, or the zoo's) blocks on the meta device first,
+    where it costs nothing, and refuse one whose parameters alone could not fit in memory
+    before they are allocated and initialised for real. (A user's own ``module:Name`` is not
+    built twice: its constructor may do what it likes.)"""
+    import torch
+
+    from attnprof.measure.memory import available_bytes
+    from attnprof.units import nbytes
+
+    try:
+        with torch.device("meta"):
+            twin = construct(spec, channels, options)
+        need = sum(p.numel() * p.element_size() for p in twin.parameters()) \
+            + sum(b.numel() * b.element_size() for b in twin.buffers())
+    except Exception:
+        return  # the real construction reports what is wrong
+    have = available_bytes("cpu")
+    if have is not None and need > have:
+        raise BadInput(f"block '{spec.name}' with channels={channels} has {nbytes(need)} of "
+                       f"parameters and buffers, more than the {nbytes(have)} of memory free; "
+                       "use fewer --channels or other options")
 
 
 def _host(plan: Plan) -> tuple[Any, Any, dict[int, dict[str, Any]], int]:

@@ -1,15 +1,21 @@
 """``attnprof check``: a results document against a baseline, case by case.
 
-Counts must be equal, or within a per-metric tolerance the user sets. Latency may not grow
-past ``latency_tolerance``; since absolute time depends on the machine, ``relative_to``
-compares each case's latency as a ratio to one case of the same document (measured in the
-same run), which holds across machines. Reads documents, never re-runs anything.
+Counts must be equal, or within a per-metric tolerance the user sets. A higher count is a
+regression (it fails); a lower one is an improvement, reported as one, which passes unless
+``exact`` (``--exact``) asks that any changed count fail. Latency may not grow past
+``latency_tolerance``; since absolute time depends on the machine, ``relative_to`` compares
+each case's latency as a ratio to one case of the same document (measured in the same run),
+which holds across machines. Reads documents, never re-runs anything.
+
+Documents are validated against the shipped schema before use (:mod:`attnprof.validate`):
+anything else is one line, ``FILE: where: what is wrong``, and exit 2.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +23,9 @@ from attnprof.errors import BadInput
 from attnprof.files import read_user_file
 from attnprof.metrics import COUNTS, metric
 from attnprof.results import RESULTS_SCHEMA, Profile
+from attnprof.validate import load_json, validate
+
+IMPROVED = "lower (improvement)"
 
 
 @dataclass(frozen=True)
@@ -39,26 +48,41 @@ class Diff:
 
 
 def load_results(path: str) -> list[Profile]:
-    """Profiles of an ``attnprof.results/1`` file; anything else is bad input (exit 2)."""
+    """Profiles of an ``attnprof.results/1`` file, validated against its schema; anything
+    else is bad input (exit 2): ``FILE: where: what is wrong``. Linear in the file's size."""
     text = read_user_file(path, "an attnprof JSON results file")
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadInput(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    doc = load_json(text, path)
     if not isinstance(doc, dict) or doc.get("schema") != RESULTS_SCHEMA:
         found = doc.get("schema") if isinstance(doc, dict) else type(doc).__name__
+        if isinstance(found, str) and len(found) > 60:
+            found = found[:60] + "…"
         hint = (" (a single profile: write results with compare or run --json)"
                 if found == "attnprof.profile/1" else "")
         raise BadInput(f"{path}: not an {RESULTS_SCHEMA} document (schema: {found!r}){hint}")
-    try:
-        profiles = [Profile.from_dict(r) for r in doc["results"]]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise BadInput(f"{path}: malformed {RESULTS_SCHEMA} document: {exc}") from None
-    names = [p.label for p in profiles]
-    dupes = sorted({n for n in names if names.count(n) > 1})
+    validate(doc, RESULTS_SCHEMA, path)
+    profiles = []
+    for i, r in enumerate(doc["results"]):
+        try:
+            profiles.append(Profile.from_dict(r))
+        except Exception as exc:  # valid by the schema, yet not a profile attnprof can read
+            message = (str(exc).strip().splitlines() or [""])[0][:200]
+            raise BadInput(f"{path}: results[{i}]: malformed {RESULTS_SCHEMA} profile: "
+                           f"{type(exc).__name__}: {message}") from None
+    counts = Counter(p.label for p in profiles)
+    dupes = sorted(n for n, c in counts.items() if c > 1)
     if dupes:
-        raise BadInput(f"{path}: case names repeat: {', '.join(dupes)}")
+        shown = ", ".join(dupes[:5]) + (f" and {len(dupes) - 5} more" if len(dupes) > 5 else "")
+        raise BadInput(f"{path}: case names repeat: {shown}")
     return profiles
+
+
+def check_fraction(what: str, value: Any) -> float:
+    """A tolerance: a finite number >= 0 (0.01 is 1 %); else :class:`BadInput`."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not math.isfinite(value) or not 0 <= value < 10:
+        raise BadInput(f"{what} must be a finite fraction >= 0 and < 10 (0.01 is 1 %), "
+                       f"got {value!r}")
+    return float(value)
 
 
 def _latency_ratios(profiles: list[Profile], relative_to: str | None,
@@ -75,8 +99,13 @@ def _latency_ratios(profiles: list[Profile], relative_to: str | None,
 def compare_results(results: list[Profile], baseline: list[Profile], *,
                     tolerances: dict[str, float] | None = None,
                     latency_tolerance: float = 0.2, relative_to: str | None = None,
+                    exact: bool = False,
                     paths: tuple[str, str] = ("results", "baseline")) -> list[Diff]:
-    tolerances = tolerances or {}
+    """One Diff per case and metric. A higher count fails; a lower one is reported as an
+    improvement and fails only with ``exact``; latency fails past ``latency_tolerance``."""
+    tolerances = {m: check_fraction(f"the tolerance of {m}", t)
+                  for m, t in (tolerances or {}).items()}
+    latency_tolerance = check_fraction("the latency tolerance", latency_tolerance)
     new = {p.label: p for p in results}
     old = {p.label: p for p in baseline}
     new_lat = _latency_ratios(results, relative_to, paths[0])
@@ -99,14 +128,21 @@ def compare_results(results: list[Profile], baseline: list[Profile], *,
                 verdict, failed = "same", False
             elif abs(change) <= tol:
                 verdict, failed = "within tolerance", False
+            elif v > b:
+                verdict, failed = "higher", True
             else:
-                verdict, failed = ("higher" if v > b else "lower: update the baseline"), True
+                verdict, failed = IMPROVED + (": --exact fails it; update the baseline"
+                                              if exact else ""), exact
             out.append(Diff(name, m, b, v, change, verdict, failed))
         b, v = old_lat.get(name), new_lat.get(name)
         if b is not None and v is not None:
-            change = v / b - 1
-            slower = change > latency_tolerance
             label = "latency" + (f" / {relative_to}" if relative_to else " (ms)")
+            change = v / b - 1 if b else math.inf
+            if not math.isfinite(change):  # figures too far apart to compare: not a pass
+                out.append(Diff(name, label, b, v, None, "cannot compare (out of range)",
+                                True))
+                continue
+            slower = change > latency_tolerance
             out.append(Diff(name, label, b, v, change,
                             "slower" if slower else "ok", slower))
     for name in new:
@@ -128,7 +164,57 @@ def parse_tolerances(items: list[str]) -> dict[str, float]:
             value = float(raw)
         except ValueError:
             raise BadInput(f"--tolerance {item!r}: {raw!r} is not a number") from None
-        if not 0 <= value < 10:
-            raise BadInput(f"--tolerance {item!r}: the fraction must be >= 0 (0.01 is 1 %)")
+        if not (math.isfinite(value) and 0 <= value < 10):
+            raise BadInput(f"--tolerance {item!r}: the fraction must be a finite number >= 0 "
+                           "and < 10 (0.01 is 1 %)")
+        if key in out:
+            raise BadInput(f"--tolerance {key} is given twice")
         out[key] = value
     return out
+
+
+def settings_differ(profile: Profile, plan: Any) -> list[str]:
+    """What differs between how a finished ``profile`` was made and the ``plan`` of the same
+    case now (``sweep --resume``): block options, mode, device, dtype, memory format, backends,
+    latency on or off, the timer's thread count (when one was asked for), compile, CUDA graph,
+    host. Each difference as ``what: then -> now``; empty when the settings agree."""
+    def norm(value: Any) -> str:
+        return json.dumps(value, sort_keys=True, default=str)
+
+    lat = profile.latency
+    host = profile.host.name if profile.host is not None else None
+    pairs = [
+        ("options", norm(dict(profile.block.options)),
+         norm(json.loads(json.dumps(dict(plan.options), default=str)))),
+        ("mode", profile.mode, plan.mode),
+        ("device", profile.input.device, plan.device),
+        ("dtype", profile.input.dtype, plan.dtype),
+        ("memory format", profile.input.memory_format,
+         "channels_last" if plan.channels_last else "contiguous"),
+        ("backends", ",".join(sorted(profile.counters)), ",".join(sorted(plan.backends))),
+        ("latency", "on" if lat is not None else "off", "on" if plan.latency else "off"),
+    ]
+    if lat is not None and plan.latency:
+        if plan.threads is not None:
+            pairs.append(("threads", lat.threads, plan.threads))
+        pairs += [("compile", lat.compiled, plan.compile),
+                  ("cuda graph", lat.cuda_graph, plan.cuda_graph),
+                  ("timer", "adaptive" if "adaptive" in lat.method else "blocked",
+                   plan.timer)]
+    pairs.append(("host", host, plan.host.name if plan.host is not None else None))
+    return [f"{what}: {then} -> {now}" for what, then, now in pairs if then != now]
+
+
+def check_resume(prior: list[Profile], plans: list[Any], path: str) -> None:
+    """Refuse (exit 2) to resume from ``path`` when a case it finished was made with other
+    settings than the same case would be now: its rows would mix two experiments."""
+    by_name = {p.name: p for p in plans}
+    for profile in prior:
+        plan = by_name.get(profile.label)
+        if plan is None:
+            continue
+        differ = settings_differ(profile, plan)
+        if differ:
+            raise BadInput(f"{path}: case '{profile.label}' was made with other settings "
+                           f"({'; '.join(differ)}); rerun without --resume, or write the "
+                           "new sweep to another file")

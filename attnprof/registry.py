@@ -10,6 +10,9 @@ also be named directly as ``package.module:Name``.
 from __future__ import annotations
 
 import inspect
+import os
+import re
+import sys
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from importlib import metadata
@@ -170,22 +173,94 @@ def register_block(
     return decorate
 
 
+#: what a factory's first parameter may be called: the channel count, by any common name
+CHANNEL_PARAMETER = re.compile(
+    r"^(in_|num_|n_|input_)?(c|ch|chs|chan|chans|channel|channels|dim|planes|features|"
+    r"width)$|^(inplanes|inp|nc|in_dim|in_chs)$")
+# where no block factory lives: functions defined here are never called
+_NOT_BLOCKS = ("torch", "attnprof", "typer", "click", "rich", "numpy", "pandas", "_pytest",
+               "pytest", "hypothesis", "setuptools", "pip")
+
+
+def _stdlib_file(filename: str) -> bool:
+    import sysconfig
+
+    stdlib = os.path.realpath(sysconfig.get_paths()["stdlib"])
+    real = os.path.realpath(filename)
+    return real.startswith(stdlib + os.sep) and "site-packages" not in real \
+        and "dist-packages" not in real
+
+
+def _not_callable(path: str, why: str) -> UnknownBlock:
+    return UnknownBlock(
+        f"{path!r} {why}; attnprof calls only nn.Module subclasses and block factories "
+        "(plain Python functions outside the standard library and torch whose first "
+        "parameter is the channel count, e.g. def make(channels, ...))")
+
+
+def check_block_callable(obj: Any, path: str) -> inspect.Signature | None:
+    """Refuse, before anything is called, what is neither an ``nn.Module`` subclass nor a
+    block factory (the trust rule of the README): a factory is a plain ``def`` function (or a
+    ``functools.partial`` or classmethod of one) defined outside the standard library, torch
+    and attnprof's non-block modules, whose first positional parameter names the channel
+    count (:data:`CHANNEL_PARAMETER`). Returns the signature attnprof will call it by."""
+    import functools
+
+    import torch.nn as nn
+
+    target = obj
+    while isinstance(target, functools.partial):
+        target = target.func
+    if inspect.ismethod(target):  # a classmethod of a block: Block.from_config
+        owner = target.__self__
+        if not (inspect.isclass(owner) and issubclass(owner, nn.Module)):
+            raise _not_callable(path, "is a method of an object, not a block factory")
+        target = target.__func__
+    if inspect.isclass(target):
+        if not issubclass(target, nn.Module):
+            raise UnknownBlock(f"{path!r} is a class but not an nn.Module subclass")
+        return _signature(obj)
+    if not callable(target):
+        raise UnknownBlock(f"{path!r} is a {type(obj).__name__}, not an nn.Module class or "
+                           "factory")
+    if not inspect.isfunction(target):
+        raise _not_callable(path, f"is a {type(target).__name__} (built-in, C or callable "
+                                  "object), not a block")
+    module = (getattr(target, "__module__", None) or "").split(".")
+    top = module[0]
+    if top in getattr(sys, "stdlib_module_names", ()) or top == "builtins" \
+            or _stdlib_file(target.__code__.co_filename):
+        raise _not_callable(path, "is a function of the standard library, not a block")
+    if top in _NOT_BLOCKS and not (top == "attnprof" and module[1:2] in (["blocks"], ["zoo"])):
+        raise _not_callable(path, f"is a function of {top}, not a block factory")
+    sig = _signature(obj)
+    if sig is None:
+        raise _not_callable(path, "has no signature attnprof can read")
+    params = [p for p in sig.parameters.values()
+              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)]
+    if params and (params[0].kind is params[0].VAR_POSITIONAL
+                   or not CHANNEL_PARAMETER.match(params[0].name)):
+        raise _not_callable(path, f"takes '{params[0]}' first, not a channel count")
+    return sig
+
+
+def _signature(obj: Any) -> inspect.Signature | None:
+    try:
+        return inspect.signature(obj)
+    except (TypeError, ValueError):
+        return None
+
+
 def spec_from_import(path: str) -> BlockSpec:
-    """A spec for ``package.module:Name``: options are whatever its signature accepts."""
+    """A spec for ``package.module:Name``: options are whatever its signature accepts. Only an
+    nn.Module subclass or a block factory is accepted (:func:`check_block_callable`)."""
     obj = import_object(path)
     registered = getattr(obj, "__attnprof_spec__", None)
     if isinstance(registered, BlockSpec):
         return registered
     if not callable(obj):
         raise UnknownBlock(f"{path!r} is a {type(obj).__name__}, not an nn.Module class or factory")
-    import torch.nn as nn
-
-    if inspect.isclass(obj) and not issubclass(obj, nn.Module):
-        raise UnknownBlock(f"{path!r} is a class but not an nn.Module subclass")
-    try:
-        sig = inspect.signature(obj)
-    except (TypeError, ValueError):
-        sig = None
+    sig = check_block_callable(obj, path)
     if sig is not None:
         positional = [
             p for p in sig.parameters.values()

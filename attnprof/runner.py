@@ -280,17 +280,26 @@ def profile_many(
             progress(message, done, steps)
 
     quiet = note or (lambda _m: None)
+    # the blocks' own code runs contained: prints to stderr, an exit or self-raised
+    # KeyboardInterrupt is the block's failure (attnprof.contain)
+    from attnprof.contain import user_code
+
     with preserved_state():
         cases = []
         for plan in plans:
-            case = _prepare(plan, quiet)
-            _count(case, quiet)
+            with user_code(f"block '{plan.label}'"):
+                case = _prepare(plan, quiet)
+                _count(case, quiet)
             cases.append(case)
             tick(f"counted {case.built.info.name}")
-        _time(cases, rounds, tick, until)
+        labels = [c.plan.label for c in cases if c.plan.latency]
+        with user_code(f"block '{labels[0]}', while being timed," if len(labels) == 1 else
+                       f"one of the blocks {', '.join(labels)}, while being timed,"):
+            _time(cases, rounds, tick, until)
         out = []
         for case in cases:
-            out.append(_assemble(case, quiet))
+            with user_code(f"block '{case.plan.label}'"):
+                out.append(_assemble(case, quiet))
             tick(f"finished {case.built.info.name}")
     return out
 

@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from attnprof.errors import BadInput, BadOption, UnknownBlock, did_you_mean
+from attnprof.errors import AttnprofError, BadInput, BadOption, UnknownBlock, did_you_mean
 
 __all__ = ["KINDS", "BACKENDS", "Paper", "BlockSpec", "Option", "validate_options",
-           "check_positive", "import_object"]
+           "check_positive", "check_option_ranges", "import_object"]
 
 KINDS = ("channel", "spatial", "mixed")
 # the counting backends, in the order they are reported; each is attnprof/counters/_NAME.py
@@ -176,6 +176,7 @@ class BlockSpec:
             problem = self.check(channels, opts)
             if problem:
                 raise BadOption(f"block '{self.name}': {problem}")
+        check_option_ranges(self.name, opts)
         return opts
 
     def load_factory(self) -> Callable[..., Any]:
@@ -185,6 +186,27 @@ class BlockSpec:
 
     def example_command(self) -> str:
         return self.example or f"attnprof stat {self.name} --channels 64 --size 56"
+
+
+#: the largest integer option value, given or derived (what torch's kernels index with)
+MAX_OPTION_INT = 2**31 - 1
+
+
+def check_option_ranges(block: str, opts: Mapping[str, Any]) -> None:
+    """Every option value, given or derived, is one torch can take: integers within
+    :data:`MAX_OPTION_INT`, floats finite. Raises :class:`BadOption` before anything is built."""
+    for key, value in opts.items():
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int) and abs(value) > MAX_OPTION_INT:
+            digits = len(str(abs(value)))
+            shown = f"{value:,}" if digits <= 24 else f"a number of {digits} digits"
+            raise BadOption(f"option '{key}' of block '{block}' is {shown}, out of range "
+                            f"(integers up to {MAX_OPTION_INT:,}); check the options it is "
+                            "derived from")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise BadOption(f"option '{key}' of block '{block}' must be a finite number, "
+                            f"got {value}")
 
 
 def check_positive(what: str, value: Any) -> int:
@@ -199,25 +221,42 @@ def import_object(path: str) -> Any:
     module_name, sep, attr = path.partition(":")
     if not sep or not module_name or not attr:
         raise UnknownBlock(f"{path!r} is not of the form package.module:Name")
+    if module_name.split(".")[0] in getattr(sys, "stdlib_module_names", ()):
+        # never imported: the standard library holds no blocks, and some of its modules act
+        # when imported (antigravity, this)
+        raise UnknownBlock(f"'{module_name}' is part of Python's standard library, which has "
+                           f"no attention blocks; name your own: package.module:Name (a "
+                           "module of yours named like one of the standard library's must be "
+                           "renamed)")
     # A console script does not put the working directory on sys.path, yet users expect a
     # block in ./myblocks.py to be found, as `python -m` would.
-    cwd_added = "" not in sys.path and os.getcwd() not in sys.path
-    if cwd_added:
-        sys.path.insert(0, os.getcwd())
     try:
-        module = importlib.import_module(module_name)
+        cwd: str | None = os.getcwd()
+    except OSError:  # the working directory was removed
+        cwd = None
+    cwd_added = cwd is not None and "" not in sys.path and cwd not in sys.path
+    if cwd_added:
+        sys.path.insert(0, cwd)
+    from attnprof.contain import first_line, user_code
+
+    try:
+        with user_code(f"importing '{module_name}' for block {path!r}"):
+            module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name and module_name.startswith(exc.name):
             raise UnknownBlock(f"cannot import module '{module_name}' for block {path!r}: "
                                f"no module named '{exc.name}'") from exc
         raise UnknownBlock(f"importing '{module_name}' for block {path!r} failed: {exc}") from exc
+    except AttnprofError:  # it exited or interrupted itself (attnprof.contain)
+        raise
     except Exception as exc:  # the user's module raised while importing
         raise UnknownBlock(
-            f"importing '{module_name}' for block {path!r} failed: {type(exc).__name__}: {exc}"
+            f"importing '{module_name}' for block {path!r} failed: {type(exc).__name__}: "
+            f"{first_line(exc)}"
         ) from exc
     finally:
-        if cwd_added:
-            sys.path.remove(os.getcwd())
+        if cwd_added and cwd in sys.path:
+            sys.path.remove(cwd)
     obj: Any = module
     for part in attr.split("."):
         try:

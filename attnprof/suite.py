@@ -1,6 +1,9 @@
 """Suites: TOML files of defaults, cases and budgets (``attnprof run``).
 
-Read with ``tomllib``; every error names the file, the line and what is wrong (exit 2).
+Read with ``tomllib``, then held to a declared table of keys and the kind of value each takes
+(:data:`CASE_TYPES`, ...): a string where true or false is meant (``latency = "false"``), a
+non-finite number, a size of three numbers or a nested table is refused. Every error names the
+file, the line and what is wrong (exit 2).
 Budgets read finished Profiles and never re-run anything. Counts are deterministic, so
 count budgets are exact; absolute latency depends on the machine, so ``latency_vs`` (a
 ratio to another case measured in the same run) is the budget to prefer.
@@ -8,8 +11,11 @@ ratio to another case measured in the same run) is the budget to prefer.
 
 from __future__ import annotations
 
+import bisect
+import math
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,15 +29,84 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-REQUEST_KEYS = {"channels", "size", "batch", "device", "dtype", "mode", "backends", "latency",
-                "budget", "threads", "timer", "channels_last", "options", "host"}
-DEFAULT_KEYS = REQUEST_KEYS | {"rounds"}
-CASE_KEYS = REQUEST_KEYS | {"name", "block"}
+# -- the declared table: every key a suite may hold, and what its value must be -----------
+
+@dataclass(frozen=True)
+class Kind:
+    """What a key's value must be: ``words`` for messages, ``test`` for the check."""
+
+    words: str
+    test: Callable[[Any], bool]
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _is_text(v: Any) -> bool:
+    return isinstance(v, str) and bool(v.strip())
+
+
+def _is_size(v: Any) -> bool:
+    if _is_int(v):
+        return v >= 1
+    if isinstance(v, list):
+        return len(v) == 2 and all(_is_int(x) and x >= 1 for x in v)
+    return _is_text(v)  # "56" or "224x112": parsed (and checked) with the request
+
+
+def _is_scalar(v: Any) -> bool:
+    return isinstance(v, (bool, str)) or _is_int(v) or _is_number(v)
+
+
+def _one_or_list(kind: Kind) -> Kind:
+    return Kind(f"{kind.words}, or a non-empty list of them",
+                lambda v: kind.test(v) or (isinstance(v, list) and bool(v)
+                                           and all(kind.test(x) for x in v)))
+
+
+POSITIVE_INT = Kind("a positive integer", lambda v: _is_int(v) and v >= 1)
+TEXT = Kind("a non-empty string", _is_text)
+BOOL = Kind("true or false (not a string)", lambda v: isinstance(v, bool))
+POSITIVE = Kind("a finite number > 0", lambda v: _is_number(v) and v > 0)
+NON_NEGATIVE = Kind("a finite number >= 0", lambda v: _is_number(v) and v >= 0)
+SIZE = Kind('a size: S, "HxW" or [H, W] with positive integers', _is_size)
+OPTIONS = Kind("a table of option values (strings, numbers, true or false), "
+               "e.g. options = { ratio = 16 }",
+               lambda v: isinstance(v, dict) and all(isinstance(k, str) and _is_scalar(x)
+                                                     for k, x in v.items()))
+TEXTS = _one_or_list(TEXT)
+
+REQUEST_TYPES: dict[str, Kind] = {
+    "channels": POSITIVE_INT, "size": SIZE, "batch": POSITIVE_INT, "device": TEXT,
+    "dtype": TEXT, "mode": TEXT, "backends": TEXTS, "latency": BOOL, "budget": POSITIVE,
+    "threads": POSITIVE_INT, "timer": TEXT, "channels_last": BOOL, "options": OPTIONS,
+    "host": TEXT,
+}
 LIMITS = {"max_params": "params", "max_macs": "macs", "max_flops": "flops",
           "max_bytes": "bytes", "max_transcendentals": "transcendentals",
           "max_peak_bytes": "peak_bytes", "max_latency_ms": "latency_ms"}
-BUDGET_KEYS = {"case", "latency_vs", "max_ratio", *LIMITS}
-SWEEP_KEYS = {"blocks", "channels", "size", "batch", "dtype", "options", "plot", "csv", "json"}
+#: [defaults], [[case]], [[budget]] and [sweep]: each key and the kind of its value
+DEFAULT_TYPES = {**REQUEST_TYPES, "rounds": POSITIVE_INT}
+CASE_TYPES = {**REQUEST_TYPES, "name": TEXT, "block": TEXT}
+BUDGET_TYPES = {"case": TEXT, "latency_vs": TEXT, "max_ratio": POSITIVE,
+                **{k: NON_NEGATIVE for k in LIMITS}}
+SWEEP_TYPES = {"blocks": Kind("a non-empty list of block names",
+                              lambda v: isinstance(v, list) and bool(v)
+                              and all(_is_text(b) for b in v)),
+               "channels": _one_or_list(POSITIVE_INT), "size": _one_or_list(SIZE),
+               "batch": _one_or_list(POSITIVE_INT), "dtype": TEXTS, "options": OPTIONS,
+               "plot": TEXT, "csv": TEXT, "json": TEXT}
+
+REQUEST_KEYS = set(REQUEST_TYPES)
+DEFAULT_KEYS = set(DEFAULT_TYPES)
+CASE_KEYS = set(CASE_TYPES)
+BUDGET_KEYS = set(BUDGET_TYPES)
+SWEEP_KEYS = set(SWEEP_TYPES)
 TOP_KEYS = {"defaults", "case", "budget", "sweep"}
 
 
@@ -81,6 +156,11 @@ class Suite:
     sweep_cases: list[ProfileRequest] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    def outputs(self) -> dict[str, str | None]:
+        """The output files the suite itself names (its [sweep]'s csv, json and plot)."""
+        sw = self.sweep or {}
+        return {f"[sweep] {k}": sw.get(k) for k in ("json", "csv", "plot")}
+
 
 def read_toml(path: str) -> tuple[str, dict[str, Any]]:
     """The file's text and its TOML; unreadable or malformed files raise SuiteError."""
@@ -94,39 +174,85 @@ def read_toml(path: str) -> tuple[str, dict[str, Any]]:
         return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SuiteError(f"{path}: malformed TOML: {exc}") from None
+    except RecursionError:
+        raise SuiteError(f"{path}: malformed suite: values nested too deeply") from None
+
+
+_HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\-\"' ]+?)\s*\]\]?\s*(#.*)?$")
+
+
+class Lines:
+    """Where things are in a suite's text (tomllib gives no positions): the text is split and
+    its table headers indexed once, so finding the line of any table or key costs no more
+    than its own table's lines, and loading stays linear in the suite's size."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+        self.headers: dict[str, list[int]] = {}
+        self.starts: list[int] = []
+        for i, line in enumerate(self.lines):
+            if line.lstrip().startswith("["):
+                self.starts.append(i)
+                m = _HEADER.match(line)
+                if m:
+                    self.headers.setdefault(m.group(1).strip(), []).append(i)
+
+    def locate(self, table: str, index: int = 0, key: str | None = None) -> int | None:
+        """The 1-based line of the ``index``-th ``[[table]]`` (or ``[table]``), or of ``key``
+        inside it (the header's line when the key is not found)."""
+        found = self.headers.get(table, [])
+        if index >= len(found):
+            return None
+        start = found[index]
+        if key is None:
+            return start + 1
+        nxt = bisect.bisect_right(self.starts, start)
+        stop = self.starts[nxt] if nxt < len(self.starts) else len(self.lines)
+        pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+        for i in range(start + 1, stop):
+            if pattern.match(self.lines[i]):
+                return i + 1
+        return start + 1
 
 
 def locate(text: str, table: str, index: int = 0, key: str | None = None) -> int | None:
-    """The 1-based line of the ``index``-th ``[[table]]`` (or ``[table]``), or of ``key``
-    inside it. tomllib gives no positions for values, so the text is searched."""
-    headers = [i for i, line in enumerate(text.splitlines())
-               if re.match(rf"^\s*\[\[?\s*{re.escape(table)}\s*\]\]?\s*(#.*)?$", line)]
-    if index >= len(headers):
-        return None
-    start = headers[index]
-    if key is None:
-        return start + 1
-    lines = text.splitlines()
-    for i in range(start + 1, len(lines)):
-        if re.match(r"^\s*\[", lines[i]):
-            break
-        if re.match(rf"^\s*{re.escape(key)}\s*=", lines[i]):
-            return i + 1
-    return start + 1
+    """The 1-based line of the ``index``-th ``[[table]]`` (or of ``key`` inside it) in
+    ``text``; to look up many, make one :class:`Lines` and ask it."""
+    return Lines(text).locate(table, index, key)
 
 
 def _at(path: str, line: int | None) -> str:
     return f"{path}:{line}" if line else path
 
 
-def _check_keys(path: str, text: str, raw: dict[str, Any], allowed: set[str], table: str,
-                index: int = 0, label: str | None = None) -> None:
-    """An unknown key names its line and the keys the table allows."""
-    for key in raw:
-        if key not in allowed:
-            raise SuiteError(f"{_at(path, locate(text, table, index, key))}: unknown key "
-                             f"'{key}' in {label or f'[[{table}]]'}; allowed: "
-                             f"{', '.join(sorted(allowed))}")
+def _check_table(path: str, where: Lines, raw: dict[str, Any], types: dict[str, Kind],
+                 table: str, index: int = 0, label: str | None = None) -> None:
+    """Every key of ``raw`` is declared in ``types`` and its value is of the declared kind;
+    an unknown key or a wrong value names its line, the key and what it must be."""
+    label = label or f"[[{table}]]"
+    for key, value in raw.items():
+        kind = types.get(key)
+        if kind is None:
+            raise SuiteError(f"{_at(path, where.locate(table, index, key))}: unknown key "
+                             f"'{key}' in {label}; allowed: {', '.join(sorted(types))}")
+        if not kind.test(value):
+            raise SuiteError(f"{_at(path, where.locate(table, index, key))}: {key} in {label} "
+                             f"must be {kind.words}, got {_shown(value)}")
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return repr(value[:40] + ("…" if len(value) > 40 else ""))
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    if isinstance(value, (int, float)):
+        text = repr(value)
+        return text if len(text) <= 40 else text[:40] + "…"
+    return f"a {type(value).__name__}"
 
 
 def _request_fields(raw: dict[str, Any]) -> dict[str, Any]:
@@ -135,33 +261,34 @@ def _request_fields(raw: dict[str, Any]) -> dict[str, Any]:
         fields["budget_s"] = raw["budget"]
     if isinstance(fields.get("size"), list):
         fields["size"] = tuple(fields["size"])
-    if "options" in fields and not isinstance(fields["options"], dict):
-        raise BadInput("options must be a table, e.g. options = { ratio = 16 }")
     return fields
 
 
 def load(path: str) -> Suite:
+    """Read, check and plan a suite; every problem is ``FILE:LINE: what is wrong`` (exit 2).
+    Linear in the suite's size."""
     text, doc = read_toml(path)
+    where = Lines(text)
     for key in doc:
         if key not in TOP_KEYS:
-            raise SuiteError(f"{_at(path, locate(text, key))}: unknown table or key '{key}'; "
+            raise SuiteError(f"{_at(path, where.locate(key))}: unknown table or key '{key}'; "
                              f"a suite has [defaults], [[case]], [[budget]] and [sweep]")
     defaults = doc.get("defaults", {})
     if not isinstance(defaults, dict):
         raise SuiteError(f"{path}: [defaults] must be a table")
-    _check_keys(path, text, defaults, DEFAULT_KEYS, "defaults", label="[defaults]")
+    _check_table(path, where, defaults, DEFAULT_TYPES, "defaults", label="[defaults]")
     rounds = defaults.get("rounds", 5)
-    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
-        raise SuiteError(f"{_at(path, locate(text, 'defaults', 0, 'rounds'))}: rounds must be a "
-                         "positive integer")
     cases = doc.get("case", [])
-    if not isinstance(cases, list) or (not cases and "sweep" not in doc):
+    if not isinstance(cases, list) or not all(isinstance(c, dict) for c in cases):
+        raise SuiteError(f"{path}: cases are tables written [[case]]")
+    if not cases and "sweep" not in doc:
         raise SuiteError(f"{path}: no cases: add at least one [[case]] with a block")
     requests: list[ProfileRequest] = []
     names: dict[str, int] = {}
+    base = _request_fields(defaults)
     for i, case in enumerate(cases):
-        line = locate(text, "case", i)
-        _check_keys(path, text, case, CASE_KEYS, "case", i)
+        line = where.locate("case", i)
+        _check_table(path, where, case, CASE_TYPES, "case", i)
         if "block" not in case:
             raise SuiteError(f"{_at(path, line)}: [[case]] needs a block, e.g. block = \"se\"")
         name = str(case.get("name", case["block"]))
@@ -169,7 +296,7 @@ def load(path: str) -> Suite:
             raise SuiteError(f"{_at(path, line)}: case name '{name}' is used twice "
                              f"(first at line {names[name]}); give each case its own name")
         names[name] = line or 0
-        merged = {**_request_fields(defaults), **_request_fields(case)}
+        merged = {**base, **_request_fields(case)}
         merged["options"] = {**defaults.get("options", {}), **case.get("options", {})}
         try:
             # one validation: the Plan resolves the block and (without a host) its options;
@@ -180,9 +307,9 @@ def load(path: str) -> Suite:
         except TypeError as exc:
             raise SuiteError(f"{_at(path, line)}: case '{name}': {exc}") from None
         requests.append(req)
-    budgets = _budgets(path, text, doc.get("budget", []), names, requests)
+    budgets = _budgets(path, where, doc.get("budget", []), names, requests)
     sweep = doc.get("sweep")
-    sweep_cases = _sweep(path, text, sweep, defaults) if sweep is not None else []
+    sweep_cases = _sweep(path, where, sweep, defaults) if sweep is not None else []
     suite = Suite(path, requests, budgets, rounds, sweep, sweep_cases)
     if any("max_latency_ms" in b.limits for b in budgets):
         suite.notes.append("max_latency_ms compares absolute time, which depends on the machine "
@@ -191,23 +318,24 @@ def load(path: str) -> Suite:
     return suite
 
 
-def _sweep(path: str, text: str, raw: Any, defaults: dict[str, Any]) -> list[ProfileRequest]:
+def _sweep(path: str, where: Lines, raw: Any, defaults: dict[str, Any]
+           ) -> list[ProfileRequest]:
     """The cases of a [sweep] table: the product of its lists, on top of [defaults]."""
     from attnprof.sweep import plan
 
-    line = locate(text, "sweep")
+    line = where.locate("sweep")
     if not isinstance(raw, dict):
         raise SuiteError(f"{_at(path, line)}: [sweep] must be a table")
-    _check_keys(path, text, raw, SWEEP_KEYS, "sweep", label="[sweep]")
+    _check_table(path, where, raw, SWEEP_TYPES, "sweep", label="[sweep]")
     blocks = raw.get("blocks")
-    if not isinstance(blocks, list) or not blocks:
+    if blocks is None:
         raise SuiteError(f"{_at(path, line)}: [sweep] needs blocks = [\"se\", ...]")
     base_fields = _request_fields(defaults)
     base_fields["options"] = {**defaults.get("options", {}), **raw.get("options", {})}
 
     def listed(key: str, default: Any) -> list[Any]:
         v = raw.get(key, base_fields.get(key, default))
-        return v if isinstance(v, list) else [v]
+        return v if isinstance(v, list) else [v]  # [defaults] size = [H, W] is one size
 
     try:
         base = ProfileRequest(block=blocks[0], **{k: v for k, v in base_fields.items()
@@ -221,37 +349,29 @@ def _sweep(path: str, text: str, raw: Any, defaults: dict[str, Any]) -> list[Pro
         raise SuiteError(f"{_at(path, line)}: [sweep]: {exc}") from None
 
 
-def _budgets(path: str, text: str, raw: Any, names: dict[str, int],
+def _budgets(path: str, where: Lines, raw: Any, names: dict[str, int],
              requests: list[ProfileRequest]) -> list[Budget]:
-    if not isinstance(raw, list):
-        raise SuiteError(f"{path}: budgets are written [[budget]]")
+    if not isinstance(raw, list) or not all(isinstance(b, dict) for b in raw):
+        raise SuiteError(f"{path}: budgets are tables written [[budget]]")
     timed = {r.name for r in requests if r.latency}
     out = []
     for i, b in enumerate(raw):
-        line = locate(text, "budget", i)
-        _check_keys(path, text, b, BUDGET_KEYS, "budget", i)
+        line = where.locate("budget", i)
+        _check_table(path, where, b, BUDGET_TYPES, "budget", i)
         case = b.get("case")
         if case is None:
             raise SuiteError(f"{_at(path, line)}: [[budget]] needs case = \"NAME\"")
         if case not in names:
-            raise SuiteError(f"{_at(path, locate(text, 'budget', i, 'case'))}: budget names case "
-                             f"'{case}', which the suite does not have; cases: "
-                             f"{', '.join(names) or 'none'}")
+            raise SuiteError(f"{_at(path, where.locate('budget', i, 'case'))}: budget names "
+                             f"case '{case}', which the suite does not have; cases: "
+                             f"{_listing(names)}")
         limits = {k: v for k, v in b.items() if k in LIMITS}
-        for key, v in limits.items():
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
-                raise SuiteError(f"{_at(path, locate(text, 'budget', i, key))}: {key} must be a "
-                                 f"number >= 0, got {v!r}")
         vs, ratio = b.get("latency_vs"), b.get("max_ratio")
         if (vs is None) != (ratio is None):
             raise SuiteError(f"{_at(path, line)}: latency_vs and max_ratio go together")
-        if vs is not None:
-            if vs not in names:
-                raise SuiteError(f"{_at(path, locate(text, 'budget', i, 'latency_vs'))}: "
-                                 f"latency_vs names case '{vs}', which the suite does not have")
-            if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or ratio <= 0:
-                raise SuiteError(f"{_at(path, locate(text, 'budget', i, 'max_ratio'))}: "
-                                 f"max_ratio must be a number > 0, got {ratio!r}")
+        if vs is not None and vs not in names:
+            raise SuiteError(f"{_at(path, where.locate('budget', i, 'latency_vs'))}: "
+                             f"latency_vs names case '{vs}', which the suite does not have")
         needs_latency = vs is not None or "max_latency_ms" in limits
         if needs_latency and not ({case} | ({vs} if vs else set())) <= timed:
             raise SuiteError(f"{_at(path, line)}: this budget needs latency, which is off for "
@@ -261,6 +381,12 @@ def _budgets(path: str, text: str, raw: Any, names: dict[str, int],
                              "max_macs, ..., or latency_vs with max_ratio)")
         out.append(Budget(case, limits, vs, ratio, line))
     return out
+
+
+def _listing(names: dict[str, int], most: int = 10) -> str:
+    shown = list(names)[:most]
+    more = len(names) - len(shown)
+    return (", ".join(shown) or "none") + (f" and {more} more" if more > 0 else "")
 
 
 def evaluate(budgets: list[Budget], profiles: list[Profile]) -> list[BudgetResult]:

@@ -1,0 +1,141 @@
+"""Running the user's code (importing a block's module, building it, its forward while attnprof
+checks, counts and times it) so that it cannot take the process over.
+
+Inside :func:`user_code`:
+
+* whatever the code prints goes to stderr, at the Python level and, where stdout is the
+  process's file descriptor 1, at the descriptor level too (C extensions, ``os.write(1, ...)``):
+  stdout stays attnprof's own, so ``--format json`` remains one JSON document;
+* ``SystemExit`` (``sys.exit()``, ``exit()``) is a failure of that code: :class:`BadInput`
+  naming it and its message (exit 2), never a silent exit;
+* a ``KeyboardInterrupt`` the code raises itself is likewise a failure of the code, while a
+  real Ctrl-C (SIGINT) still interrupts: it is told apart by a SIGINT handler installed for
+  the duration (in the main thread), and leaves with exit 130 as everywhere;
+* the working directory is restored.
+
+What cannot be contained is said in the README's trust model: importing a module runs it,
+and ``os._exit`` or a crash in native code ends the process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from attnprof.errors import BadInput
+
+__all__ = ["user_code", "first_line"]
+
+
+def first_line(exc: BaseException, most: int = 300) -> str:
+    """The first line of an exception's message (C++ errors carry a whole backtrace)."""
+    text = (str(exc).strip().splitlines() or [""])[0].strip()
+    return text if len(text) <= most else text[:most] + "…"
+
+
+def _flush_c_stdio() -> None:
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """Python's stdout, and descriptor 1 when it is the process's stdout, onto stderr."""
+    saved_fd = None
+    try:
+        real = sys.stdout is not None and sys.stdout.fileno() == 1 \
+            and sys.stderr is not None and sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):
+        real = False
+    if real:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+        _flush_c_stdio()
+        try:
+            saved_fd = os.dup(1)
+            os.dup2(2, 1)
+        except OSError:
+            saved_fd = None
+    target = sys.stderr if sys.stderr is not None else open(os.devnull, "w")
+    try:
+        with contextlib.redirect_stdout(target):
+            yield
+    finally:
+        if saved_fd is not None:
+            with contextlib.suppress(Exception):
+                sys.stderr.flush()
+            _flush_c_stdio()
+            os.dup2(saved_fd, 1)
+            os.close(saved_fd)
+
+
+class _Sigint:
+    """Notes whether a real SIGINT arrived while installed (main thread only)."""
+
+    def __init__(self) -> None:
+        self.arrived = False
+        self.previous: Any = None
+        self.installed = False
+
+    def __enter__(self) -> _Sigint:
+        if threading.current_thread() is threading.main_thread():
+            try:
+                self.previous = signal.getsignal(signal.SIGINT)
+                signal.signal(signal.SIGINT, self._handle)
+                self.installed = True
+            except (ValueError, OSError, TypeError):
+                self.installed = False
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.arrived = True
+        if callable(self.previous) and self.previous is not signal.default_int_handler:
+            self.previous(signum, frame)
+        raise KeyboardInterrupt
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.installed:
+            with contextlib.suppress(ValueError, OSError, TypeError):
+                signal.signal(signal.SIGINT, self.previous)
+
+
+def _exit_message(exc: SystemExit) -> str:
+    code = exc.code
+    if code is None:
+        return "sys.exit()"
+    if isinstance(code, int):
+        return f"sys.exit({code})"
+    return f"sys.exit({str(code)[:200]!r})"
+
+
+@contextlib.contextmanager
+def user_code(what: str) -> Iterator[None]:
+    """Run the block that ``what`` names (e.g. ``"block 'mod:Name' while building"``) as
+    described in this module's docstring."""
+    cwd = None
+    with contextlib.suppress(OSError):
+        cwd = os.getcwd()
+    sigint = _Sigint()
+    try:
+        with sigint, _stdout_to_stderr():
+            yield
+    except SystemExit as exc:
+        raise BadInput(f"{what} called {_exit_message(exc)}; a block must not exit the "
+                       "process") from None
+    except KeyboardInterrupt:
+        if sigint.arrived or not sigint.installed:
+            raise  # a real Ctrl-C
+        raise BadInput(f"{what} raised KeyboardInterrupt itself (no Ctrl-C was pressed); a "
+                       "block must not interrupt the process") from None
+    finally:
+        if cwd is not None:
+            with contextlib.suppress(OSError):
+                if os.getcwd() != cwd:
+                    os.chdir(cwd)

@@ -86,14 +86,53 @@ def check_fraction(what: str, value: Any) -> float:
 
 
 def _latency_ratios(profiles: list[Profile], relative_to: str | None,
-                    path: str) -> dict[str, float | None]:
-    lat = {p.label: metric(p, "latency_ms") for p in profiles}
+                    path: str) -> dict[str, Any]:
+    """Each case's latency (ms), or its ratio to ``relative_to``'s, as a ``stats.Estimate``
+    with the interval its stored figures give (unbounded where they give none); None where
+    the case was not timed."""
+    from attnprof.measure.stats import Estimate, ratio_from_cis
+
+    def estimate(p: Profile) -> Estimate | None:
+        lat = p.latency
+        if lat is None or not lat.median_ms or lat.median_ms <= 0:
+            return None
+        ci = lat.ci
+        if not ci.contains(lat.median_ms):  # an edited or inconsistent file: no interval
+            return Estimate(lat.median_ms, 0.0, math.inf, 1.0, "no interval")
+        return ci
+
+    lat = {p.label: estimate(p) for p in profiles}
     if relative_to is None:
         return lat
     if relative_to not in lat:
         raise BadInput(f"{path}: has no case '{relative_to}' to compare latencies to")
     ref = lat[relative_to]
-    return {k: (v / ref if v is not None and ref else None) for k, v in lat.items()}
+    return {k: (ratio_from_cis(v, ref) if v is not None and ref is not None else None)
+            for k, v in lat.items()}
+
+
+def _latency_diff(name: str, label: str, b: Any, v: Any, tolerance: float,
+                  trusted: bool) -> Diff:
+    """Now against the baseline, judged as a latency_vs budget is: slower (a failure) only
+    when the whole 95% interval of now / baseline lies above 1 + tolerance, ok when it lies
+    at or below, inconclusive (a warning, not a failure) when it straddles. Where a file
+    carries no interval (made before attnprof recorded them), the point ratio decides."""
+    from attnprof.measure import stats
+
+    change = v.value / b.value - 1
+    if not math.isfinite(change):  # figures too far apart to compare: not a pass
+        return Diff(name, label, b.value, v.value, None, "cannot compare (out of range)", True)
+    limit = 1 + tolerance
+    est = stats.ratio_from_cis(v, b)
+    if not est.bounded:
+        slower = change > tolerance
+        return Diff(name, label, b.value, v.value, change,
+                    ("slower" if slower else "ok") + " (no interval: point ratio)", slower)
+    outcome = stats.budget(est, limit, trusted=trusted)
+    span = f" [{est.low:.3f}x, {est.high:.3f}x]"
+    verdict = {"pass": "ok", "fail": "slower",
+               "inconclusive": "inconclusive (interval straddles the tolerance)"}[outcome]
+    return Diff(name, label, b.value, v.value, change, verdict + span, outcome == "fail")
 
 
 def compare_results(results: list[Profile], baseline: list[Profile], *,
@@ -137,14 +176,8 @@ def compare_results(results: list[Profile], baseline: list[Profile], *,
         b, v = old_lat.get(name), new_lat.get(name)
         if b is not None and v is not None:
             label = "latency" + (f" / {relative_to}" if relative_to else " (ms)")
-            change = v / b - 1 if b else math.inf
-            if not math.isfinite(change):  # figures too far apart to compare: not a pass
-                out.append(Diff(name, label, b, v, None, "cannot compare (out of range)",
-                                True))
-                continue
-            slower = change > latency_tolerance
-            out.append(Diff(name, label, b, v, change,
-                            "slower" if slower else "ok", slower))
+            trusted = all(x.latency is None or x.latency.trustworthy for x in (base, cur))
+            out.append(_latency_diff(name, label, b, v, latency_tolerance, trusted))
     for name in new:
         if name not in old:
             out.append(Diff(name, "case", None, None, None, "new (not in baseline)", False))

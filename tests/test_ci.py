@@ -4,9 +4,7 @@ import json
 import shutil
 from pathlib import Path
 
-import jsonschema
 import pytest
-from referencing import Registry, Resource
 
 from attnprof.schemas import schema
 
@@ -15,9 +13,11 @@ FAST = ["--budget", "0.02"]
 
 
 def validator(name):
-    docs = [schema("attnprof.profile/1"), schema("attnprof.results/1")]
-    registry = Registry().with_resources([(d["$id"], Resource.from_contents(d)) for d in docs])
-    return jsonschema.Draft202012Validator(schema(name), registry=registry)
+    """The shipped schema stands alone: a plain validator needs no registry. (jsonschema is
+    imported here, not at the top, so that the CUDA tests collect where it is absent.)"""
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(schema(name))
 
 
 def write(tmp_path, text, name="suite.toml"):
@@ -86,6 +86,8 @@ def test_profile_document_matches_schema(cli):
 
 
 def test_schema_rejects_a_wrong_document():
+    import jsonschema
+
     with pytest.raises(jsonschema.ValidationError):
         validator("attnprof.profile/1").validate({"schema": "attnprof.profile/1"})
 
@@ -270,3 +272,45 @@ def test_check_bad_files(cli, tmp_path):
     assert r.exit_code == 2 and "METRIC=FRACTION" in r.stderr
     r = cli("check", str(base), "--baseline", str(base), "--latency-relative-to", "zzz")
     assert r.exit_code == 2 and "no case 'zzz'" in r.stderr
+
+
+def _with_latency(doc, name, median, low, high):
+    for p in doc["results"]:
+        if p["name"] == name:
+            p["latency"].update(median_ms=median, ci_low_ms=low, ci_high_ms=high)
+    return doc
+
+
+@pytest.mark.parametrize("now,verdict,failed", [
+    ((1.50, 1.45, 1.55), "slower", True),        # the whole interval is past 1.2x
+    ((1.00, 0.98, 1.02), "ok", False),           # the whole interval is within it
+    ((1.20, 0.90, 1.60), "inconclusive", False),  # it straddles 1.2x: a warning, no failure
+])
+def test_check_judges_latency_by_its_interval(now, verdict, failed):
+    """check holds the latency ratio's 95% interval (from both files' stored intervals)
+    against 1 + tolerance, as a latency_vs budget does."""
+    from attnprof.check import compare_results
+    from attnprof.results import Profile
+
+    fixture = Path(__file__).parent / "fixtures" / "compare_se_eca_cbam.json"
+    base = _with_latency(json.loads(fixture.read_text()), "se", 1.0, 0.99, 1.01)
+    cur = _with_latency(json.loads(fixture.read_text()), "se", *now)
+    diffs = compare_results([Profile.from_dict(p) for p in cur["results"]],
+                            [Profile.from_dict(p) for p in base["results"]],
+                            latency_tolerance=0.2)
+    (row,) = [d for d in diffs if d.case == "se" and d.metric.startswith("latency")]
+    assert row.verdict.startswith(verdict) and row.failed is failed, row
+
+
+def test_check_without_intervals_falls_back_to_the_point_ratio():
+    from attnprof.check import compare_results
+    from attnprof.results import Profile
+
+    fixture = Path(__file__).parent / "fixtures" / "compare_se_eca_cbam.json"
+    base = _with_latency(json.loads(fixture.read_text()), "se", 1.0, None, None)
+    cur = _with_latency(json.loads(fixture.read_text()), "se", 1.3, None, None)
+    diffs = compare_results([Profile.from_dict(p) for p in cur["results"]],
+                            [Profile.from_dict(p) for p in base["results"]],
+                            latency_tolerance=0.2)
+    (row,) = [d for d in diffs if d.case == "se" and d.metric.startswith("latency")]
+    assert row.failed and "point ratio" in row.verdict

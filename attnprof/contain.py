@@ -127,13 +127,13 @@ def user_code(what: str) -> Iterator[None]:
         with sigint, _stdout_to_stderr():
             yield
     except SystemExit as exc:
-        raise BadInput(f"{what} called {_exit_message(exc)}; a block must not exit the "
-                       "process") from None
+        raise BadInput(f"{what} called {_exit_message(exc)}; code attnprof runs must return, "
+                       "not exit the process") from None
     except KeyboardInterrupt:
         if sigint.arrived or not sigint.installed:
             raise  # a real Ctrl-C
-        raise BadInput(f"{what} raised KeyboardInterrupt itself (no Ctrl-C was pressed); a "
-                       "block must not interrupt the process") from None
+        raise BadInput(f"{what} raised KeyboardInterrupt itself (no Ctrl-C was pressed); code "
+                       "attnprof runs must not interrupt the process") from None
     finally:
         if cwd is not None:
             with contextlib.suppress(OSError):

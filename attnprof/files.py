@@ -151,6 +151,22 @@ def check_writable(path: str) -> None:
         raise BadInput(f"cannot write {path}: permission denied")
 
 
+def check_cache_dir(directory: Path) -> None:
+    """Fail early (exit 2) when ``directory`` cannot become a writable directory: the
+    nearest part of it that exists must be a directory attnprof may write in."""
+    here = Path(directory).expanduser()
+    while not here.exists():
+        if here.parent == here:
+            break
+        here = here.parent
+    if not here.is_dir():
+        raise BadInput(f"cannot use the cache directory {directory}: {here} is not a directory "
+                       "(set ATTNPROF_CACHE_DIR to one)")
+    if not os.access(here, os.W_OK | os.X_OK):
+        raise BadInput(f"cannot use the cache directory {directory}: {here} is not writable "
+                       "(set ATTNPROF_CACHE_DIR to one)")
+
+
 def _identity(path: str) -> tuple[Any, ...]:
     """What two paths must share to be the same output: the same stream, or the same file
     (device and inode when it exists, else its resolved path)."""
@@ -193,7 +209,7 @@ def check_outputs(outputs: Mapping[str, str | None],
         except BadInput:
             continue  # not an output-able path: it cannot be overwritten either
         if key in seen and key[0] != "stdout":
-            raise BadInput(f"{seen[key]} would overwrite {path}, the {option} this command "
+            raise BadInput(f"{seen[key]} would overwrite {path}, {option} this command "
                            "reads; write the output elsewhere")
 
 

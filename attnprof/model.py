@@ -277,8 +277,16 @@ def _instantiate(name: str, obj):
         import copy
 
         return copy.deepcopy(obj)
+    from attnprof.contain import user_code
+    from attnprof.errors import AttnprofError
+    from attnprof.registry import check_network_callable
+
+    check_network_callable(obj, name)  # nothing but a network's constructor is called
     try:
-        net = obj()
+        with user_code(f"network '{name}', while being built,"):
+            net = obj()
+    except AttnprofError:
+        raise
     except Exception as exc:
         raise BadInput(f"building network '{name}' with no arguments failed: "
                        f"{type(exc).__name__}: {exc}") from None

@@ -191,14 +191,33 @@ def _stdlib_file(filename: str) -> bool:
         and "dist-packages" not in real
 
 
-def _not_callable(path: str, why: str) -> UnknownBlock:
+def _not_callable(path: str, why: str, network: bool = False) -> UnknownBlock:
+    if network:
+        return UnknownBlock(
+            f"{path!r} {why}; attnprof model calls only nn.Module subclasses and network "
+            "factories (plain Python functions outside the standard library and torch that "
+            "take no arguments)")
     return UnknownBlock(
         f"{path!r} {why}; attnprof calls only nn.Module subclasses and block factories "
         "(plain Python functions outside the standard library and torch whose first "
         "parameter is the channel count, e.g. def make(channels, ...))")
 
 
-def check_block_callable(obj: Any, path: str) -> inspect.Signature | None:
+def check_network_callable(obj: Any, path: str) -> None:
+    """The same trust rule for ``attnprof model package.module:Name``, which calls ``Name()``:
+    an nn.Module subclass, or a plain ``def`` factory outside the standard library, torch and
+    attnprof's non-block modules that needs no argument."""
+    check_block_callable(obj, path, first_is_channels=False)
+    sig = _signature(obj)
+    needed = [p.name for p in (sig.parameters.values() if sig else ())
+              if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY,
+                                                     p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if needed:
+        raise _not_callable(path, f"needs {', '.join(needed)}", network=True)
+
+
+def check_block_callable(obj: Any, path: str,
+                         first_is_channels: bool = True) -> inspect.Signature | None:
     """Refuse, before anything is called, what is neither an ``nn.Module`` subclass nor a
     block factory (the trust rule of the README): a factory is a plain ``def`` function (or a
     ``functools.partial`` or classmethod of one) defined outside the standard library, torch
@@ -214,7 +233,8 @@ def check_block_callable(obj: Any, path: str) -> inspect.Signature | None:
     if inspect.ismethod(target):  # a classmethod of a block: Block.from_config
         owner = target.__self__
         if not (inspect.isclass(owner) and issubclass(owner, nn.Module)):
-            raise _not_callable(path, "is a method of an object, not a block factory")
+            raise _not_callable(path, "is a method of an object, not a factory",
+                                not first_is_channels)
         target = target.__func__
     if inspect.isclass(target):
         if not issubclass(target, nn.Module):
@@ -225,21 +245,22 @@ def check_block_callable(obj: Any, path: str) -> inspect.Signature | None:
                            "factory")
     if not inspect.isfunction(target):
         raise _not_callable(path, f"is a {type(target).__name__} (built-in, C or callable "
-                                  "object), not a block")
+                                  "object)", not first_is_channels)
     module = (getattr(target, "__module__", None) or "").split(".")
     top = module[0]
     if top in getattr(sys, "stdlib_module_names", ()) or top == "builtins" \
             or _stdlib_file(target.__code__.co_filename):
-        raise _not_callable(path, "is a function of the standard library, not a block")
+        raise _not_callable(path, "is a function of the standard library",
+                            not first_is_channels)
     if top in _NOT_BLOCKS and not (top == "attnprof" and module[1:2] in (["blocks"], ["zoo"])):
-        raise _not_callable(path, f"is a function of {top}, not a block factory")
+        raise _not_callable(path, f"is a function of {top}", not first_is_channels)
     sig = _signature(obj)
     if sig is None:
-        raise _not_callable(path, "has no signature attnprof can read")
+        raise _not_callable(path, "has no signature attnprof can read", not first_is_channels)
     params = [p for p in sig.parameters.values()
               if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)]
-    if params and (params[0].kind is params[0].VAR_POSITIONAL
-                   or not CHANNEL_PARAMETER.match(params[0].name)):
+    if first_is_channels and params and (params[0].kind is params[0].VAR_POSITIONAL
+                                         or not CHANNEL_PARAMETER.match(params[0].name)):
         raise _not_callable(path, f"takes '{params[0]}' first, not a channel count")
     return sig
 

@@ -205,6 +205,22 @@ class Plan:
         return self
 
 
+def check_threads(threads: Any) -> int | None:
+    """None (torch's own count) or a positive integer up to :func:`max_threads`."""
+    if threads is None:
+        return None
+    check_positive("threads", threads)
+    if threads > max_threads():
+        raise BadInput(f"threads must be at most {max_threads()} (four per CPU of this "
+                       f"machine), got {threads:,}")
+    return threads
+
+
+def seconds(what: str, value: Any) -> float:
+    """A positive, finite number of seconds, at most :data:`MAX_BUDGET_S`."""
+    return _positive_number(what, value)
+
+
 def _positive_number(what: str, value: Any) -> float:
     import math
 
@@ -235,11 +251,7 @@ def make_plan(r: ProfileRequest) -> Plan:
     if elements > MAX_ELEMENTS:
         raise BadInput(f"an input of {r.batch}x{channels}x{size[0]}x{size[1]} has {elements:,} "
                        f"elements; attnprof takes at most {MAX_ELEMENTS:,} (2^40)")
-    if r.threads is not None:
-        check_positive("threads", r.threads)
-        if r.threads > max_threads():
-            raise BadInput(f"threads must be at most {max_threads()} (four per CPU of this "
-                           f"machine), got {r.threads:,}")
+    check_threads(r.threads)
     budget = _positive_number("the latency budget", r.budget_s)
     device = parse_device(r.device)
     mode = parse_choice("mode", r.mode, MODES)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 import warnings
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -18,7 +19,7 @@ import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from attnprof._version import __version__
-from attnprof.cli.output import error_line, warning_line
+from attnprof.cli.output import error_line, prepare_streams, silence_stdout, warning_line
 from attnprof.errors import AttnprofError
 
 ISSUES_URL = "https://github.com/attnprof/attnprof/issues"
@@ -119,6 +120,9 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             error_line("interrupted")
             raise typer.Exit(130) from None
+        except BrokenPipeError:  # the reader of stdout has gone (| head): a quiet end
+            silence_stdout()
+            raise typer.Exit(0) from None
         except Exception as exc:
             if STATE.debug:
                 raise
@@ -149,5 +153,15 @@ def main_options(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: closed or ASCII-only streams made safe first; a pipe whose
+    reader has gone ends quietly, with the command's own exit code."""
+    prepare_streams()
+    try:
+        app()
+    finally:
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            silence_stdout()
+        except (AttributeError, OSError, ValueError):
+            pass

@@ -50,15 +50,13 @@ def compare(
     quiet: Quiet = False,
 ) -> None:
     """Profile several blocks at one input, timed interleaved (A B C A B C)."""
-    from attnprof.files import check_writable, write_text
+    from attnprof.files import check_outputs, write_text
 
     if len(blocks) < 2:
         raise BadInput("compare needs at least two blocks, e.g. 'attnprof compare se eca'")
     if rounds < 1:
         raise BadInput(f"--rounds must be a positive integer, got {rounds}")
-    for path in (opts.json_path, markdown_path, csv_path):
-        if path:
-            check_writable(path)
+    check_outputs({"--json": opts.json_path, "--markdown": markdown_path, "--csv": csv_path})
     names = case_names(blocks)
     if baseline is not None and baseline not in names:
         raise BadInput(f"--baseline {baseline!r} is not among the compared blocks: "

@@ -36,13 +36,14 @@ def run_suite(
     """
     STATE.debug = STATE.debug or debug
     fmt_ = output_format(format)
-    from attnprof.files import check_writable
+    from attnprof.files import check_outputs
     from attnprof.suite import evaluate, load
 
-    for path in (json_path, markdown_path):
-        if path:
-            check_writable(path)
+    outputs = {"--json": json_path, "--markdown": markdown_path}
+    check_outputs(outputs, {"the suite": suite})
     spec = load(suite)
+    # the suite's own outputs too: no two on one path, none on the suite itself
+    check_outputs({**outputs, **spec.outputs()}, {"the suite": suite})
     if spec.sweep is not None and not spec.requests:
         sw = spec.sweep
         sweep_and_report(spec.sweep_cases, fmt_=fmt_, json_path=json_path or sw.get("json"),
@@ -133,22 +134,29 @@ def check(
         "--markdown", metavar="PATH", help="Also write the Markdown diff to PATH.")] = None,
     show_same: Annotated[bool, typer.Option("--all", help="Also list unchanged figures.")]
     = False,
+    exact: Annotated[bool, typer.Option(
+        "--exact", help="Fail on any changed count: a lower one (an improvement) too, until "
+        "the baseline is updated.")] = False,
 ) -> None:
-    """Compare a results file with a baseline, case by case. Exit 1 on a regression."""
+    """Compare a results file with a baseline, case by case. Exit 1 on a regression.
+
+    A higher count is a regression; a lower one is reported as an improvement and passes,
+    unless --exact.
+    """
     fmt_ = output_format(format)
-    from attnprof.check import compare_results, load_results, parse_tolerances
-    from attnprof.files import check_writable
+    from attnprof.check import IMPROVED, compare_results, load_results, parse_tolerances
+    from attnprof.files import check_outputs
     from attnprof.report.markdown import append_step_summary, diff_markdown
     from attnprof.report.rich_render import diff_table
 
-    if markdown_path:
-        check_writable(markdown_path)
+    check_outputs({"--markdown": markdown_path},
+                  {"the results file": results, "the baseline": baseline})
     if latency_tolerance < 0:
         raise BadInput(f"--latency-tolerance must be >= 0, got {latency_tolerance}")
     tolerances = parse_tolerances(tolerance or [])
     diffs = compare_results(load_results(results), load_results(baseline),
                             tolerances=tolerances, latency_tolerance=latency_tolerance,
-                            relative_to=relative_to, paths=(results, baseline))
+                            relative_to=relative_to, exact=exact, paths=(results, baseline))
     md = f"### attnprof check {results} against {baseline}\n\n" + diff_markdown(diffs)
     doc = {"schema": "attnprof.check/1", "results": results, "baseline": baseline,
            "diffs": [d.to_dict() for d in diffs], "regressions": sum(d.failed for d in diffs)}
@@ -157,6 +165,9 @@ def check(
     append_step_summary(md)
     failed = [d for d in diffs if d.failed]
     if failed:
-        error_line(f"{len(failed)} regression(s) against {baseline}: " + "; ".join(
+        better = sum(d.verdict.startswith(IMPROVED) for d in failed)
+        what = (f"{len(failed) - better} regression(s)"
+                + (f" and {better} improvement(s) (--exact)" if better else ""))
+        error_line(f"{what} against {baseline}: " + "; ".join(
             f"{d.case} {d.metric} {d.verdict}" for d in failed[:5]))
         raise typer.Exit(1)

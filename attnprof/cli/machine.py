@@ -12,7 +12,6 @@ from rich.table import Table
 from attnprof.cli.app import app, handled
 from attnprof.cli.options import Device, Threads
 from attnprof.cli.output import out_console, status_line
-from attnprof.errors import BadInput
 
 
 @app.command()
@@ -34,11 +33,14 @@ def calibrate(
     fmt_ = parse_choice("format", format, ("table", "json"))
     dev = parse_device(device)
     check_device(dev)
-    if threads is not None and threads < 1:
-        raise BadInput(f"threads must be a positive integer, got {threads}")
-    if budget <= 0:
-        raise BadInput(f"--budget must be a positive number of seconds, got {budget}")
+    from attnprof.request import check_threads, seconds
+
+    check_threads(threads)
+    seconds("--budget", budget)
+    from attnprof.files import check_cache_dir
     from attnprof.measure import roofline
+
+    check_cache_dir(roofline.cache_dir())  # before measuring: the measurement must be kept
 
     progress = status_line()
     if progress:

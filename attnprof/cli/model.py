@@ -43,22 +43,27 @@ def model(
     parameters, MACs, FLOPs, bytes and share of the network's time."""
     STATE.debug = STATE.debug or debug
     fmt_ = output_format(format)
-    from attnprof.files import check_writable
+    from attnprof.files import check_outputs
     from attnprof.options import parse_assignments
-    from attnprof.request import parse_device, parse_size
+    from attnprof.request import check_dim, check_threads, parse_device, parse_size, seconds
 
-    if json_path:
-        check_writable(json_path)
+    check_outputs({"--json": json_path})
+    check_dim("batch", batch)
+    check_threads(threads)
+    seconds("the timing budget", budget)
     options = parse_assignments(option or [])
     hw = parse_size(size) if size is not None else None
     dev = parse_device(device)
     note = status_line()
     if note:
         note(f"{network}: building, counting{' and timing' if latency else ''}")
+    from attnprof.contain import user_code
     from attnprof.model import analyze
 
-    report = analyze(network, block=block, options=options, match=match or (), size=hw,
-                     batch=batch, latency=latency, device=dev, budget_s=budget, threads=threads)
+    with user_code(f"network '{network}'"):  # its prints to stderr, its exits its failure
+        report = analyze(network, block=block, options=options, match=match or (), size=hw,
+                         batch=batch, latency=latency, device=dev, budget_s=budget,
+                         threads=threads)
     doc = report.to_dict()
     emit(fmt_, doc, markdown(doc), lambda console: render(doc, console), json_path)
 

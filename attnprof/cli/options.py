@@ -201,18 +201,18 @@ def output_format(value: str) -> str:
 
 def options_per_block(blocks: list[str], items: list[str] | tuple[str, ...]
                       ) -> list[dict[str, Any]]:
-    """``-o KEY=V`` goes to every block that declares KEY; ``-o BLOCK.KEY=V`` to that block."""
+    """``-o KEY=V`` goes to every block that declares KEY; ``-o BLOCK.KEY=V`` to that block,
+    and wins over ``-o KEY=V`` whatever their order."""
     from attnprof.errors import BadOption
     from attnprof.options import parse_assignments
     from attnprof.registry import REGISTRY
 
     per_block: list[dict[str, Any]] = [{} for _ in blocks]
+    specific: list[tuple[str, str, Any]] = []
     for key, value in parse_assignments(list(items)).items():
         target, dot, leaf = key.rpartition(".")
         if dot and target in blocks:
-            for i, b in enumerate(blocks):
-                if b == target:
-                    per_block[i][leaf] = value
+            specific.append((target, leaf, value))
             continue
         takers = [i for i, b in enumerate(blocks) if ":" not in b
                   and key in {o.name for o in REGISTRY.get(b).options}]
@@ -221,4 +221,8 @@ def options_per_block(blocks: list[str], items: list[str] | tuple[str, ...]
                             f"give -o BLOCK.{key}=VALUE for one block")
         for i in takers:
             per_block[i][key] = value
+    for target, leaf, value in specific:  # after the general ones: the specific one wins
+        for i, b in enumerate(blocks):
+            if b == target:
+                per_block[i][leaf] = value
     return per_block

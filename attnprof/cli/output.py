@@ -1,8 +1,11 @@
 """Where the command line writes: tables on stdout, notes, warnings, errors and progress on
-stderr, and :func:`emit`, the one way a command prints its result and writes its files."""
+stderr, and :func:`emit`, the one way a command prints its result and writes its files; and
+the process's streams made safe to write (:func:`prepare_streams`, :func:`silence_stdout`)."""
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -21,13 +24,119 @@ def err_console() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def out_console() -> Console:
-    """Tables on stdout. Piped output gets a wide page (or $COLUMNS) so saved reports do not
-    wrap mid-number; a terminal gets its own width."""
-    console = Console(highlight=False)
+class FitConsole(Console):
+    """A console that never cuts a figure: each table is printed at least as wide as its
+    longest unbreakable cell needs (a word, a number), so cells wrap between words, never
+    inside one, however narrow the terminal; piped output (CI logs) is as wide as the table's
+    natural width up to 400 columns, so it does not wrap at all in most reports."""
+
+    PIPED_MIN, PIPED_MAX = 160, 400
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        if kwargs.get("width") is None and objects and not all(isinstance(o, str)
+                                                              for o in objects):
+            from rich.measure import Measurement
+
+            try:
+                unbounded = self.options.update_width(10_000)  # measure, do not clamp
+                sizes = [Measurement.get(self, unbounded, o) for o in objects
+                         if not isinstance(o, str)]
+            except Exception:  # a renderable rich cannot measure: print it as it comes
+                sizes = []
+            if sizes:
+                least = max(m.minimum for m in sizes)
+                most = max(m.maximum for m in sizes)
+                width = self.width
+                if self._piped:
+                    width = max(width, min(most, self.PIPED_MAX))
+                width = max(width, least)
+                if width != self.width:  # rich clamps print(width=) to the console's
+                    saved = self.width
+                    self.width = width
+                    try:
+                        super().print(*objects, **kwargs)
+                    finally:
+                        self.width = saved
+                    return
+        super().print(*objects, **kwargs)
+
+    _piped = False
+
+    def on_broken_pipe(self) -> None:
+        """Rich would exit 1; the command decides instead (emit goes on to the files)."""
+        raise BrokenPipeError("the reader of stdout has gone")
+
+
+def out_console(stderr: bool = False) -> Console:
+    """Tables on stdout (or stderr). Piped output gets a wide page (or $COLUMNS) so saved
+    reports do not wrap; a terminal gets its own width; neither ever cuts a figure
+    (:class:`FitConsole`). A stream that cannot encode the tables' characters gets ASCII
+    (:func:`prepare_streams`)."""
+    console = FitConsole(highlight=False, stderr=stderr)
     if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = Console(highlight=False, width=160)
+        console = FitConsole(highlight=False, stderr=stderr, width=FitConsole.PIPED_MIN)
+        console._piped = True
     return console
+
+
+# -- the process's streams ---------------------------------------------------------------
+#: ASCII for the characters attnprof's reports use, where the stream cannot encode them
+ASCII_FALLBACK = {"─": "-", "━": "-", "│": "|", "┃": "|", "×": "x", "µ": "u", "±": "+-",
+                  "…": "...", "∝": "~", "·": ".", "≤": "<=", "≥": ">=", "→": "->", "—": "-",
+                  "–": "-", "²": "^2", "≈": "~", "✓": "ok", "✅": "ok", "❌": "x", "⚠": "!",
+                  "°": "deg", "Δ": "d"}
+
+
+def _ascii_fallback(err: UnicodeError) -> tuple[str, int]:
+    if not isinstance(err, UnicodeEncodeError):
+        raise err
+    text = err.object[err.start:err.end]
+    return "".join(ASCII_FALLBACK.get(c, "?") for c in text), err.end
+
+
+codecs.register_error("attnprof-ascii", _ascii_fallback)
+
+
+def _reopen_closed_descriptors() -> None:
+    """A closed stdin, stdout or stderr (``cmd >&-``) gets /dev/null in its place, so that
+    no file attnprof opens later takes descriptor 1 or 2 (where stray prints would land)."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            with contextlib.suppress(OSError):
+                null = os.open(os.devnull, os.O_RDWR)
+                if null != fd:
+                    os.dup2(null, fd)
+                    os.close(null)
+
+
+def prepare_streams() -> None:
+    """Before a command runs (the console script): closed standard streams replaced by
+    /dev/null, and stdout/stderr that cannot encode the reports' characters (e.g.
+    PYTHONIOENCODING=ascii, an ASCII locale) given an ASCII fallback instead of an error."""
+    _reopen_closed_descriptors()
+    if sys.stdout is None:
+        sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115 (the process's stdout)
+    if sys.stderr is None:
+        sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            "".join(ASCII_FALLBACK).encode(stream.encoding or "ascii")
+        except (UnicodeEncodeError, LookupError, TypeError, AttributeError):
+            with contextlib.suppress(AttributeError, ValueError, OSError):
+                stream.reconfigure(errors="attnprof-ascii")
+
+
+def silence_stdout() -> None:
+    """The reader of stdout has gone (a closed pipe): what is left to print goes nowhere,
+    quietly, and the interpreter's last flush finds nothing to fail on."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (AttributeError, OSError, ValueError):
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
 
 
 def error_line(message: str) -> None:
@@ -80,15 +189,24 @@ def emit(fmt_: str, doc: dict[str, Any], md: str, table: Callable[[Console], Non
          json_path: str | None = None, markdown_path: str | None = None) -> None:
     """Print a result in the chosen format (JSON alone on stdout, Markdown, or tables), then
     write the files asked for. Every command that reports results goes through here."""
-    from attnprof.files import json_text, write_text
+    from attnprof.files import json_text, output_kind, write_text
 
-    if fmt_ == "json":
-        sys.stdout.write(json_text(doc))
-    elif fmt_ == "markdown":
-        sys.stdout.write(md)
-    else:
-        table(out_console())
-    if json_path and not (json_path == "-" and fmt_ == "json"):
+    # --json - (or /dev/stdout): stdout holds that JSON document and nothing else; the
+    # table or Markdown the format asks for goes to stderr
+    json_on_stdout = bool(json_path) and output_kind(json_path) == "stdout"
+    try:
+        if fmt_ == "json":
+            sys.stdout.write(json_text(doc))
+        elif fmt_ == "markdown":
+            (sys.stderr if json_on_stdout else sys.stdout).write(md)
+        else:
+            table(out_console(stderr=json_on_stdout))
+        if json_on_stdout and fmt_ != "json":
+            sys.stdout.write(json_text(doc))
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader has gone: the files below are still written
+        silence_stdout()
+    if json_path and not json_on_stdout:
         write_text(json_path, json_text(doc))
     if markdown_path:
         write_text(markdown_path, md)

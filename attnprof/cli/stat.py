@@ -21,11 +21,10 @@ def stat(
     ops: Annotated[bool, typer.Option("--ops", help="Per-aten-op table.")] = False,
 ) -> None:
     """Profile one block: every counter's figure, memory and latency."""
-    from attnprof.files import check_writable
+    from attnprof.files import check_outputs
     from attnprof.options import parse_assignments
 
-    if opts.json_path:
-        check_writable(opts.json_path)
+    check_outputs({"--json": opts.json_path})
     request = opts.request(block, options=parse_assignments(opts.option),
                            ops=ops).validated()
     from attnprof.runner import profile

@@ -76,15 +76,34 @@ def _prior_results(json_path: str | None, csv_path: str | None):
     return [], [], set()
 
 
+def _check_resume_rows(rows, cases, path) -> None:
+    """``--resume`` from a CSV alone: its rows name their options, mode, device and whether
+    latency was measured; a case made with other settings is refused (exit 2)."""
+    by_name = {c.name: c for c in cases}
+    for row in rows:
+        plan = by_name.get(row.get("name"))
+        if plan is None:
+            continue
+        now = {"options": ";".join(f"{k}={v}" for k, v in plan.options.items()),
+               "mode": plan.mode, "device": plan.device,
+               "latency": "on" if plan.latency else "off"}
+        then = {"options": row.get("options", ""), "mode": row.get("mode", ""),
+                "device": row.get("device", ""),
+                "latency": "on" if (row.get("latency_ms") or "").strip() else "off"}
+        differ = [f"{k}: {then[k]} -> {now[k]}" for k in now if then[k] != now[k]]
+        if differ:
+            raise BadInput(f"{path}: case '{plan.name}' was made with other settings "
+                           f"({'; '.join(differ)}); rerun without --resume, or write the new "
+                           "sweep to another file")
+
+
 def sweep_and_report(cases, *, fmt_: str, json_path: str | None, csv_path: str | None,
                      plot: str | None, resume: bool, quiet: bool) -> None:
     """Run the cases with :func:`attnprof.sweep.run_sweep`, rewriting --json and --csv after
     each; on Ctrl-C say what was kept and exit 130; then report the cases and the fit."""
-    from attnprof.files import check_writable, json_text, write_text
+    from attnprof.files import check_outputs, json_text, write_text
 
-    for path in (json_path, csv_path, plot):
-        if path:
-            check_writable(path)
+    check_outputs({"--json": json_path, "--csv": csv_path, "--plot": plot})
     if plot:
         from attnprof.report.plot import require_matplotlib
 
@@ -93,6 +112,12 @@ def sweep_and_report(cases, *, fmt_: str, json_path: str | None, csv_path: str |
         raise BadInput("--resume needs the --json or --csv file of the earlier run")
     prior, prior_rows, done = _prior_results(json_path, csv_path) if resume else ([], [], set())
     if resume:
+        from attnprof.check import check_resume
+
+        # a file of other settings is not resumed: its rows and the new ones would mix
+        if prior:
+            check_resume(prior, cases, json_path)
+        _check_resume_rows(prior_rows, cases, csv_path)
         skipped = sum(c.name in done for c in cases)
         note(f"resuming: {skipped} of {len(cases)} cases already done")
     from attnprof.report.csv import profiles_csv

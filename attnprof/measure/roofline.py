@@ -39,7 +39,21 @@ def load(device: str, threads: int) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     entry = doc.get(machine_key(device, threads)) if isinstance(doc, dict) else None
-    return entry if isinstance(entry, dict) else None
+    return entry if isinstance(entry, dict) and _usable(entry) else None
+
+
+def _usable(entry: dict[str, Any]) -> bool:
+    """A cache entry is read like any file: its peaks must be positive finite numbers (a
+    damaged entry is ignored, as if the machine were not calibrated)."""
+    import math
+
+    def positive(v: Any) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool) \
+            and math.isfinite(v) and v > 0
+
+    peaks = entry.get("matmul_flops_per_s")
+    return positive(entry.get("bandwidth_bytes_per_s")) and isinstance(peaks, dict) \
+        and bool(peaks) and all(positive(v) for v in peaks.values())
 
 
 def save(entry: dict[str, Any]) -> Path:

@@ -27,6 +27,8 @@ MAX_ELEMENTS = 2**40
 MAX_BUDGET_S = 3600.0
 #: the highest CUDA device index attnprof asks torch about
 MAX_DEVICE_INDEX = 1023
+#: the most interleaved timing rounds (compare --rounds, a suite's rounds)
+MAX_ROUNDS = 1000
 
 
 def max_threads() -> int:
@@ -214,6 +216,14 @@ def check_threads(threads: Any) -> int | None:
         raise BadInput(f"threads must be at most {max_threads()} (four per CPU of this "
                        f"machine), got {threads:,}")
     return threads
+
+
+def check_rounds(what: str, rounds: Any) -> int:
+    """A positive number of timing rounds, at most :data:`MAX_ROUNDS`."""
+    check_positive(what, rounds)
+    if rounds > MAX_ROUNDS:
+        raise BadInput(f"{what} must be at most {MAX_ROUNDS}, got {rounds:,}")
+    return rounds
 
 
 def seconds(what: str, value: Any) -> float:

@@ -21,7 +21,7 @@ from typing import Any
 
 from attnprof.errors import AttnprofError, BadInput
 from attnprof.metrics import metric
-from attnprof.request import ProfileRequest
+from attnprof.request import MAX_ROUNDS, ProfileRequest
 from attnprof.results import Profile
 
 if sys.version_info >= (3, 11):
@@ -91,7 +91,9 @@ LIMITS = {"max_params": "params", "max_macs": "macs", "max_flops": "flops",
           "max_bytes": "bytes", "max_transcendentals": "transcendentals",
           "max_peak_bytes": "peak_bytes", "max_latency_ms": "latency_ms"}
 #: [defaults], [[case]], [[budget]] and [sweep]: each key and the kind of its value
-DEFAULT_TYPES = {**REQUEST_TYPES, "rounds": POSITIVE_INT}
+ROUNDS = Kind(f"a positive integer up to {MAX_ROUNDS}",
+              lambda v: _is_int(v) and 1 <= v <= MAX_ROUNDS)
+DEFAULT_TYPES = {**REQUEST_TYPES, "rounds": ROUNDS}
 CASE_TYPES = {**REQUEST_TYPES, "name": TEXT, "block": TEXT}
 BUDGET_TYPES = {"case": TEXT, "latency_vs": TEXT, "max_ratio": POSITIVE,
                 **{k: NON_NEGATIVE for k in LIMITS}}

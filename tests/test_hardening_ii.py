@@ -396,6 +396,7 @@ SUITE_CASES = [
     ('[[case]]\nblock = 7\n', "block in [[case]] must be a non-empty string"),
     ('[[case]]\nblock = "se"\nbackends = [1]\n', "backends in [[case]]"),
     ('[defaults]\nrounds = 0\n[[case]]\nblock = "se"\n', "rounds in [defaults]"),
+    ('[defaults]\nrounds = 100000\n[[case]]\nblock = "se"\n', "up to 1000"),
     ('[[case]]\nblock = "se"\nlatency = false\n[[budget]]\ncase = "se"\nmax_params = inf\n',
      ":6: max_params in [[budget]] must be a finite number >= 0"),
     ('[[case]]\nblock = "se"\n[[budget]]\ncase = "se"\nlatency_vs = "se"\nmax_ratio = -1\n',
@@ -570,6 +571,9 @@ def test_narrow_and_piped_consoles_never_cut_a_figure(cli, monkeypatch):
     (["model", "resnet18", "--threads", "100000"], "threads must be at most"),
     (["model", "resnet18", "--budget", "inf"], "positive number of seconds"),
     (["model", "resnet18", "--batch", "99999999999999999999"], "at most 2,147,483,647"),
+    (["compare", "se", "eca", "--rounds", "99999999999999999999"], "at most 1000"),
+    (["compare", "se", "eca", "--baseline", "se", "--time-cap", "inf"], "--time-cap"),
+    (["compare", "se", "eca", "--baseline", "se", "--time-cap", "1e300"], "at most 3600"),
 ])
 def test_machine_and_model_bounds(cli, args, needle):
     assert needle in clean_failure(cli(*args))

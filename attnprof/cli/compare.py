@@ -54,8 +54,10 @@ def compare(
 
     if len(blocks) < 2:
         raise BadInput("compare needs at least two blocks, e.g. 'attnprof compare se eca'")
-    if rounds < 1:
-        raise BadInput(f"--rounds must be a positive integer, got {rounds}")
+    from attnprof.request import check_rounds, seconds
+
+    check_rounds("--rounds", rounds)
+    seconds("--time-cap", time_cap)
     check_outputs({"--json": opts.json_path, "--markdown": markdown_path, "--csv": csv_path})
     names = case_names(blocks)
     if baseline is not None and baseline not in names:
@@ -65,12 +67,9 @@ def compare(
     plans = [opts.request(b, ops=ops, name=n).validated()
              for b, n in zip(blocks, names, strict=True)]
     requests = [p.with_options(o) for p, o in zip(plans, per_block, strict=True)]
-    import math
 
     from attnprof.runner import Until, profile_many
 
-    if not (math.isfinite(time_cap) and time_cap > 0):
-        raise BadInput(f"--time-cap must be a positive number of seconds, got {time_cap}")
     until, timing = None, {}
     if baseline is not None and opts.latency:
         from attnprof.measure.stats import pairs_decisive

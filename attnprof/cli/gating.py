@@ -56,13 +56,12 @@ def run_suite(
         from dataclasses import replace
 
         spec.requests = [replace(r, verbose=True) for r in spec.requests]
-    import math
 
     from attnprof.measure.stats import pairs_decisive
+    from attnprof.request import seconds
     from attnprof.runner import Until, profile_many
 
-    if not (math.isfinite(time_cap) and time_cap > 0):
-        raise BadInput(f"--time-cap must be a positive number of seconds, got {time_cap}")
+    seconds("--time-cap", time_cap)
     from attnprof.suite import latency_pairs
 
     pairs = latency_pairs(spec.budgets, [r.name for r in spec.requests])

@@ -225,7 +225,26 @@ def _mode_for(target: Path) -> int:
 
 def replace_atomically(tmp: str, target: Path) -> None:
     """Move ``tmp`` over ``target`` (a regular file, or a new one), keeping ``target``'s mode
-    and, where allowed, its owner. A symbolic link is followed: its target is replaced."""
+    and, where allowed, its owner. A symbolic link is followed: its target is replaced. A
+    target that is not a regular file (a device, a FIFO, stdout) is never replaced: ``tmp``'s
+    bytes are written through to it and ``tmp`` removed."""
+    kind = output_kind(str(target))
+    if kind not in ("file", "new"):
+        try:
+            with open(tmp, "rb") as f:
+                data = f.read()
+            if kind in ("stdout", "stderr"):
+                stream = sys.stdout if kind == "stdout" else sys.stderr
+                stream.flush()
+                stream.buffer.write(data)
+                stream.buffer.flush()
+            else:
+                with open(target, "ab") as out:
+                    out.write(data)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        return
     target = _real_target(str(target))
     os.chmod(tmp, _mode_for(target))
     with contextlib.suppress(OSError):

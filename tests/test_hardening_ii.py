@@ -552,6 +552,27 @@ def test_the_cli_writes_through_a_fifo(cli, tmp_path):
     assert stat.S_ISFIFO(fifo.stat().st_mode)
 
 
+def test_a_plot_to_a_fifo_is_written_through(cli, tmp_path):
+    pytest.importorskip("matplotlib")
+    fifo = tmp_path / "plot.fifo"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    r = cli("sweep", "se", "-c", "8", "--size", "4,8", "--no-latency", "--backends",
+            "attnprof", "--plot", str(fifo), "--quiet")
+    reader.join(30)
+    assert r.exit_code == 0, r.output
+    assert got and got[0].startswith(b"\x89PNG") and stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+def test_an_unusable_step_summary_is_a_warning_not_a_crash(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path))  # a directory
+    r = cli("check", str(FIXTURE), "--baseline", str(FIXTURE))
+    assert r.exit_code == 0, r.output
+    assert "cannot append to $GITHUB_STEP_SUMMARY" in r.stderr
+
+
 def test_narrow_and_piped_consoles_never_cut_a_figure(cli, monkeypatch):
     monkeypatch.setenv("COLUMNS", "24")
     r = cli("compare", "se", "eca", "cbam", *FAST)

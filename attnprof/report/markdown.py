@@ -79,6 +79,13 @@ def append_step_summary(markdown: str) -> str | None:
     path = os.environ.get("GITHUB_STEP_SUMMARY")
     if not path:
         return None
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(markdown.rstrip("\n") + "\n\n")
+    try:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(markdown.rstrip("\n") + "\n\n")
+    except OSError as exc:  # the result stands; the job summary is a side output
+        import warnings
+
+        warnings.warn(f"cannot append to $GITHUB_STEP_SUMMARY ({path}): "
+                      f"{exc.strerror or exc}", stacklevel=2)
+        return None
     return path

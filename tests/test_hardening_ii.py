@@ -537,6 +537,14 @@ def test_json_to_stdout_leaves_stdout_only_json(cli):
         assert "se" in r.stderr
     r = cli("compare", "se", "eca", *FAST, "--json", "/dev/stdout")
     assert r.exit_code == 0 and json.loads(r.stdout)["schema"] == "attnprof.results/1"
+    r = cli("compare", "se", "eca", *FAST, "--csv", "-")
+    assert r.exit_code == 0 and r.stdout.startswith("name,block,") and len(
+        r.stdout.splitlines()) == 3
+    r = cli("sweep", "se", "-c", "8", "--size", "4,8", "--no-latency", "--backends",
+            "attnprof", "--quiet", "--csv", "-")  # written once, not after every case
+    assert r.exit_code == 0 and r.stdout.count("name,block,") == 1
+    r = cli("check", str(FIXTURE), "--baseline", str(FIXTURE), "--markdown", "-")
+    assert r.exit_code == 0 and r.stdout.startswith("### attnprof check")
 
 
 def test_the_cli_writes_through_a_fifo(cli, tmp_path):

@@ -99,6 +99,6 @@ def compare(
         compared["timing"] = timing or None
     emit(opts.format, results_document(profiles, comparison=compared),
          compare_markdown(profiles, baseline, layers=layers, ops=ops), table, opts.json_path,
-         markdown_path)
+         markdown_path, claims=(csv_path,))
     if csv_path:
         write_text(csv_path, profiles_csv(profiles))

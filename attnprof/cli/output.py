@@ -186,21 +186,31 @@ def progress_bar(quiet: bool, what: str = "profiling") -> Iterator[Progress | No
 
 
 def emit(fmt_: str, doc: dict[str, Any], md: str, table: Callable[[Console], None],
-         json_path: str | None = None, markdown_path: str | None = None) -> None:
+         json_path: str | None = None, markdown_path: str | None = None,
+         claims: tuple[str | None, ...] = ()) -> None:
     """Print a result in the chosen format (JSON alone on stdout, Markdown, or tables), then
-    write the files asked for. Every command that reports results goes through here."""
+    write the files asked for. Every command that reports results goes through here.
+
+    An output file named ``-`` or ``/dev/stdout`` (``json_path``, ``markdown_path``, or one
+    of ``claims``, which the command writes itself) makes stdout hold that document and
+    nothing else: the format's table or Markdown then goes to stderr."""
     from attnprof.files import json_text, output_kind, write_text
 
-    # --json - (or /dev/stdout): stdout holds that JSON document and nothing else; the
-    # table or Markdown the format asks for goes to stderr
-    json_on_stdout = bool(json_path) and output_kind(json_path) == "stdout"
+    def on_stdout(path: str | None) -> bool:
+        return bool(path) and output_kind(path) == "stdout"
+
+    json_on_stdout = on_stdout(json_path)
+    taken = json_on_stdout or on_stdout(markdown_path) or any(map(on_stdout, claims))
     try:
         if fmt_ == "json":
-            sys.stdout.write(json_text(doc))
+            if not taken or json_on_stdout:
+                sys.stdout.write(json_text(doc))
+            else:
+                sys.stderr.write(json_text(doc))
         elif fmt_ == "markdown":
-            (sys.stderr if json_on_stdout else sys.stdout).write(md)
+            (sys.stderr if taken else sys.stdout).write(md)
         else:
-            table(out_console(stderr=json_on_stdout))
+            table(out_console(stderr=taken))
         if json_on_stdout and fmt_ != "json":
             sys.stdout.write(json_text(doc))
         sys.stdout.flush()

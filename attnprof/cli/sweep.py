@@ -120,16 +120,24 @@ def sweep_and_report(cases, *, fmt_: str, json_path: str | None, csv_path: str |
         _check_resume_rows(prior_rows, cases, csv_path)
         skipped = sum(c.name in done for c in cases)
         note(f"resuming: {skipped} of {len(cases)} cases already done")
+    from attnprof.files import output_kind
     from attnprof.report.csv import profiles_csv
     from attnprof.results import results_document
     from attnprof.sweep import SweepInterrupted, run_sweep, scaling
 
+    # regular files are rewritten after each case (Ctrl-C keeps them); a stream (stdout, a
+    # FIFO, a device) is written once, at the end
+    def regular(path: str | None) -> bool:
+        return bool(path) and output_kind(path) in ("file", "new")
+
+    def csv_text(finished) -> str:
+        return profiles_csv(finished[len(prior):] if prior_rows else finished, prior_rows)
+
     def save(finished) -> None:
-        if json_path and json_path != "-":
+        if regular(json_path):
             write_text(json_path, json_text(results_document(finished)))
-        if csv_path:
-            write_text(csv_path, profiles_csv(finished[len(prior):] if prior_rows else finished,
-                                              prior_rows))
+        if regular(csv_path):
+            write_text(csv_path, csv_text(finished))
 
     try:
         with progress_bar(quiet, "sweep") as progress:
@@ -154,4 +162,6 @@ def sweep_and_report(cases, *, fmt_: str, json_path: str | None, csv_path: str |
             console.print(f"plot written to {plot}")
 
     emit(fmt_, results_document(finished, scaling=fits), sweep_markdown(finished, fits), table,
-         json_path)
+         json_path, claims=(csv_path,))
+    if csv_path and not regular(csv_path):
+        write_text(csv_path, csv_text(finished))

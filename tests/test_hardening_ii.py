@@ -498,6 +498,19 @@ def test_resume_refuses_a_file_made_with_other_settings(cli, tmp_path):
     assert r.exit_code == 0 and "2 of 3 cases already done" in r.stderr
 
 
+@pytest.mark.parametrize("content,needle", [
+    (b"x,y\n1,2\n", "no 'name' column"),
+    (b"\xff\xfe\x00", "not a text file"),
+    (b'name,block\n"' + b"a" * 200_000 + b'",se\n', "cannot resume from it"),
+])
+def test_resume_reads_a_csv_as_carefully_as_any_input(cli, tmp_path, content, needle):
+    path = tmp_path / "old.csv"
+    path.write_bytes(content)
+    err = clean_failure(cli("sweep", "se", "-c", "8", "--size", "4", "--no-latency",
+                            "--backends", "attnprof", "--csv", str(path), "--resume"))
+    assert needle in err and path.read_bytes() == content
+
+
 def test_a_specific_option_wins_over_a_general_one_in_any_order(cli):
     for order in (["-o", "se.ratio=2", "-o", "ratio=8"], ["-o", "ratio=8", "-o", "se.ratio=2"]):
         r = cli("compare", "se", "cbam", *order, "--no-latency", "--backends", "attnprof",

@@ -57,20 +57,23 @@ def sweep(
 def _prior_results(json_path: str | None, csv_path: str | None):
     """What an earlier run of the same sweep finished: its profiles (from --json) or its CSV
     rows (from --csv alone), and the case names to skip."""
-    import os
+    import csv
+    import io
 
     from attnprof.check import load_results
-    from attnprof.report.csv import read_rows
+    from attnprof.files import output_kind, read_user_file
 
-    if json_path and json_path != "-" and os.path.exists(json_path):
+    # only a regular file holds an earlier run (a FIFO or a device is not read back)
+    if json_path and output_kind(json_path) == "file":
         profiles = load_results(json_path)
         return profiles, [], {p.label for p in profiles}
-    if csv_path and os.path.exists(csv_path):
+    if csv_path and output_kind(csv_path) == "file":
+        text = read_user_file(csv_path, "an attnprof CSV file")
         try:
-            rows = read_rows(csv_path)
-        except (OSError, UnicodeDecodeError) as exc:
+            rows = list(csv.DictReader(io.StringIO(text, newline="")))
+        except csv.Error as exc:
             raise BadInput(f"{csv_path}: cannot resume from it: {exc}") from None
-        if rows and "name" not in rows[0]:
+        if rows and ("name" not in rows[0] or any(r.get("name") is None for r in rows)):
             raise BadInput(f"{csv_path}: not an attnprof CSV (no 'name' column)")
         return [], rows, {r["name"] for r in rows}
     return [], [], set()

@@ -30,8 +30,12 @@ def stat(
     from attnprof.runner import profile
 
     result = profile(request, progress=status_line())
-    from attnprof.report.markdown import profile_markdown
     from attnprof.report.rich_render import render
 
-    emit(opts.format, result.to_dict(), profile_markdown(result, layers=layers, ops=ops),
+    md = ""  # emit prints Markdown only for --format markdown; stat writes no .md file
+    if opts.format == "markdown":
+        from attnprof.report.markdown import profile_markdown
+
+        md = profile_markdown(result, layers=layers, ops=ops)
+    emit(opts.format, result.to_dict(), md,
          lambda console: render(result, console, layers=layers, ops=ops), opts.json_path)

@@ -33,10 +33,14 @@ def runs_on_meta(module: torch.nn.Module, shape: tuple[int, ...], dtype: torch.d
 
 
 def saved_for_backward_bytes(module: torch.nn.Module, shape: tuple[int, ...],
-                             dtype: torch.dtype, device: str = "cpu") -> int:
+                             dtype: torch.dtype, device: str = "cpu",
+                             on_meta: bool | None = None) -> int:
     """Bytes autograd saves for backward in one forward: traced on meta (no data needed), or,
-    for a block that needs data, on attnprof's seeded input on ``device``."""
-    if runs_on_meta(module, shape, dtype, train=True):
+    for a block that needs data, on attnprof's seeded input on ``device``. ``on_meta``:
+    whether the block runs on meta in train mode, when the caller knows (else tried here)."""
+    if on_meta is None:
+        on_meta = runs_on_meta(module, shape, dtype, train=True)
+    if on_meta:
         return _saved_bytes(module, shape, dtype, "meta")
     return _saved_bytes(module, shape, dtype, device)
 
@@ -94,7 +98,8 @@ def memory(
     otherwise, except for a block that cannot run on meta."""
     pbytes = params_bytes(module)
     input_bytes = math.prod(shape) * torch.empty((), dtype=dtype).element_size()
-    saved = saved_for_backward_bytes(module, shape, dtype, device) if train else None
+    saved = saved_for_backward_bytes(module, shape, dtype, device, on_meta=(
+        traced_on == "meta" if traced_on is not None else None)) if train else None
     if device.startswith("cuda") and make_input is not None:
         peak = measure_cuda_peak(module, make_input(), train)
         method = "measured: CUDA allocator peak"

@@ -138,11 +138,14 @@ def main() -> int:
     if other is not None:
         print(f"(other): {other}")
     print(f"{'command':<28} {'median s':>9} {'min s':>7} {'max s':>7} {'x import torch':>15} "
-          f"{'x torchinfo':>12}")
+          f"{'x torchinfo':>12} {'x torch+meta':>13}")
     for name in names:
         t = times[name]
         print(f"{name:<28} {statistics.median(t):9.2f} {min(t):7.2f} {max(t):7.2f} "
-              f"{ratio(name, 'import torch'):15.2f} {ratio(name, 'cold torchinfo.summary'):12.2f}")
+              f"{ratio(name, 'import torch'):15.2f} {ratio(name, 'cold torchinfo.summary'):12.2f} "
+              f"{ratio(name, 'torch + meta mean'):13.2f}")
+    print("x torch+meta: to 'torch + meta mean', the least a count on the meta device costs "
+          "(torch imports torch._dynamo and sympy on the first mean/amax there)")
     print()
     for name, (ref, limit) in TARGETS.items():
         if name in times:

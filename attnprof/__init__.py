@@ -36,7 +36,9 @@ def profile(block: Any, channels: int | None = None,
 
     ``kwargs`` are the other fields of :class:`attnprof.request.ProfileRequest` (device,
     dtype, mode, backends, latency, ops, threads, budget_s, host, ...). Channels default to
-    64 (3 with a host, or the module's own), size to 56 (224 with a host). Returns a
+    64 (3 with a host); for an nn.Module they are read from the module only when its
+    parameters settle the count, else BadInput asks for ``channels=``. Size defaults to 56
+    (224 with a host). Returns a
     :class:`Profile`: headline figures as attributes (``flops``, ``macs``, ``params``,
     ``latency_ms``), ``to_dict()`` for the JSON document the CLI prints, ``to_frame()``.
     """

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import os
 import subprocess
 import sys
@@ -28,6 +27,8 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+
+from _hog import Hog  # benchmarks/ is on sys.path when a benchmark runs
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT / "configs" / "se-vs-eca.toml"
@@ -71,36 +72,6 @@ case = "eca"
 latency_vs = "se"
 max_ratio = 1.5
 '''
-
-
-def _spin() -> None:  # a CPU hog
-    while True:
-        pass
-
-
-class Hog:
-    """``n`` busy-looping processes for the duration of a ``with`` block, always stopped."""
-
-    def __init__(self, n: int) -> None:
-        self.n, self.procs = n, []
-
-    def __enter__(self) -> Hog:
-        ctx = mp.get_context("spawn")
-        for _ in range(self.n):
-            p = ctx.Process(target=_spin, daemon=True)
-            p.start()
-            self.procs.append(p)
-        time.sleep(0.5)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for p in self.procs:
-            p.terminate()
-        for p in self.procs:
-            p.join(timeout=5)
-            if p.is_alive():
-                p.kill()
-                p.join()
 
 
 def run_suite(suite: Path, cwd: Path, json_path: Path) -> dict:

@@ -10,6 +10,7 @@ from typing import Any
 from attnprof.errors import BadInput
 from attnprof.request import Plan
 from attnprof.results import BlockInfo
+from attnprof.signature import recorded_options
 
 
 @dataclass
@@ -138,16 +139,94 @@ def build_subjects(plan: Plan) -> Built:
     """The block (a private copy of the caller's module, or built from its spec), or the
     host network with and without it."""
     if plan.module is not None:
-        info = BlockInfo(name=type(plan.module).__name__, options=dict(plan.options),
+        info = BlockInfo(name=type(plan.module).__name__, options=recorded_options(plan.options),
                          kind=None, source="module")
         return Built(info, (Subject("block", copy.deepcopy(plan.module)),))
     spec = plan.spec
     paper = spec.paper.cite() if spec.paper else None
     if plan.host is None:
-        info = BlockInfo(spec.name, dict(plan.options), spec.kind, spec.source, paper)
-        return Built(info, (Subject("block", build(spec, plan.channels, dict(plan.options))),))
+        module = build(spec, plan.channels, dict(plan.options))
+        unused = unused_options(spec, plan.channels, dict(plan.options), module)
+        applied = {k: v for k, v in plan.options.items() if k not in unused}
+        info = BlockInfo(spec.name, recorded_options(applied), spec.kind, spec.source, paper,
+                         unused_options=recorded_options(unused))
+        return Built(info, (Subject("block", module),))
     network, base, per_channels, slots = _host(plan)
+    per_channels = {c: recorded_options(o) for c, o in per_channels.items()}
     first = next(iter(per_channels.values()), {})
     info = BlockInfo(spec.name, first, spec.kind, spec.source, paper)
     subjects = (Subject("network", network), Subject("base", base))
     return Built(info, subjects, per_channels, slots)
+
+
+def unused_options(spec, channels: int, options: dict[str, Any], module: Any) -> dict[str, Any]:
+    """The options a user's constructor took into its ``**kwargs`` without them changing the
+    built block. Each is found by building the block once more on the meta device without
+    it (no memory, no initialisation) and comparing the two: the modules, their types,
+    their attributes, and their parameters' and buffers' shapes. The same block without the
+    option means the option was not used. A twin that cannot be built says nothing: the
+    option counts as used."""
+    signature = getattr(spec, "signature", None)
+    extra = signature.extra(options) if signature is not None else {}
+    if not extra:
+        return {}
+    import torch
+
+    from attnprof.contain import user_code
+
+    mark = fingerprint(module)
+    unused = {}
+    for key, value in extra.items():
+        without = {k: v for k, v in options.items() if k != key}
+        try:
+            with torch.random.fork_rng(devices=[]), torch.device("meta"), \
+                    user_code(f"block '{spec.name}', while being built without '{key}',"):
+                twin = spec.load_factory()(channels, **without)
+        except Exception:
+            continue
+        if fingerprint(twin) == mark:
+            unused[key] = value
+    return unused
+
+
+def fingerprint(module: Any) -> list[tuple[Any, ...]]:
+    """What a built block is, independent of its device and of its random initialisation:
+    per submodule, its type, its own attributes, and its parameters' and buffers' shapes."""
+    from torch import nn
+
+    own = _module_internals()
+    out = []
+    for name, m in module.named_modules() if isinstance(module, nn.Module) else ():
+        attrs = tuple((k, _plain(v)) for k, v in sorted(vars(m).items()) if k not in own)
+        params = tuple((n, tuple(p.shape), str(p.dtype), p.requires_grad)
+                       for n, p in m.named_parameters(recurse=False))
+        buffers = tuple((n, tuple(b.shape), str(b.dtype))
+                        for n, b in m.named_buffers(recurse=False))
+        out.append((name, type(m).__module__, type(m).__qualname__, attrs, params, buffers))
+    return out
+
+
+def _module_internals() -> set[str]:
+    from torch import nn
+
+    return set(vars(nn.Module())) | {"training"}
+
+
+def _plain(v: Any, depth: int = 0) -> Any:
+    """An attribute's value as far as it describes the block (not its device or contents)."""
+    import torch
+
+    if v is None or isinstance(v, (bool, int, float, str, bytes)):
+        return v
+    if isinstance(v, torch.Tensor):
+        return ("tensor", tuple(v.shape), str(v.dtype))
+    if depth < 4 and isinstance(v, (tuple, list, set, frozenset)):
+        return (type(v).__name__, tuple(_plain(x, depth + 1) for x in v))
+    if depth < 4 and isinstance(v, dict):
+        return ("dict", tuple((str(k), _plain(x, depth + 1)) for k, x in v.items()))
+    if isinstance(v, torch.nn.Module):
+        return ("module", type(v).__qualname__)
+    if callable(v):
+        return ("callable", getattr(v, "__module__", None), getattr(v, "__qualname__", None)
+                or type(v).__qualname__)
+    return ("object", type(v).__module__, type(v).__qualname__)

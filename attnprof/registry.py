@@ -20,7 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from attnprof.blocks.catalog import BUILTIN
-from attnprof.errors import BadOption, UnknownBlock, closest, did_you_mean
+from attnprof.errors import UnknownBlock, closest
 from attnprof.spec import KINDS, BlockSpec, Option, Paper, check_positive, import_object
 
 # the spec types are re-exported: plugins and user code import them from here
@@ -292,31 +292,15 @@ def spec_from_import(path: str) -> BlockSpec:
                 f"{path!r} takes no positional argument; attnprof builds blocks as "
                 f"{path.partition(':')[2]}(channels, **options)"
             )
+    from attnprof.signature import read_signature
+
+    signature = read_signature(sig, path.partition(":")[0]) if sig is not None else None
+    # its own docstring only: inspect.getdoc would inherit nn.Module's
+    doc = inspect.cleandoc(obj.__doc__) if isinstance(getattr(obj, "__doc__", None), str) else ""
     return BlockSpec(
-        name=path, factory=obj, summary=(inspect.getdoc(obj) or "").split("\n")[0],
-        kind="mixed", source="import", check=None, derive=_signature_checker(path, sig),
+        name=path, factory=obj, summary=doc.split("\n")[0],
+        kind="unknown", source="import", signature=signature,
+        example=f"attnprof stat {path} --channels 64 --size 56"
+                + "".join(f" -o {p.name}=VALUE" for p in (signature.params if signature else ())
+                          if p.required),
     )
-
-
-def _signature_checker(path: str, sig: inspect.Signature | None):
-    """Options of an imported block are checked against its signature (there is no schema)."""
-
-    def derive(channels: int, opts: dict[str, Any]) -> dict[str, Any]:
-        return opts
-
-    if sig is None:
-        return derive
-    params = list(sig.parameters.values())[1:]
-    takes_any = any(p.kind is p.VAR_KEYWORD for p in params)
-    names = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-
-    def check_keys(channels: int, opts: dict[str, Any]) -> dict[str, Any]:
-        for key in opts:
-            if not takes_any and key not in names:
-                raise BadOption(
-                    f"block '{path}' has no option '{key}'{did_you_mean(key, names)}; "
-                    f"its options: {', '.join(names) or 'none'}"
-                )
-        return opts
-
-    return check_keys

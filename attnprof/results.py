@@ -338,10 +338,16 @@ class BlockInfo:
     kind: str | None = None
     source: str = "attnprof"
     paper: str | None = None
+    # options a user's constructor took into its **kwargs that changed nothing in the built
+    # block: reported, not recorded in ``options`` as applied
+    unused_options: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": self.kind, "source": self.source,
-                "paper": self.paper, "options": dict(self.options)}
+        d = {"name": self.name, "kind": self.kind, "source": self.source,
+             "paper": self.paper, "options": dict(self.options)}
+        if self.unused_options:
+            d["unused_options"] = dict(self.unused_options)
+        return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> BlockInfo:

@@ -21,11 +21,12 @@ from attnprof.errors import AttnprofError, BadInput, BadOption, UnknownBlock, di
 __all__ = ["KINDS", "BACKENDS", "Paper", "BlockSpec", "Option", "validate_options",
            "check_positive", "check_option_ranges", "import_object"]
 
-KINDS = ("channel", "spatial", "mixed")
+KINDS = ("channel", "spatial", "mixed", "unknown")  # unknown: a user's module:Name
 # the counting backends, in the order they are reported; each is attnprof/counters/_NAME.py
 BACKENDS = ("torchstat", "torchinfo", "fvcore", "torch", "attnprof")
 
-_TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+_TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string",
+               tuple: "integers, one or a comma-separated list (56 or 56,56)"}
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,8 @@ class Option:
 
     def constraints(self) -> str:
         """The constraints in words, e.g. 'integer, >= 1, odd'."""
-        parts = [_TYPE_NAMES[self.type].replace("an ", "").replace("a ", "")]
+        name = _TYPE_NAMES[self.type]
+        parts = [name.split(" ", 1)[1] if name.startswith(("a ", "an ")) else name]
         if self.minimum is not None:
             parts.append(f">= {_fmt(self.minimum)}")
         if self.maximum is not None:
@@ -68,6 +70,13 @@ class Option:
     def validate(self, value: Any, block: str) -> Any:
         """Return ``value`` coerced to this option's type, or raise :class:`BadOption`."""
         where = f"option '{self.name}' of block '{block}'"
+        if self.default is None and (value is None or (isinstance(value, str)
+                                                       and value.strip() in ("None", "none"))):
+            return None  # 'None': the block (or timm) decides, as when the option is not given
+        if self.type is float and isinstance(value, str) and "/" in value:
+            value = _fraction(value)  # -o rd_ratio=1/16
+        if self.type is tuple:  # integers: one (the block repeats it) or a list, 56,56
+            return self._integers(value, where)
         if self.type is bool:
             ok = isinstance(value, bool)
         elif self.type is int:
@@ -94,6 +103,31 @@ class Option:
                 f"{where} must be one of {', '.join(map(str, self.choices))}, got {_fmt(value)}"
             )
         return value
+
+
+    def _integers(self, value: Any, where: str) -> int | tuple[int, ...]:
+        items = value.strip().strip("()[]").split(",") if isinstance(value, str) else value
+        if isinstance(items, (list, tuple)):
+            try:
+                out = tuple(int(str(v).strip()) for v in items if str(v).strip())
+            except ValueError:
+                out = ()
+            if out and all(v >= (self.minimum or 1) for v in out):
+                return out if len(out) > 1 else out[0]
+        elif isinstance(value, int) and not isinstance(value, bool) \
+                and value >= (self.minimum or 1):
+            return value
+        raise BadOption(f"{where} must be {self.constraints()}, got {_fmt(value)}")
+
+
+def _fraction(text: str) -> Any:
+    """``'1/16'`` as 0.0625; the text itself when it is not a fraction of two numbers."""
+    num, sep, den = text.partition("/")
+    try:
+        n, d = float(num), float(den)
+    except ValueError:
+        return text
+    return n / d if sep and d and math.isfinite(n / d) else text
 
 
 def _fmt(value: Any) -> str:
@@ -156,6 +190,9 @@ class BlockSpec:
     source: str = "attnprof"
     notes: str = ""
     example: str = field(default="")
+    # a user's module:Name has no option schema: its constructor's signature is one
+    # (attnprof.signature.Signature); None for registered blocks
+    signature: Any = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -166,8 +203,9 @@ class BlockSpec:
     ) -> dict[str, Any]:
         """Validate ``given``, fill defaults and derived values; raise :class:`BadOption`."""
         check_positive("channels", channels)
-        if self.source == "import":  # no schema: its signature is checked in derive
-            opts = dict(given or {})
+        if self.source == "import":  # no schema: its constructor's signature is one
+            opts = (self.signature.coerce(self.name, given or {})
+                    if self.signature is not None else dict(given or {}))
         else:
             opts = validate_options(self.name, self.options, given or {})
         if self.derive is not None:

@@ -62,7 +62,8 @@ def show(block: Annotated[str, typer.Argument(help="Block name or alias.")]) -> 
     head.append(s.name, style="bold cyan")
     if s.aliases:
         head.append(f"  (aliases: {', '.join(s.aliases)})")
-    head.append(f"\n{s.summary}\nkind: {s.kind}")
+    head.append(f"\n{s.summary}" if s.summary else "")
+    head.append(f"\nkind: {s.kind}")
     if s.paper:
         head.append(f"\npaper: {s.paper.cite()}")
         if s.paper.url:
@@ -70,6 +71,10 @@ def show(block: Annotated[str, typer.Argument(help="Block name or alias.")]) -> 
     if s.source not in ("attnprof",):
         head.append(f"\nsource: {s.source}")
     console.print(head)
+    if s.signature is not None:
+        _signature_options(console, s.signature)
+        console.print(Text(f"example: {s.example_command()}", style="green"))
+        return
     t = Table(title="options", title_justify="left")
     for col in ("option", "type", "default", "constraints", "help"):
         t.add_column(col, overflow="fold")
@@ -82,3 +87,20 @@ def show(block: Annotated[str, typer.Argument(help="Block name or alias.")]) -> 
     console.print(Text(f"example: {s.example_command()}", style="green"))
 
 
+
+
+def _signature_options(console, sig) -> None:
+    """A user's block's options: its constructor's parameters after the channel count."""
+    if sig.params:
+        t = Table(title="options (from the constructor's signature)", title_justify="left")
+        for col in ("option", "annotation", "default", "-o takes"):
+            t.add_column(col, overflow="fold")
+        for p in sig.params:
+            t.add_row(*(Text(x) for x in (p.name, p.annotation or "-", p.default_text(),
+                                          p.accepts.words())))
+        console.print(t)
+    else:
+        console.print("options: none (the constructor takes only the channel count)")
+    if sig.var_keyword:
+        console.print(f"**{sig.var_keyword}: other -o options go there; attnprof reports "
+                      "those that change nothing in the built block as not applied")

@@ -16,6 +16,10 @@ def option_text(options: dict[str, Any]) -> str:
             return "true" if v else "false"
         if isinstance(v, float) and v.is_integer():
             return str(int(v))
+        if v is None:
+            return "None"
+        if isinstance(v, (list, tuple)):
+            return ",".join(one(x) for x in v)
         return str(v)
 
     return ", ".join(f"{k}={one(v)}" for k, v in options.items()) or "none"

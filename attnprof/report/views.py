@@ -107,11 +107,13 @@ def header_view(p: Profile) -> Heading:
         where += ", timed compiled (torch.compile)"
     if p.latency is not None and p.latency.cuda_graph:
         where += ", timed as a CUDA graph"
-    return Heading(f"{p.block.name}: {where}", (
-        f"options: {fmt.option_text(p.block.options)}",
-        f"params {fmt.count(prm.total)} ({fmt.count(prm.trainable)} trainable, "
-        f"{fmt.nbytes(prm.bytes)})",
-    ))
+    lines = [f"options: {fmt.option_text(p.block.options)}"]
+    if p.block.unused_options:
+        lines.append(f"not applied: {fmt.option_text(p.block.unused_options)} (taken into "
+                     "the constructor's **kwargs; the block is the same without them)")
+    lines.append(f"params {fmt.count(prm.total)} ({fmt.count(prm.trainable)} trainable, "
+                 f"{fmt.nbytes(prm.bytes)})")
+    return Heading(f"{p.block.name}: {where}", tuple(lines))
 
 
 def _pct(added: float | None, base: float | None) -> str:

@@ -10,7 +10,9 @@ If timm's source cannot be read that way, the signature is taken from the import
 Options attnprof can give from the command line are the constructor's scalar parameters
 (int, float, bool, str, optional or not) and its ``act_layer``, ``gate_layer`` and
 ``norm_layer`` (as timm's layer names, e.g. ``-o act_layer=silu``); the rest keep timm's
-defaults. ``feat_size`` takes one integer (a square feature map), as timm's ``to_2tuple`` does.
+defaults. ``feat_size`` takes one integer (a square feature map, as timm's ``to_2tuple``
+reads it) or ``H,W``; float options take fractions (``-o rd_ratio=1/16``), and ``None`` where
+timm's default is None.
 """
 
 from __future__ import annotations
@@ -273,7 +275,7 @@ def _option_type(p: Param) -> type | None:
     if p.name in LAYER_OPTIONS:
         return str
     if p.name == "feat_size":
-        return int
+        return tuple
     ann = p.annotation.replace("typing.", "").replace(" ", "")
     if ann:
         inner = ann

@@ -182,7 +182,8 @@ ZOO: tuple[BlockSpec, ...] = (
         paper=P("Gather-Excite: Exploiting Feature Context in Convolutional Neural Networks",
                 "NeurIPS", 2018, "1810.12348"),
         factory="attnprof.blocks.gather_excite:GatherExcite",
-        summary="average-pool over an extent (0 = global), upsample, sigmoid gate (GE-θ-)",
+        summary="average-pool over an extent (0 = global), sigmoid, then broadcast to H x W "
+                "as the gate (GE-θ-)",
         options=(Option("extent", int, 0, "gather extent; 0 gathers the whole map",
                         minimum=0),
                  Option("use_mlp", bool, False, "add a 1x1-conv bottleneck on the gathered map"),

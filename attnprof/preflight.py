@@ -82,7 +82,7 @@ def check_forward(module, shape: tuple[int, ...], dtype, name: str, device: str,
     ``device`` instead. Returns whether it ran on meta."""
     import torch
 
-    from attnprof.counters.own import meta_copy
+    from attnprof.counters.own import main_output, meta_copy
 
     on_meta = True
     try:
@@ -108,9 +108,12 @@ def check_forward(module, shape: tuple[int, ...], dtype, name: str, device: str,
                 out = real(x)
         except Exception as exc:
             raise _forward_error(exc, name, device, str(dtype).replace("torch.", "")) from exc
-    if not isinstance(out, torch.Tensor):
-        raise BadInput(f"block '{name}' returned a {type(out).__name__}; attnprof profiles "
-                       "blocks that return one tensor")
+    main = main_output(out)
+    if main is None:
+        raise BadInput(f"block '{name}' returned a {type(out).__name__} with no tensor in it; "
+                       "attnprof profiles blocks that return a tensor (or a tuple whose first "
+                       "tensor is the output)")
+    out = main
     if same_shape and tuple(out.shape) != tuple(shape):
         raise BadInput(f"block '{name}' changed the tensor's shape from {list(shape)} to "
                        f"{list(out.shape)}; an attention block must keep its input's shape")

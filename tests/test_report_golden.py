@@ -216,7 +216,7 @@ def facts(p: Profile) -> list[str]:
         out += [fmt.ms(x) for x in (lat.median_ms, lat.iqr_ms, lat.min_ms, lat.mean_ms,
                                     lat.p90_ms)]
         out += [f"{lat.samples} samples x {lat.runs_per_sample} runs", lat.method,
-                f"{lat.images_per_s:,.1f} img/s", *lat.warnings]
+                f"{fmt.sig3(lat.images_per_s)} img/s", *lat.warnings]
         if lat.ci_low_ms is not None:
             out += [fmt.ms(lat.ci_low_ms), fmt.ms(lat.ci_high_ms)]
     if p.roofline is not None:
@@ -355,3 +355,10 @@ def test_renderers_never_import_torch():
     r = subprocess.run([sys.executable, "-c", RENDER_WITHOUT_TORCH, str(FIXTURES)],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+
+
+@pytest.mark.parametrize("value,text", [(119874.9, "120,000"), (48178.2, "48,200"),
+                                        (8.19, "8.19"), (12.345, "12.3"), (999.6, "1,000"),
+                                        (0.01234, "0.0123"), (None, "-")])
+def test_rates_show_three_significant_digits(value, text):
+    assert fmt.sig3(value) == text

@@ -236,3 +236,48 @@ def test_kwargs_options_that_change_nothing_are_not_recorded_as_applied(cli, ub,
     assert block["unused_options"] == {"kk": 7}
     assert json.loads(out.read_text())["params"]["total"] == 5
     assert "not applied: kk=7" in r.output
+
+
+TUPLES = '''
+import torch
+from torch import nn
+
+
+class WithMap(nn.Module):
+    """Returns (output, attention map), as many attention modules do."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels, 1, bias=False)
+
+    def forward(self, x):
+        a = torch.sigmoid(self.conv(x))
+        return x * a, a
+
+
+class NoTensor(nn.Module):
+    def __init__(self, channels):
+        super().__init__()
+
+    def forward(self, x):
+        return {"note": "nothing"}
+'''
+
+
+@pytest.mark.parametrize("mode", ["infer", "train"])
+def test_a_block_that_returns_its_attention_map_too(cli, tmp_path, monkeypatch, mode):
+    name = f"tuples_{mode}"
+    (tmp_path / f"{name}.py").write_text(TUPLES)
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "p.json"
+    c, s, b = 8, 4, 2
+    r = cli("stat", f"{name}:WithMap", "-c", str(c), "-s", str(s), "-b", str(b), "--mode", mode,
+            "--budget", "0.05", "--backends", "attnprof,torch,fvcore", "--json", str(out))
+    assert r.exit_code == 0, r.output
+    doc = json.loads(out.read_text())
+    conv = b * c * c * s * s  # a 1x1 convolution: C_in x C_out MACs per position
+    assert doc["counters"]["attnprof"]["macs"] == conv * (3 if mode == "train" else 1)
+    assert doc["counters"]["torch"]["macs"] == doc["counters"]["attnprof"]["macs"]
+    assert doc["latency"]["median_ms"] > 0
+    r = cli("stat", f"{name}:NoTensor", "-c", "4", "-s", "4", "--no-latency")
+    assert r.exit_code == 2 and "no tensor in it" in r.output

@@ -318,6 +318,21 @@ def grad_outputs(out: Any) -> list[torch.Tensor]:
     return [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor) and t.requires_grad]
 
 
+def backward_from(out: Any) -> None:
+    """The training step's backward: from every output tensor that needs a gradient (a block
+    may return a tensor, or a tuple such as ``(output, attention map)``), seeded with ones."""
+    outs = grad_outputs(out)
+    if outs:
+        torch.autograd.backward(outs, [torch.ones_like(t) for t in outs])
+
+
+def main_output(out: Any) -> torch.Tensor | None:
+    """The block's output tensor: itself, or the first tensor of a tuple, list or dict."""
+    if isinstance(out, torch.Tensor):
+        return out
+    return next((t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)), None)
+
+
 def seeded_input(shape: tuple[int, ...], dtype: torch.dtype, device: str,
                  seed: int = 0) -> torch.Tensor:
     """The input attnprof counts on: N(0, 1) from a private ``torch.Generator`` seeded with

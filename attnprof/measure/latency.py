@@ -67,12 +67,12 @@ def _step(module: Callable[..., Any], x: torch.Tensor, train: bool,
           params: list[torch.nn.Parameter]) -> Callable[[], Any]:
     if not train:
         return lambda: module(x)
+    from attnprof.counters.own import backward_from
 
     def train_step() -> None:
         for p in params:
             p.grad = None
-        out = module(x)
-        out.backward(torch.ones_like(out))
+        backward_from(module(x))
 
     return train_step
 

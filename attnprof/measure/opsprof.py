@@ -26,10 +26,12 @@ def op_times(module: torch.nn.Module, x: torch.Tensor, *, train: bool, counted: 
     module.train(train)
     x = x.detach().requires_grad_(train) if train else x
 
+    from attnprof.counters.own import backward_from
+
     def step() -> None:
         out = module(x)
         if train:
-            out.backward(torch.ones_like(out))
+            backward_from(out)
 
     grad_mode = torch.enable_grad() if train else torch.inference_mode()
     with grad_mode, set_torch_threads(threads or torch.get_num_threads()):

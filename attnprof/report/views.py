@@ -225,7 +225,7 @@ def cost_view(p: Profile) -> TableView:
     if lat.device_ms is not None:
         rows.append(["device time", fmt.ms(lat.device_ms),
                      "per call, between CUDA events (kernels without host overhead)"])
-    rows.append(["throughput", f"{lat.images_per_s:,.1f} img/s",
+    rows.append(["throughput", f"{fmt.sig3(lat.images_per_s)} img/s",
                  f"min {fmt.ms(lat.min_ms)}, mean {fmt.ms(lat.mean_ms)}, "
                  f"p90 {fmt.ms(lat.p90_ms)}; {lat.method}"])
     roof = p.roofline

@@ -141,11 +141,14 @@ def build_subjects(plan: Plan) -> Built:
     if plan.module is not None:
         info = BlockInfo(name=type(plan.module).__name__, options=recorded_options(plan.options),
                          kind=None, source="module")
-        return Built(info, (Subject("block", copy.deepcopy(plan.module)),))
+        module = copy.deepcopy(plan.module)
+        materialize_lazy(module, plan)
+        return Built(info, (Subject("block", module),))
     spec = plan.spec
     paper = spec.paper.cite() if spec.paper else None
     if plan.host is None:
         module = build(spec, plan.channels, dict(plan.options))
+        materialize_lazy(module, plan)
         unused = unused_options(spec, plan.channels, dict(plan.options), module)
         applied = {k: v for k, v in plan.options.items() if k not in unused}
         info = BlockInfo(spec.name, recorded_options(applied), spec.kind, spec.source, paper,
@@ -157,6 +160,32 @@ def build_subjects(plan: Plan) -> Built:
     info = BlockInfo(spec.name, first, spec.kind, spec.source, paper)
     subjects = (Subject("network", network), Subject("base", base))
     return Built(info, subjects, per_channels, slots)
+
+
+def materialize_lazy(module: Any, plan: Plan) -> None:
+    """Give a block with lazy modules (``nn.LazyConv2d``, ``nn.LazyLinear``: parameters
+    whose shapes wait for the first input) its parameters, as its first call in a network
+    would: one forward on attnprof's private copy, at batch 1 of the case's input, seeded.
+    Without it the parameters have no size to count, copy or move."""
+    import torch
+    from torch.nn.parameter import UninitializedBuffer, UninitializedParameter
+
+    from attnprof.contain import first_line, user_code
+
+    pending = (UninitializedParameter, UninitializedBuffer)
+    if not any(isinstance(t, pending) for t in (*module.parameters(), *module.buffers())):
+        return
+    shape = (1, *plan.shape[1:])
+    try:
+        with torch.random.fork_rng(devices=[]), torch.no_grad(), \
+                user_code(f"block '{plan.block_name}', while its lazy parameters were "
+                          "initialised,"):
+            torch.manual_seed(0)
+            module.train(plan.train)(torch.randn(shape))
+    except Exception as exc:
+        raise BadInput(f"block '{plan.block_name}' has lazy parameters (nn.Lazy*), and its "
+                       f"first forward on {list(shape)}, which sizes them, failed: "
+                       f"{type(exc).__name__}: {first_line(exc)}") from exc
 
 
 def unused_options(spec, channels: int, options: dict[str, Any], module: Any) -> dict[str, Any]:

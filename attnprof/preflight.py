@@ -82,14 +82,19 @@ def check_forward(module, shape: tuple[int, ...], dtype, name: str, device: str,
     ``device`` instead. Returns whether it ran on meta."""
     import torch
 
-    from attnprof.counters.own import main_output, meta_copy
+    from attnprof.counters.own import grad_input, main_output, meta_copy
 
     on_meta = True
     try:
         twin = meta_copy(module).to(dtype=dtype).train(train)
-        with torch.no_grad():
-            out = twin(torch.empty(shape, dtype=dtype, device="meta"))
-    except Exception:
+        x = torch.empty(shape, dtype=dtype, device="meta")
+        with torch.enable_grad() if train else torch.no_grad():
+            out = twin(grad_input(x) if train else x)
+        if train:
+            from attnprof.counters.own import backward_from
+
+            backward_from(out)
+    except Exception:  # on real tensors, where a failure is the block's own
         import math
 
         from attnprof.measure.memory import available_bytes
@@ -104,10 +109,12 @@ def check_forward(module, shape: tuple[int, ...], dtype, name: str, device: str,
         try:
             real = copy.deepcopy(module).to(device=device, dtype=dtype).train(train)
             x = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(device, dtype)
-            with torch.no_grad():
-                out = real(x)
+            with torch.enable_grad() if train else torch.no_grad():
+                out = real(grad_input(x) if train else x)
         except Exception as exc:
             raise _forward_error(exc, name, device, str(dtype).replace("torch.", "")) from exc
+        if train:
+            _check_backward(out, name)
     main = main_output(out)
     if main is None:
         raise BadInput(f"block '{name}' returned a {type(out).__name__} with no tensor in it; "
@@ -118,3 +125,16 @@ def check_forward(module, shape: tuple[int, ...], dtype, name: str, device: str,
         raise BadInput(f"block '{name}' changed the tensor's shape from {list(shape)} to "
                        f"{list(out.shape)}; an attention block must keep its input's shape")
     return on_meta
+
+
+def _check_backward(out, name: str) -> None:
+    """Train mode: the backward pass from the block's outputs runs (a block that writes into
+    a tensor its backward needs fails here, as it would in any training loop)."""
+    from attnprof.counters.own import backward_from
+
+    try:
+        backward_from(out)
+    except (RuntimeError, NotImplementedError, TypeError, ValueError) as exc:
+        line = (str(exc).strip().splitlines() or [""])[0]
+        raise BadInput(f"block '{name}' fails in its backward pass (--mode train): "
+                       f"{type(exc).__name__}: {line}") from None

@@ -281,3 +281,78 @@ def test_a_block_that_returns_its_attention_map_too(cli, tmp_path, monkeypatch, 
     assert doc["latency"]["median_ms"] > 0
     r = cli("stat", f"{name}:NoTensor", "-c", "4", "-s", "4", "--no-latency")
     assert r.exit_code == 2 and "no tensor in it" in r.output
+
+
+ODD = '''
+import torch
+from torch import nn
+
+
+class Lazy(nn.Module):
+    def __init__(self, channels):
+        super().__init__()
+        self.fc = nn.LazyConv2d(channels, 1)
+
+    def forward(self, x):
+        return x * torch.sigmoid(self.fc(x))
+
+
+class WritesInput(nn.Module):
+    """Gates its input in place, as ``x.mul_(g)`` or ``ReLU(inplace=True)`` do."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.fc = nn.Conv2d(channels, channels, 1, bias=False)
+        self.act = nn.ReLU(inplace=True)
+
+    def forward(self, x):
+        g = torch.sigmoid(self.fc(x.mean((2, 3), keepdim=True)))
+        return self.act(x) * g
+
+
+class BadBackward(nn.Module):
+    """Writes into a tensor its backward needs: fails in training, as it would anywhere."""
+
+    def __init__(self, channels):
+        super().__init__()
+
+    def forward(self, x):
+        return torch.relu(x * 1.0).mul_(2.0).exp_()
+'''
+
+
+@pytest.mark.parametrize("mode", ["infer", "train"])
+def test_lazy_parameters_and_blocks_that_write_into_their_input(cli, tmp_path, monkeypatch,
+                                                                mode):
+    name = f"odd_{mode}"
+    (tmp_path / f"{name}.py").write_text(ODD)
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "p.json"
+    c, s, b = 8, 4, 2
+    r = cli("stat", f"{name}:Lazy", "-c", str(c), "-s", str(s), "-b", str(b), "--mode", mode,
+            "--budget", "0.05", "--backends", "attnprof,torch", "--json", str(out))
+    assert r.exit_code == 0, r.output
+    doc = json.loads(out.read_text())
+    assert doc["params"]["total"] == c * c + c  # the lazy 1x1 conv, sized by the first call
+    assert doc["counters"]["attnprof"]["macs"] == b * c * c * s * s * (3 if mode == "train"
+                                                                        else 1)
+    r = cli("stat", f"{name}:WritesInput", "-c", str(c), "-s", str(s), "-b", str(b), "--mode",
+            mode, "--budget", "0.05", "--backends", "attnprof,torch", "--ops",
+            "--json", str(out))
+    assert r.exit_code == 0, r.output
+    doc = json.loads(out.read_text())
+    assert doc["counters"]["attnprof"]["macs"] == b * c * c * (3 if mode == "train" else 1)
+    assert "fresh copy of the input" in doc["latency"]["method"]
+    assert doc["op_times"]
+    if mode == "train":
+        r = cli("stat", f"{name}:BadBackward", "-c", "4", "-s", "4", "-b", "2", "--mode",
+                "train", "--no-latency")
+        assert r.exit_code == 2, r.output
+        assert "backward" in r.output and "internal error" not in r.output
+
+
+def test_the_callers_lazy_module_stays_lazy():
+    m = nn.Sequential(nn.LazyConv2d(16, 1), nn.Sigmoid())
+    p = attnprof.profile(m, channels=16, size=8, latency=False, backends=["attnprof"])
+    assert p.params == 16 * 16 + 16 and p.macs == 16 * 16 * 64
+    assert isinstance(m[0].weight, nn.parameter.UninitializedParameter)

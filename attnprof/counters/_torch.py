@@ -19,7 +19,7 @@ from torch.utils.flop_counter import FlopCounterMode, flop_registry
 from attnprof.counters import Target
 from attnprof.counters.coverage import Attribution, torch_covers
 from attnprof.counters.inputs import describe, run_on_inputs, spread, variation_note
-from attnprof.counters.own import grad_outputs, meta_copy, seeded_input, seeded_rngs
+from attnprof.counters.own import grad_input, grad_outputs, meta_copy, seeded_input, seeded_rngs
 from attnprof.results import Count
 
 
@@ -49,9 +49,10 @@ def _run(target: Target, device: str, seed: int) -> tuple[_Run, bool]:
     x = seeded_input(target.shape, target.dtype, device, seed)
     seen = _SeenOps()
     counter = FlopCounterMode(display=False)
+    if target.train:
+        x = grad_input(x)
     with seeded_rngs(seed, device) as rng, seen, counter:
         if target.train:
-            x.requires_grad_(True)
             outs = grad_outputs(model(x))
             torch.autograd.backward(outs, [torch.ones_like(t) for t in outs])
         else:

@@ -318,6 +318,28 @@ def grad_outputs(out: Any) -> list[torch.Tensor]:
     return [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor) and t.requires_grad]
 
 
+def grad_input(x: torch.Tensor) -> torch.Tensor:
+    """A training step's input as a block meets it inside a network: an activation that
+    needs a gradient, not a leaf (a copy of a leaf that does), so a block that writes into
+    its input in place (``x.mul_(g)``, ``ReLU(inplace=True)``) runs as it would there.
+    Made outside any counting mode: the copy is not the block's work."""
+    return x.detach().requires_grad_(True).clone()
+
+
+def writes_input(module: Any, x: torch.Tensor, train: bool) -> bool:
+    """Whether ``module`` writes into its input in place (its version counter moves in one
+    call on a copy). Such a block, called again and again on one tensor, would run on what
+    its last call left there, or (training) backward through a graph already freed: each
+    timed call then gets a fresh copy of the input."""
+    probe = x.detach().clone()
+    if train:
+        probe = probe.requires_grad_(True).clone()
+    before = probe._version
+    with torch.enable_grad() if train else torch.no_grad():
+        module(probe)
+    return probe._version != before
+
+
 def backward_from(out: Any) -> None:
     """The training step's backward: from every output tensor that needs a gradient (a block
     may return a tensor, or a tuple such as ``(output, attention map)``), seeded with ones."""
@@ -417,7 +439,7 @@ def count_module(
             with torch.no_grad(), tracker, scopes, mode, sources:
                 twin(x)
         else:
-            x.requires_grad_(True)
+            x = grad_input(x)
             with tracker, scopes, mode, sources:
                 outs = grad_outputs(twin(x))
             grads = [torch.ones_like(t) for t in outs]  # the backward's seed is not the work

@@ -64,15 +64,17 @@ def default_threads() -> tuple[int, str]:
 
 
 def _step(module: Callable[..., Any], x: torch.Tensor, train: bool,
-          params: list[torch.nn.Parameter]) -> Callable[[], Any]:
+          params: list[torch.nn.Parameter], fresh: bool = False) -> Callable[[], Any]:
+    """One timed call: forward (inference) or forward and backward (training). ``fresh``:
+    the block writes into its input, so each call gets a copy of it (the copy is timed)."""
     if not train:
-        return lambda: module(x)
+        return (lambda: module(x.clone())) if fresh else (lambda: module(x))
     from attnprof.counters.own import backward_from
 
     def train_step() -> None:
         for p in params:
             p.grad = None
-        backward_from(module(x))
+        backward_from(module(x.clone() if fresh else x))
 
     return train_step
 
@@ -123,9 +125,12 @@ class TimedCall:
                               and x.is_contiguous(memory_format=torch.channels_last))
         module.train(self.train)
         params = [p for p in module.parameters() if p.requires_grad]
-        x = x.detach().requires_grad_(self.train) if self.train else x
+        from attnprof.counters.own import grad_input, writes_input
+
+        x = grad_input(x) if self.train else x
+        self.fresh_input = writes_input(module, x, self.train)
         fn: Callable[..., Any] = torch.compile(module) if compile else module
-        self.step = _step(fn, x, self.train, params)
+        self.step = _step(fn, x, self.train, params, self.fresh_input)
         self.times: list[float] = []   # seconds per call, one per sample
         self.sizes: list[int] = []     # calls per sample, beside ``times``
         self.round_sizes: list[int] = []   # samples taken by each sample() call (a round)
@@ -266,7 +271,9 @@ class TimedCall:
                                 machine=self.machine_state(), ci=ci)
         variant = [v for v, on in (("compiled", self.compile), ("cuda graph", self.cuda_graph),
                                    ("L2 flushed before each", self.l2_flush),
-                                   (f"{rounds} interleaved rounds", rounds > 1)) if on]
+                                   (f"{rounds} interleaved rounds", rounds > 1),
+                                   ("a fresh copy of the input per call, timed with it: the "
+                                    "block writes into its input", self.fresh_input)) if on]
         if self.l2_flush:
             timer = "CUDA events per call"
         elif self.timer_kind == "adaptive":

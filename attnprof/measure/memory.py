@@ -49,7 +49,7 @@ def _saved_bytes(module: torch.nn.Module, shape: tuple[int, ...], dtype: torch.d
                  device: str) -> int:
     import copy
 
-    from attnprof.counters.own import meta_copy, seeded_input, seeded_rngs, tensor_bytes
+    from attnprof.counters.own import grad_input, meta_copy, seeded_input, seeded_rngs, tensor_bytes
 
     twin = meta_copy(module) if device == "meta" else copy.deepcopy(module).to(device)
     twin = twin.to(dtype=dtype).train(True)
@@ -64,7 +64,7 @@ def _saved_bytes(module: torch.nn.Module, shape: tuple[int, ...], dtype: torch.d
             seen.setdefault(key, tensor_bytes(t))
         return t
 
-    xm = seeded_input(shape, dtype, device).requires_grad_(True)
+    xm = grad_input(seeded_input(shape, dtype, device))
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), seeded_rngs(0, device):
         twin(xm)
     param_keys = {p.untyped_storage()._cdata for p in twin.parameters()}
@@ -73,13 +73,15 @@ def _saved_bytes(module: torch.nn.Module, shape: tuple[int, ...], dtype: torch.d
 
 def measure_cuda_peak(module: torch.nn.Module, x: torch.Tensor, train: bool) -> int:
     """Allocator peak over one call, above what was allocated before it."""
+    if train:
+        from attnprof.counters.own import backward_from, grad_input
+
+        x = grad_input(x)  # allocated before the peak is measured
     torch.cuda.synchronize(x.device)
     before = torch.cuda.memory_allocated(x.device)
     torch.cuda.reset_peak_memory_stats(x.device)
     if train:
-        from attnprof.counters.own import backward_from
-
-        backward_from(module(x.detach().requires_grad_(True)))
+        backward_from(module(x))
     else:
         with torch.inference_mode():
             module(x)

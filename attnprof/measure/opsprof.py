@@ -24,12 +24,13 @@ def op_times(module: torch.nn.Module, x: torch.Tensor, *, train: bool, counted: 
     cuda = x.device.type == "cuda"
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
     module.train(train)
-    x = x.detach().requires_grad_(train) if train else x
+    from attnprof.counters.own import backward_from, grad_input, writes_input
 
-    from attnprof.counters.own import backward_from
+    x = grad_input(x) if train else x
+    fresh = writes_input(module, x, train)
 
     def step() -> None:
-        out = module(x)
+        out = module(x.clone() if fresh else x)
         if train:
             backward_from(out)
 

@@ -264,17 +264,26 @@ class NoTensor(nn.Module):
 '''
 
 
+def _stat_json(cli, tmp_path, block: str, mode: str, backends: str, *extra: str) -> dict:
+    """``stat BLOCK`` at 2x8x4x4 with a tiny timing budget; its JSON document."""
+    out = tmp_path / "p.json"
+    r = cli("stat", block, "-c", "8", "-s", "4", "-b", "2", "--mode", mode, "--budget", "0.05",
+            "--backends", backends, "--json", str(out), *extra)
+    assert r.exit_code == 0, r.output
+    return json.loads(out.read_text())
+
+
+def _module(tmp_path, monkeypatch, name: str, text: str) -> str:
+    (tmp_path / f"{name}.py").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    return name
+
+
 @pytest.mark.parametrize("mode", ["infer", "train"])
 def test_a_block_that_returns_its_attention_map_too(cli, tmp_path, monkeypatch, mode):
-    name = f"tuples_{mode}"
-    (tmp_path / f"{name}.py").write_text(TUPLES)
-    monkeypatch.chdir(tmp_path)
-    out = tmp_path / "p.json"
+    name = _module(tmp_path, monkeypatch, f"tuples_{mode}", TUPLES)
     c, s, b = 8, 4, 2
-    r = cli("stat", f"{name}:WithMap", "-c", str(c), "-s", str(s), "-b", str(b), "--mode", mode,
-            "--budget", "0.05", "--backends", "attnprof,torch,fvcore", "--json", str(out))
-    assert r.exit_code == 0, r.output
-    doc = json.loads(out.read_text())
+    doc = _stat_json(cli, tmp_path, f"{name}:WithMap", mode, "attnprof,torch,fvcore")
     conv = b * c * c * s * s  # a 1x1 convolution: C_in x C_out MACs per position
     assert doc["counters"]["attnprof"]["macs"] == conv * (3 if mode == "train" else 1)
     assert doc["counters"]["torch"]["macs"] == doc["counters"]["attnprof"]["macs"]
@@ -324,23 +333,13 @@ class BadBackward(nn.Module):
 @pytest.mark.parametrize("mode", ["infer", "train"])
 def test_lazy_parameters_and_blocks_that_write_into_their_input(cli, tmp_path, monkeypatch,
                                                                 mode):
-    name = f"odd_{mode}"
-    (tmp_path / f"{name}.py").write_text(ODD)
-    monkeypatch.chdir(tmp_path)
-    out = tmp_path / "p.json"
+    name = _module(tmp_path, monkeypatch, f"odd_{mode}", ODD)
     c, s, b = 8, 4, 2
-    r = cli("stat", f"{name}:Lazy", "-c", str(c), "-s", str(s), "-b", str(b), "--mode", mode,
-            "--budget", "0.05", "--backends", "attnprof,torch", "--json", str(out))
-    assert r.exit_code == 0, r.output
-    doc = json.loads(out.read_text())
+    doc = _stat_json(cli, tmp_path, f"{name}:Lazy", mode, "attnprof,torch")
     assert doc["params"]["total"] == c * c + c  # the lazy 1x1 conv, sized by the first call
     assert doc["counters"]["attnprof"]["macs"] == b * c * c * s * s * (3 if mode == "train"
                                                                         else 1)
-    r = cli("stat", f"{name}:WritesInput", "-c", str(c), "-s", str(s), "-b", str(b), "--mode",
-            mode, "--budget", "0.05", "--backends", "attnprof,torch", "--ops",
-            "--json", str(out))
-    assert r.exit_code == 0, r.output
-    doc = json.loads(out.read_text())
+    doc = _stat_json(cli, tmp_path, f"{name}:WritesInput", mode, "attnprof,torch", "--ops")
     assert doc["counters"]["attnprof"]["macs"] == b * c * c * (3 if mode == "train" else 1)
     assert "fresh copy of the input" in doc["latency"]["method"]
     assert doc["op_times"]

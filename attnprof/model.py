@@ -3,7 +3,9 @@
 The network's attention modules are found by type: attnprof's registered blocks, the classes
 of timm's attention zoo (``get_attn``'s and timm's EfficientNet/MobileNetV3
 ``SqueezeExcite``), torchvision's ``SqueezeExcitation``, and the type of a block put into the
-network with ``block=``; plus the caller's fnmatch patterns on module paths and class names.
+network with ``block=``; self-attention over tokens (torch's ``nn.MultiheadAttention``, timm's
+and torchvision's ``*Attention`` classes: ViT, Swin); plus the caller's fnmatch patterns on
+module paths and class names.
 Only the outermost match counts (CBAM's channel gate is part of the CBAM found around it).
 
 Per attention module and in total: parameters; MACs, FLOPs and bytes read + written by
@@ -152,9 +154,31 @@ def attention_types() -> dict[type, str]:
     return out
 
 
+_TOKEN_SOURCES = ("torch.", "timm.", "torchvision.")
+
+
+def token_attention(m) -> str | None:
+    """The label of a self-attention module over tokens (transformers): torch's
+    ``nn.MultiheadAttention``, and timm's and torchvision's classes whose name ends in
+    ``Attention`` (timm's ``Attention``, ``WindowAttention``, torchvision's
+    ``ShiftedWindowAttention``, ...) or that pool by attention (``AttentionPool2d``)."""
+    import re
+
+    cls = type(m)
+    module = cls.__module__ or ""
+    if not module.startswith(_TOKEN_SOURCES):
+        return None
+    name = cls.__name__
+    if re.search(r"Attention(V\d+)?$", name) or name.startswith("AttentionPool"):
+        return f"{module.split('.', 1)[0]}:{name}"
+    return None
+
+
 def find_attention(net, patterns: Iterable[str] = (),
-                   types: Mapping[type, str] | None = None) -> list[tuple[str, Any, str]]:
-    """(path, module, found_by) of the outermost attention modules, in module order."""
+                   types: Mapping[type, str] | None = None,
+                   tokens: bool = True) -> list[tuple[str, Any, str]]:
+    """(path, module, found_by) of the outermost attention modules, in module order;
+    ``tokens``: self-attention over tokens too (:func:`token_attention`)."""
     types = attention_types() if types is None else types
     patterns = list(patterns)
     found: list[tuple[str, Any, str]] = []
@@ -167,6 +191,8 @@ def find_attention(net, patterns: Iterable[str] = (),
         label = next((lbl for cls, lbl in types.items() if type(m) is cls), None)
         if label is None:
             label = next((lbl for cls, lbl in types.items() if isinstance(m, cls)), None)
+        if label is None and tokens:
+            label = token_attention(m)
         if label is None:
             name = type(m).__name__
             qual = f"{type(m).__module__}.{name}"
@@ -425,7 +451,8 @@ def analyze(name: str, *, block: str | None = None, options: Mapping[str, Any] |
                 notes.append(f"--match {p!r} matched no module outside those already found")
         if not found:
             notes.append("no attention module found: none of attnprof's blocks, timm's attention "
-                         "classes or torchvision's SqueezeExcitation; name yours with --match "
+                         "classes, torchvision's SqueezeExcitation or a self-attention class; "
+                         "name yours with --match "
                          "PATTERN (a module path like 'layer*.*.se' or a class name)")
         try:
             counted = count_module(net, shape, torch.float32)

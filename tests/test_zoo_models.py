@@ -99,7 +99,6 @@ def test_timm_and_torchvision_host_names_resolve():
 @needs_zoo
 @pytest.mark.parametrize("name,needle", [
     ("timm:resnt50", "did you mean 'resnet50'"),
-    ("timm:vit_tiny_patch16_224", "attnprof model timm:vit_tiny_patch16_224"),
     ("torchvision:vgg11", "no attention slot"),
     ("torchvision:nope", "no classification network"),
     ("timm:resnet50.a1_in1k", "drop the tag"),

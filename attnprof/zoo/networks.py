@@ -6,6 +6,11 @@ Slots, where the network documents one:
   ...): the ``attn_layer`` every block builds its attention from
   (``create_model(name, block_args={"attn_layer": ...})``), after the last BN, before the
   residual add. Without the block, ``attn_layer=None``.
+* timm's other networks with attention on feature maps (EfficientNet, MobileNetV3, RegNetY,
+  GC/ECA/SE variants, ...): every attention module ``attnprof model`` finds there (timm's
+  attention classes) whose input is a feature map (B, C, H, W) is replaced by the block
+  built for its input channels; without the block, by nothing. Token attention (ViT) is no
+  slot.
 * torchvision's networks with ``SqueezeExcitation`` (MobileNetV3, EfficientNet, EfficientNetV2,
   RegNetY): each SqueezeExcitation is replaced by the block; without it, by nothing.
 * torchvision's ResNets and MobileNetV2 have no attention; the block goes where attnprof's own
@@ -31,6 +36,8 @@ Attention = Callable[[int], Any] | None
 TIMM_SLOT = ("timm's attn_layer slot of every ResNet block: after the last BN, before the "
              "residual add")
 SE_SLOT = "in place of every SqueezeExcitation (torchvision's own SE positions)"
+TIMM_FOUND_SLOT = ("in place of every attention module timm built into it on a feature map "
+                   "(its own SE, ECA, ... positions)")
 RESNET_SLOT = ("after the last BN of every residual block, before the identity is added "
                "(attnprof's slot: torchvision's ResNets have none)")
 MOBILENET_SLOT = ("in every inverted residual, after the depthwise conv, before the 1x1 "
@@ -82,15 +89,10 @@ def host_spec(name: str) -> HostSpec:
     if source == "timm":
         _check_timm_name(model, what)
         from timm.models import get_arch_name
-        from timm.models._registry import model_entrypoint
 
-        if model_entrypoint(model).__module__ != "timm.models.resnet":
-            raise BadInput(
-                f"timm:{model} ({get_arch_name(model)}) has no attn_layer slot attnprof can fill: "
-                "timm hosts are its ResNet family (timm.models.resnet: resnet*, seresnet*, "
-                f"ecaresnet*, resnext*, ...); 'attnprof model timm:{model}' profiles the "
-                "attention it has")
-        return HostSpec(f"timm:{model}", f"attnprof.zoo.networks:timm.{model}", TIMM_SLOT,
+        slot = TIMM_SLOT if _timm_resnet(model) else (
+            f"{TIMM_FOUND_SLOT} ({get_arch_name(model)})")
+        return HostSpec(f"timm:{model}", f"attnprof.zoo.networks:timm.{model}", slot,
                         source="timm")
     tv = _imports.torchvision(what)
     names = tv.models.list_models(module=tv.models)
@@ -141,12 +143,73 @@ def build_host(name: str, attention: Attention = None):
         def attn_layer(channels: int, **_device_dtype: Any):
             return attention(channels)
 
-        return timm_.create_model(model, pretrained=False, block_args={
-            "attn_layer": attn_layer if attention is not None else None})
+        if _timm_resnet(model):
+            return timm_.create_model(model, pretrained=False, block_args={
+                "attn_layer": attn_layer if attention is not None else None})
+        net = timm_.create_model(model, pretrained=False)
+        fill_found_slots(net, attention, name)
+        return net
     tv = _imports.torchvision(f"host '{name}'")
     net = tv.models.get_model(model, weights=None)
     fill_torchvision_slots(net, attention, name)
     return net
+
+
+def _timm_resnet(model: str) -> bool:
+    """Whether timm builds ``model`` in timm.models.resnet (the ``attn_layer`` slot)."""
+    from timm.models._registry import model_entrypoint
+
+    return model_entrypoint(model.split(".", 1)[0]).__module__ == "timm.models.resnet"
+
+
+def fill_found_slots(net, attention: Attention, name: str = "the network") -> int:
+    """Put ``attention`` in place of every attention module the network already has on a
+    feature map (found as ``attnprof model`` finds them, and fed a 4-D input in a forward at
+    the network's own input size on the meta device), built for that module's input
+    channels; without a block, nothing takes their place. Returns how many."""
+    from torch import nn
+
+    from attnprof.model import find_attention
+
+    found = [path for path, _m, _label in find_attention(net, tokens=False)]
+    shapes = module_inputs(net, found)
+    slots = [(path, shapes[path][1]) for path in found if len(shapes.get(path, ())) == 4]
+    if not slots:
+        raise BadInput(f"{name} has no attention module on a feature map for attnprof to "
+                       "replace (none of timm's or torchvision's attention classes, or only "
+                       "token attention); 'attnprof model' shows what it has")
+    for path, channels in slots:
+        _replace(net, path, attention(channels) if attention is not None else nn.Identity())
+    return len(slots)
+
+
+def module_inputs(net, paths: list[str]) -> dict[str, tuple[int, ...]]:
+    """The shape of the first input each module at ``paths`` gets in one forward of ``net``
+    at its default input (timm's ``input_size``, else 3x224x224), batch 1, on the meta
+    device (on a meta copy: nothing is allocated or run for real)."""
+    import torch
+
+    from attnprof.counters.own import meta_copy
+
+    twin = meta_copy(net).eval()
+    shapes: dict[str, tuple[int, ...]] = {}
+
+    def recorder(path: str):
+        def hook(_module, args) -> None:
+            if args and isinstance(args[0], torch.Tensor):
+                shapes.setdefault(path, tuple(args[0].shape))
+        return hook
+
+    handles = [twin.get_submodule(p).register_forward_pre_hook(recorder(p)) for p in paths]
+    cfg = getattr(net, "pretrained_cfg", None) or {}
+    size = tuple(cfg.get("input_size") or (3, 224, 224))
+    try:
+        with torch.no_grad():
+            twin(torch.empty((1, *size), device="meta"))
+    finally:
+        for h in handles:
+            h.remove()
+    return shapes
 
 
 def _replace(root, path: str, new) -> None:

@@ -24,6 +24,8 @@ the profiles carry a roofline):
 - ``run_budgets.json``: ``attnprof run budgets.toml --json ...`` for a suite of se (ratio 8)
   and eca at 32 channels, 16x16, attnprof's counter only, with three passing budgets and a
   failing one
+- ``model_se_in_resnet18.json``: ``attnprof model resnet18 --block se -s 64 --budget 0.5
+  --threads 2 --format json`` (the attention modules of a whole network, timed by hooks)
 - ``check_diffs.json``: ``attnprof check worse.json --baseline base.json
   --latency-tolerance 0.5 -f json``, where base.json is run_budgets.json's results and
   worse.json the same with eca's FLOPs +1000 and se's latency x3
@@ -70,7 +72,8 @@ STAT = ["stat_se_layers_ops", "stat_se_in_resnet18", "stat_failed_backend",
         "stat_data_dependent"]
 COMPARE = ["compare_se_eca_cbam", "compare_in_resnet18"]
 SWEEP = "sweep_se_eca_sizes"
-CASES = [*STAT, *COMPARE, SWEEP, "run_budgets", "check_diffs"]
+MODEL = "model_se_in_resnet18"
+CASES = [*STAT, *COMPARE, SWEEP, "run_budgets", "check_diffs", MODEL]
 
 # the CSV's columns as users parse them: a change here is a change to the contract
 CSV_HEADER = ("name,block,options,batch,channels,height,width,dtype,device,mode,params,macs,"
@@ -110,6 +113,8 @@ def views_of(name: str, *, everything: bool = False) -> list[v.View]:
         return v.sweep_views(profiles(name), load(name)["scaling"])
     if name == "run_budgets":
         return [v.compare_view(profiles(name)), v.budget_view(budgets(name))]
+    if name == MODEL:
+        return v.model_views(load(name))
     return [v.check_view(diffs(name), show_same=everything)]
 
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from attnprof.cli.app import STATE, app, handled
 from attnprof.cli.options import Debug, Device, Format, JsonPath, Threads, output_format
@@ -65,102 +62,10 @@ def model(
                          batch=batch, latency=latency, device=dev, budget_s=budget,
                          threads=threads)
     doc = report.to_dict()
-    emit(fmt_, doc, markdown(doc), lambda console: render(doc, console), json_path)
+    from attnprof.report.markdown import to_markdown
+    from attnprof.report.rich_render import print_views
+    from attnprof.report.views import model_views
 
+    views = model_views(doc)
+    emit(fmt_, doc, to_markdown(views), lambda console: print_views(console, views), json_path)
 
-def _n(v: Any) -> str:
-    from attnprof.units import count
-
-    return count(v)
-
-
-def render(doc: dict[str, Any], console: Console) -> None:
-    from attnprof.units import ms, nbytes, percent, si
-
-    net, att, mods = doc["network"], doc["attention"], doc["modules"]
-    head = Text()
-    head.append(net["name"], style="bold cyan")
-    head.append(f"  input {'×'.join(map(str, net['input']))} {net['dtype']} on {net['device']}")
-    if doc["block"]:
-        head.append(f"\nwith {doc['block']['name']} in {doc['block']['slots']} slots: "
-                    f"{doc['block']['host_slot']}")
-    console.print(head)
-    timed = doc["timing"] is not None
-    t = Table(title=f"{len(mods)} attention modules", title_justify="left")
-    cols = ["module", "type", "found by", "params", "MACs", "FLOPs", "bytes"]
-    if timed:
-        cols += ["time", "of network time"]
-    for col in cols:
-        t.add_column(col, justify="left" if col in ("module", "type", "found by") else "right",
-                     overflow="fold")
-    for m in mods:
-        row = [m["path"], m["type"], m["found_by"], _n(m["params"]), si(m["macs"]),
-               si(m["flops"]), nbytes(m["bytes"])]
-        if timed:
-            row += [ms(m["time_ms"]), percent(m["time_share"], 1)]
-        t.add_row(*row)
-    total = ["attention, all", "", "", _n(att["params"]), si(att["macs"]), si(att["flops"]),
-             nbytes(att["bytes"])]
-    share = att["share"]
-    of = ["share of the network", "", "", _pct(share["params"]), _pct(share["macs"]),
-          _pct(share["flops"]), _pct(share["bytes"])]
-    whole = ["network", "", "", _n(net["params"]), si(net["macs"]), si(net["flops"]),
-             nbytes(net["bytes"])]
-    if timed:
-        total += [ms(doc["timing"]["attention_ms"]), _pct(share["time"])]
-        of += ["", _pct(share["time"])]
-        whole += [ms(net["time_ms"]), "100%"]
-    t.add_section()
-    t.add_row(*total, style="bold")
-    t.add_row(*of)
-    t.add_row(*whole)
-    console.print(t)
-    if timed:
-        console.print(Text(f"time: {doc['timing']['method']}; {doc['timing']['threads']} "
-                           "thread(s)", style="dim"))
-    console.print(Text("params: the module's own; MACs, FLOPs, bytes read + written: "
-                       "attnprof's count of every op on the meta device", style="dim"))
-    for n in doc["notes"]:
-        console.print(Text(f"note: {n}", style="yellow"))
-
-
-def _pct(v: float | None) -> str:
-    from attnprof.units import percent
-
-    return percent(v, 1) if v is not None else "-"
-
-
-def markdown(doc: dict[str, Any]) -> str:
-    from attnprof.units import ms, nbytes, si
-
-    net, att, mods = doc["network"], doc["attention"], doc["modules"]
-    timed = doc["timing"] is not None
-    head = ["module", "type", "found by", "params", "MACs", "FLOPs", "bytes"]
-    if timed:
-        head += ["time", "share of time"]
-    lines = [f"**{net['name']}**, input {'×'.join(map(str, net['input']))}: "
-             f"{len(mods)} attention modules", "",
-             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for m in mods:
-        cells = [f"`{m['path']}`", m["type"], m["found_by"], _n(m["params"]), si(m["macs"]),
-                 si(m["flops"]), nbytes(m["bytes"])]
-        if timed:
-            cells += [ms(m["time_ms"]), _pct(m["time_share"])]
-        lines.append("| " + " | ".join(cells) + " |")
-    share = att["share"]
-    cells = ["**attention**", "", "", f"{_n(att['params'])} ({_pct(share['params'])})",
-             f"{si(att['macs'])} ({_pct(share['macs'])})",
-             f"{si(att['flops'])} ({_pct(share['flops'])})",
-             f"{nbytes(att['bytes'])} ({_pct(share['bytes'])})"]
-    if timed:
-        cells += [ms(doc["timing"]["attention_ms"]), _pct(share["time"])]
-    lines.append("| " + " | ".join(cells) + " |")
-    cells = ["**network**", "", "", _n(net["params"]), si(net["macs"]), si(net["flops"]),
-             nbytes(net["bytes"])]
-    if timed:
-        cells += [ms(net["time_ms"]), "100%"]
-    lines.append("| " + " | ".join(cells) + " |")
-    if timed:
-        lines += ["", f"Time: {doc['timing']['method']}."]
-    lines += [f"Note: {n}" for n in doc["notes"]]
-    return "\n".join(lines) + "\n"

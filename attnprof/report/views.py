@@ -583,3 +583,48 @@ def record(p: Profile) -> dict[str, object]:
 
 def records_view(profiles: Iterable[Profile]) -> Records:
     return Records(RECORD_COLUMNS, tuple(record(p) for p in profiles))
+
+
+# -- a whole network (model) ------------------------------------------------------------------
+
+def model_views(doc: Mapping[str, Any]) -> list[View]:
+    """What ``model`` shows, from its JSON document (attnprof.model.ModelReport.to_dict):
+    the network, then one row per attention module and the totals: the attention together,
+    its share of the network, the network."""
+    net, att, mods = doc["network"], doc["attention"], doc["modules"]
+    timing = doc.get("timing")
+    lines = []
+    if doc.get("block"):
+        b = doc["block"]
+        lines.append(f"with {b['name']} in {b['slots']} slots: {b['host_slot']}")
+    head = Heading(f"{net['name']}: input {'×'.join(map(str, net['input']))} {net['dtype']} "
+                   f"on {net['device']}", tuple(lines))
+
+    def pct(x: float | None) -> str:
+        return fmt.percent(x, 1) if x is not None else "-"
+
+    def costs(c: Mapping[str, Any]) -> list[str]:
+        return [fmt.count(c["params"]), fmt.si(c["macs"]), fmt.si(c["flops"]),
+                fmt.nbytes(c["bytes"])]
+
+    share = att["share"]
+    rows = []
+    for m in mods:
+        rows.append([m["path"], m["type"], m["found_by"], *costs(m)]
+                    + ([fmt.ms(m["time_ms"]), pct(m["time_share"])] if timing else []))
+    rows.append(["attention, all", "", "", *costs(att)]
+                + ([fmt.ms(timing["attention_ms"]), pct(share["time"])] if timing else []))
+    rows.append(["share of the network", "", "",
+                 *(pct(share[k]) for k in ("params", "macs", "flops", "bytes"))]
+                + (["", pct(share["time"])] if timing else []))
+    rows.append(["network", "", "", *costs(net)]
+                + ([fmt.ms(net["time_ms"]), "100%"] if timing else []))
+    notes = []
+    if timing:
+        notes.append(f"time: {timing['method']}; {timing['threads']} thread(s)")
+    notes.append("params: the module's own; MACs, FLOPs, bytes read + written: attnprof's "
+                 "count of every op on the meta device")
+    notes += [f"note: {n}" for n in doc.get("notes", ())]
+    cols = _cols("module", "type", "found by", "params>", "MACs>", "FLOPs>", "bytes>",
+                 *(("time>", "of network time>") if timing else ()))
+    return [head, _table(f"{len(mods)} attention modules", cols, rows, notes)]

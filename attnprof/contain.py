@@ -29,7 +29,7 @@ from typing import Any
 
 from attnprof.errors import BadInput
 
-__all__ = ["user_code", "first_line"]
+__all__ = ["user_code", "first_line", "c_stderr_quiet"]
 
 
 def first_line(exc: BaseException, most: int = 300) -> str:
@@ -104,6 +104,35 @@ class _Sigint:
         if self.installed:
             with contextlib.suppress(ValueError, OSError, TypeError):
                 signal.signal(signal.SIGINT, self.previous)
+
+
+@contextlib.contextmanager
+def c_stderr_quiet(quiet: bool = True) -> Iterator[None]:
+    """Descriptor 2 onto /dev/null for the duration (``quiet``): for the lines torch's C++
+    side writes there itself (the profiler's ``USDT: ... profiler_start``), which Python's
+    ``sys.stderr`` never sees. Python's own stderr is flushed first and is quiet too, so
+    keep the block short."""
+    if not quiet:
+        yield
+        return
+    saved = None
+    try:
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
+        _flush_c_stdio()
+        saved = os.dup(2)
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+        os.close(null)
+    except (OSError, AttributeError, ValueError):
+        saved = None
+    try:
+        yield
+    finally:
+        if saved is not None:
+            _flush_c_stdio()
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def _exit_message(exc: SystemExit) -> str:

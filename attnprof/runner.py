@@ -249,7 +249,7 @@ def _assemble(case: Case, note: Note) -> Profile:
         counted = {row.op for row in own.ops} if own is not None and own.ok else set()
         op_times = tuple(OpTime.from_dict(r) for r in time_ops(
             copy.deepcopy(main.module), main.target.input(), train=plan.train,
-            counted=counted, threads=lat.threads))
+            counted=counted, threads=lat.threads, quiet=not plan.verbose))
     if lat is not None and own is not None and own.ok:
         found = roof_mod.roofline(roof_mod.load(plan.device, lat.threads), own.flops,
                                   own.bytes, lat.median_ms / 1e3, plan.dtype)

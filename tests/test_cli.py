@@ -314,3 +314,15 @@ def test_profiling_help_does_not_import_torch(command):
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    try:\n        app()\n    except SystemExit:\n        pass")
     assert "torch" not in mods and "attnprof.cli.options" in mods
+
+
+def test_the_profilers_own_lines_stay_out_of_the_output():
+    """torch.profiler's C++ side writes 'profiler_start' / 'profiler_stop' lines straight to
+    descriptor 2 (torch 2.13); --ops keeps them out unless --verbose."""
+    r = subprocess.run([sys.executable, "-m", "attnprof", "stat", "eca", "-c", "8", "-s", "8",
+                        "--ops", "--budget", "0.05", "--backends", "attnprof"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "aten::" in r.stdout
+    assert "profiler_start" not in r.stderr + r.stdout
+    assert "profiler_stop" not in r.stderr + r.stdout

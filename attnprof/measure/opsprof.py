@@ -17,9 +17,13 @@ from torch.profiler import ProfilerActivity, profile
 
 
 def op_times(module: torch.nn.Module, x: torch.Tensor, *, train: bool, counted: set[str],
-             runs: int = 10, warmup: int = 3, threads: int | None = None) -> list[dict[str, Any]]:
-    """Self time per op per call, largest first: [{op, calls, self_ms, share}, ...]."""
+             runs: int = 10, warmup: int = 3, threads: int | None = None,
+             quiet: bool = True) -> list[dict[str, Any]]:
+    """Self time per op per call, largest first: [{op, calls, self_ms, share}, ...].
+    ``quiet``: the profiler's own start/stop lines are not printed (--verbose shows them)."""
     from torch.utils.benchmark.utils.common import set_torch_threads
+
+    from attnprof.contain import c_stderr_quiet
 
     cuda = x.device.type == "cuda"
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
@@ -38,11 +42,17 @@ def op_times(module: torch.nn.Module, x: torch.Tensor, *, train: bool, counted: 
     with grad_mode, set_torch_threads(threads or torch.get_num_threads()):
         for _ in range(warmup):
             step()
-        with profile(activities=activities) as prof:
+        prof = profile(activities=activities)
+        with c_stderr_quiet(quiet):  # the profiler's own lines on descriptor 2
+            prof.start()
+        try:
             for _ in range(runs):
                 step()
             if cuda:
                 torch.cuda.synchronize(x.device)
+        finally:
+            with c_stderr_quiet(quiet):
+                prof.stop()
     total_us: dict[str, float] = defaultdict(float)
     calls: dict[str, int] = defaultdict(int)
     for ev in prof.events():

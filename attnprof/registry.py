@@ -296,7 +296,11 @@ def spec_from_import(path: str) -> BlockSpec:
 
     signature = read_signature(sig, path.partition(":")[0]) if sig is not None else None
     # its own docstring only: inspect.getdoc would inherit nn.Module's
-    doc = inspect.cleandoc(obj.__doc__) if isinstance(getattr(obj, "__doc__", None), str) else ""
+    target = obj
+    while isinstance(target, functools.partial):  # a partial's doc is functools' own
+        target = target.func
+    doc = getattr(target, "__doc__", None)
+    doc = inspect.cleandoc(doc) if isinstance(doc, str) else ""
     return BlockSpec(
         name=path, factory=obj, summary=doc.split("\n")[0],
         kind="unknown", source="import", signature=signature,

@@ -92,7 +92,7 @@ def show(block: Annotated[str, typer.Argument(help="Block name or alias.")]) -> 
 def _signature_options(console, sig) -> None:
     """A user's block's options: its constructor's parameters after the channel count."""
     if sig.params:
-        t = Table(title="options (from the constructor's signature)", title_justify="left")
+        t = Table(title="options (from its signature)", title_justify="left")
         for col in ("option", "annotation", "default", "-o takes"):
             t.add_column(col, overflow="fold")
         for p in sig.params:

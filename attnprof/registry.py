@@ -9,6 +9,7 @@ also be named directly as ``package.module:Name``.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 import re
@@ -223,7 +224,6 @@ def check_block_callable(obj: Any, path: str,
     ``functools.partial`` or classmethod of one) defined outside the standard library, torch
     and attnprof's non-block modules, whose first positional parameter names the channel
     count (:data:`CHANNEL_PARAMETER`). Returns the signature attnprof will call it by."""
-    import functools
 
     import torch.nn as nn
 

@@ -233,7 +233,7 @@ MAX_OPTION_INT = 2**31 - 1
 def check_option_ranges(block: str, opts: Mapping[str, Any]) -> None:
     """Every option value, given or derived, is one torch can take: integers within
     :data:`MAX_OPTION_INT`, floats finite. Raises :class:`BadOption` before anything is built."""
-    for key, value in opts.items():
+    for key, value in _flat(opts):
         if isinstance(value, bool):
             continue
         if isinstance(value, int) and abs(value) > MAX_OPTION_INT:
@@ -245,6 +245,16 @@ def check_option_ranges(block: str, opts: Mapping[str, Any]) -> None:
         if isinstance(value, float) and not math.isfinite(value):
             raise BadOption(f"option '{key}' of block '{block}' must be a finite number, "
                             f"got {value}")
+
+
+def _flat(opts: Mapping[str, Any]) -> Iterable[tuple[str, Any]]:
+    """(key, value) pairs, a tuple's or list's items each under its option's key."""
+    for key, value in opts.items():
+        if isinstance(value, (tuple, list)):
+            for item in value:
+                yield from _flat({key: item})
+        else:
+            yield key, value
 
 
 def check_positive(what: str, value: Any) -> int:

@@ -355,3 +355,10 @@ def test_the_callers_lazy_module_stays_lazy():
     p = attnprof.profile(m, channels=16, size=8, latency=False, backends=["attnprof"])
     assert p.params == 16 * 16 + 16 and p.macs == 16 * 16 * 64
     assert isinstance(m[0].weight, nn.parameter.UninitializedParameter)
+
+
+def test_out_of_range_items_of_a_tuple_are_refused(ub):
+    with pytest.raises(BadOption, match="out of range"):
+        attnprof.profile(f"{ub.__name__}:Typed", channels=4, size=8, latency=False,
+                         options={"feat_size": "99999999999999999,2"})
+    assert ub.BUILT == []

@@ -60,6 +60,7 @@ class AttentionModule:
     found_by: str  # "timm:se", "attnprof:cbam", "torchvision:SqueezeExcitation", "match:PAT"
     cost: Cost
     time_share: float | None = None  # of the network's time, median over runs
+    time_ms_ci: list[float] | None = None  # the median time's 95% interval (order statistics)
 
 
 @dataclass
@@ -109,7 +110,8 @@ class ModelReport:
             "attention": {"modules": len(self.modules), **asdict(att),
                           "share": self.shares()},
             "modules": [{"path": m.path, "type": m.type, "found_by": m.found_by,
-                         **asdict(m.cost), "time_share": m.time_share} for m in self.modules],
+                         **asdict(m.cost), "time_share": m.time_share,
+                         "time_ms_ci": m.time_ms_ci} for m in self.modules],
             "timing": self.timing,
             "notes": list(self.notes),
         }
@@ -335,6 +337,11 @@ class Timing:
     warmup: int
     module_ms: dict[str, float]
     module_share: dict[str, float]
+    # 95% intervals of the medians (order statistics; None with too few forwards)
+    network_ci: list[float] | None = None
+    attention_ci: list[float] | None = None
+    share_ci: list[float] | None = None
+    module_ci: dict[str, list[float] | None] = field(default_factory=dict)
 
 
 def time_modules(net, x, targets: list[tuple[str, Any]], budget_s: float, device: str,
@@ -408,7 +415,18 @@ def time_modules(net, x, targets: list[tuple[str, Any]], budget_s: float, device
         attention_share=median(shares), runs=len(totals), warmup=warmup,
         module_ms={p: median(v) * 1e3 for p, v in per.items()},
         module_share={p: median([a / t for a, t in zip(v, totals, strict=True)])
-                      for p, v in per.items()})
+                      for p, v in per.items()},
+        network_ci=_ci(totals, 1e3), attention_ci=_ci(sums, 1e3), share_ci=_ci(shares),
+        module_ci={p: _ci(v, 1e3) for p, v in per.items()})
+
+
+def _ci(samples: list[float], scale: float = 1.0) -> list[float] | None:
+    """The median's 95% interval (attnprof.measure.stats.median_ci), scaled; None when
+    there are too few samples for one."""
+    from attnprof.measure.stats import median_ci
+
+    est = median_ci(samples)
+    return [est.low * scale, est.high * scale] if est.bounded else None
 
 
 # -- the analysis ----------------------------------------------------------------------------
@@ -475,13 +493,15 @@ def analyze(name: str, *, block: str | None = None, options: Mapping[str, Any] |
                      t.bytes if t else 0)))
         timing = None
         if latency:
-            if threads is not None:
-                torch.set_num_threads(threads)
             net = net.to(device).eval()
             x = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(device)
             targets = [(path, m) for path, m, _ in found]
-            try:
-                timed = time_modules(net, x, targets, budget_s, device)
+            from torch.utils.benchmark.utils.common import set_torch_threads
+
+            try:  # the caller's thread count is restored after
+                with set_torch_threads(threads or torch.get_num_threads()):
+                    used_threads = torch.get_num_threads()
+                    timed = time_modules(net, x, targets, budget_s, device)
             except Exception as exc:
                 raise BadInput(f"running {name} on {device} failed: {type(exc).__name__}: "
                                f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
@@ -489,14 +509,19 @@ def analyze(name: str, *, block: str | None = None, options: Mapping[str, Any] |
             for mod in modules:
                 mod.cost.time_ms = timed.module_ms[mod.path]
                 mod.time_share = timed.module_share[mod.path]
+                mod.time_ms_ci = timed.module_ci.get(mod.path)
             clock = ("CUDA events recorded on the stream (GPU time, no synchronisation inside "
                      "the forward)" if device.startswith("cuda") else "wall time")
             timing = {"method": TIMING.format(clock=clock, runs=timed.runs, warmup=timed.warmup),
-                      "runs": timed.runs, "threads": torch.get_num_threads(),
+                      "runs": timed.runs, "threads": used_threads,
                       "network_ms": timed.network_ms, "attention_ms": timed.attention_ms,
-                      "attention_share": timed.attention_share}
+                      "attention_share": timed.attention_share,
+                      "network_ms_ci": timed.network_ci, "attention_ms_ci": timed.attention_ci,
+                      "attention_share_ci": timed.share_ci}
     if block_info is not None:
-        block_info = {**block_info, "options": {str(k): v for k, v in
+        from attnprof.signature import recorded_options
+
+        block_info = {**block_info, "options": {str(k): recorded_options(v) for k, v in
                                                 sorted(block_info["options"].items())},
                       "slots": len(block_info["slots"])}
     return ModelReport(

@@ -607,24 +607,39 @@ def model_views(doc: Mapping[str, Any]) -> list[View]:
         return [fmt.count(c["params"]), fmt.si(c["macs"]), fmt.si(c["flops"]),
                 fmt.nbytes(c["bytes"])]
 
+    from attnprof.measure.stats import format_ms
+
+    def ms(value: float | None, ci: Sequence[float] | None) -> str:
+        """A median time with the digits its interval supports (3 without one)."""
+        if value is None:
+            return "-"
+        return format_ms(value, *(ci or (None, None)))
+
     share = att["share"]
     rows = []
     for m in mods:
         rows.append([m["path"], m["type"], m["found_by"], *costs(m)]
-                    + ([fmt.ms(m["time_ms"]), pct(m["time_share"])] if timing else []))
+                    + ([ms(m["time_ms"], m.get("time_ms_ci")), pct(m["time_share"])]
+                       if timing else []))
     rows.append(["attention, all", "", "", *costs(att)]
-                + ([fmt.ms(timing["attention_ms"]), pct(share["time"])] if timing else []))
+                + ([ms(timing["attention_ms"], timing.get("attention_ms_ci")),
+                    pct(share["time"])] if timing else []))
     rows.append(["share of the network", "", "",
                  *(pct(share[k]) for k in ("params", "macs", "flops", "bytes"))]
                 + (["", pct(share["time"])] if timing else []))
     rows.append(["network", "", "", *costs(net)]
-                + ([fmt.ms(net["time_ms"]), "100%"] if timing else []))
+                + ([ms(net["time_ms"], timing.get("network_ms_ci")), "100%"]
+                   if timing else []))
     notes = []
     if timing:
         notes.append(f"time: {timing['method']}; {timing['threads']} thread(s)")
+        ci = timing.get("attention_share_ci")
+        if ci:
+            notes.append(f"the attention's share of the time: {pct(share['time'])}, 95% "
+                         f"interval {pct(ci[0])} to {pct(ci[1])} (median over the forwards)")
     notes.append("params: the module's own; MACs, FLOPs, bytes read + written: attnprof's "
                  "count of every op on the meta device")
     notes += [f"note: {n}" for n in doc.get("notes", ())]
     cols = _cols("module", "type", "found by", "params>", "MACs>", "FLOPs>", "bytes>",
-                 *(("time>", "of network time>") if timing else ()))
+                 *(("time>", "share>") if timing else ()))
     return [head, _table(f"{len(mods)} attention modules", cols, rows, notes)]

@@ -97,3 +97,12 @@ def test_model_finds_torchs_multihead_attention(cli, tmp_path, monkeypatch):
     doc = json.loads(out.read_text())
     assert [m["found_by"] for m in doc["modules"]] == ["torch:MultiheadAttention"]
     assert doc["attention"]["params"] == nparams(nn.MultiheadAttention(16, 2))
+
+
+def test_attention_that_stands_in_for_a_convolution_is_no_slot(cli):
+    """timm's selective kernel replaces a 3x3 conv: swapping it for a gate would remove
+    the network's convolution, so skresnet has no slot attnprof fills."""
+    r = cli("stat", "se", "--host", "timm:skresnet18", "-s", "32", "--no-latency",
+            "--backends", "attnprof")
+    assert r.exit_code == 2, r.output
+    assert "no attention module on a feature map" in r.output

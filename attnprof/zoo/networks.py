@@ -8,9 +8,10 @@ Slots, where the network documents one:
   residual add. Without the block, ``attn_layer=None``.
 * timm's other networks with attention on feature maps (EfficientNet, MobileNetV3, RegNetY,
   GC/ECA/SE variants, ...): every attention module ``attnprof model`` finds there (timm's
-  attention classes) whose input is a feature map (B, C, H, W) is replaced by the block
-  built for its input channels; without the block, by nothing. Token attention (ViT) is no
-  slot.
+  attention classes) that takes a feature map (B, C, H, W) and gives back one of the same
+  shape is replaced by the block built for its input channels; without the block, by
+  nothing. Token attention (ViT) and attention that stands in for a convolution (selective
+  kernel, split attention, lambda/bottleneck/halo layers) are no slots.
 * torchvision's networks with ``SqueezeExcitation`` (MobileNetV3, EfficientNet, EfficientNetV2,
   RegNetY): each SqueezeExcitation is replaced by the block; without it, by nothing.
 * torchvision's ResNets and MobileNetV2 have no attention; the block goes where attnprof's own
@@ -43,6 +44,9 @@ RESNET_SLOT = ("after the last BN of every residual block, before the identity i
 MOBILENET_SLOT = ("in every inverted residual, after the depthwise conv, before the 1x1 "
                   "projection (attnprof's slot: torchvision's MobileNetV2 has none)")
 _SE_FAMILIES = ("mobilenet_v3", "efficientnet", "regnet_y")
+# timm's attention that stands in for a convolution (selective kernel, split attention, the
+# self-attention layers of its ByobNets): the network's compute, not a gate to swap
+CONV_LIKE = frozenset({"timm:sk", "timm:splat", "timm:lambda", "timm:bottleneck", "timm:halo"})
 _RESNET_FAMILIES = ("resnet", "resnext", "wide_resnet")
 
 
@@ -171,36 +175,42 @@ def fill_found_slots(net, attention: Attention, name: str = "the network") -> in
 
     from attnprof.model import find_attention
 
-    found = [path for path, _m, _label in find_attention(net, tokens=False)]
-    shapes = module_inputs(net, found)
-    slots = [(path, shapes[path][1]) for path in found if len(shapes.get(path, ())) == 4]
+    found = [path for path, _m, label in find_attention(net, tokens=False)
+             if label not in CONV_LIKE]
+    shapes = module_shapes(net, found)
+    # a slot takes a feature map and gives back one of the same shape (a gate); timm's
+    # selective kernel, say, is a convolution with attention inside: no slot
+    slots = [(path, ins[1]) for path, (ins, outs) in shapes.items()
+             if len(ins) == 4 and ins == outs]
     if not slots:
         raise BadInput(f"{name} has no attention module on a feature map for attnprof to "
-                       "replace (none of timm's or torchvision's attention classes, or only "
-                       "token attention); 'attnprof model' shows what it has")
+                       "replace (none of timm's or torchvision's attention classes that gate a "
+                       "feature map: token attention and attention in place of a convolution "
+                       "are no slots); 'attnprof model' shows what it has")
     for path, channels in slots:
         _replace(net, path, attention(channels) if attention is not None else nn.Identity())
     return len(slots)
 
 
-def module_inputs(net, paths: list[str]) -> dict[str, tuple[int, ...]]:
-    """The shape of the first input each module at ``paths`` gets in one forward of ``net``
-    at its default input (timm's ``input_size``, else 3x224x224), batch 1, on the meta
-    device (on a meta copy: nothing is allocated or run for real)."""
+def module_shapes(net, paths: list[str]) -> dict[str, tuple[tuple[int, ...], tuple[int, ...]]]:
+    """(input shape, output shape) of each module at ``paths`` that takes and returns a
+    tensor, in one forward of ``net`` at its default input (timm's ``input_size``, else
+    3x224x224), batch 1, on the meta device (on a meta copy: nothing is allocated or run for
+    real); the module's first call, in module order."""
     import torch
 
     from attnprof.counters.own import meta_copy
 
     twin = meta_copy(net).eval()
-    shapes: dict[str, tuple[int, ...]] = {}
+    shapes: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
 
     def recorder(path: str):
-        def hook(_module, args) -> None:
-            if args and isinstance(args[0], torch.Tensor):
-                shapes.setdefault(path, tuple(args[0].shape))
+        def hook(_module, args, out) -> None:
+            if args and isinstance(args[0], torch.Tensor) and isinstance(out, torch.Tensor):
+                shapes.setdefault(path, (tuple(args[0].shape), tuple(out.shape)))
         return hook
 
-    handles = [twin.get_submodule(p).register_forward_pre_hook(recorder(p)) for p in paths]
+    handles = [twin.get_submodule(p).register_forward_hook(recorder(p)) for p in paths]
     cfg = getattr(net, "pretrained_cfg", None) or {}
     size = tuple(cfg.get("input_size") or (3, 224, 224))
     try:

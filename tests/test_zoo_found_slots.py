@@ -4,26 +4,13 @@ figures come from timm called directly; whole networks run on the meta device.""
 
 import json
 
-import pytest
 import torch
 from torch import nn
+from zoo_env import needs_zoo  # noqa: E402
 
-from attnprof.errors import BadInput
 from attnprof.hosts import resolve_host
-from attnprof.zoo import _imports
 
-
-def _zoo_problem():
-    try:
-        _imports.timm("the zoo tests")
-    except BadInput as exc:
-        return str(exc)
-    return None
-
-
-ZOO_PROBLEM = _zoo_problem()
-pytestmark = pytest.mark.skipif(ZOO_PROBLEM is not None,
-                                reason=f"the zoo extra cannot be imported here: {ZOO_PROBLEM}")
+pytestmark = needs_zoo
 
 
 def timm_net(name):

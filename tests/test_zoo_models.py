@@ -10,25 +10,12 @@ import pytest
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
+from zoo_env import ZOO_PROBLEM, needs_zoo  # noqa: E402,F401
 
 import attnprof
 from attnprof.errors import BadInput
 from attnprof.hosts import HOSTS, resolve_host
 from attnprof.spec import import_object
-from attnprof.zoo import _imports
-
-
-def _zoo_problem():
-    try:
-        _imports.timm("the zoo tests")
-    except BadInput as exc:
-        return str(exc)
-    return None
-
-
-ZOO_PROBLEM = _zoo_problem()
-needs_zoo = pytest.mark.skipif(ZOO_PROBLEM is not None,
-                               reason=f"the zoo extra cannot be imported here: {ZOO_PROBLEM}")
 
 META = torch.empty(1, 3, 224, 224, device="meta")
 

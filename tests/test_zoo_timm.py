@@ -10,24 +10,11 @@ import sys
 
 import pytest
 import torch
+from zoo_env import ZOO_PROBLEM, needs_zoo  # noqa: E402,F401
 
 import attnprof
-from attnprof.errors import BadInput
 from attnprof.zoo import _imports
 from attnprof.zoo.timm_blocks import NOT_LITERAL, entries, timm_specs
-
-
-def _zoo_problem():
-    try:
-        _imports.timm("the zoo tests")
-    except BadInput as exc:
-        return str(exc)
-    return None
-
-
-ZOO_PROBLEM = _zoo_problem()
-needs_zoo = pytest.mark.skipif(ZOO_PROBLEM is not None,
-                               reason=f"the zoo extra cannot be imported here: {ZOO_PROBLEM}")
 
 # timm 1.0's get_attn keys (the issue's list); a newer timm may add more.
 TIMM_KEYS = {"se", "ese", "eca", "ecam", "ceca", "ge", "gc", "gca", "cbam", "lcbam", "sk",

@@ -276,6 +276,64 @@ def test_every_format_shows_the_compare_facts(name):
         assert ratio in markdown and ratio in wide, ratio
 
 
+def model_facts(doc: dict) -> list[str]:
+    """What ``model`` must show of its document, formatted here from the document itself (not
+    from the views): the network and its input, the block put in, every attention module
+    with its costs, the totals and shares, how it was timed, and the document's notes."""
+    from attnprof import units
+
+    net, att, share = doc["network"], doc["attention"], doc["attention"]["share"]
+    out = [net["name"], "×".join(map(str, net["input"])), net["dtype"], net["device"],
+           f"{len(doc['modules'])} attention modules"]
+    if doc["block"]:
+        out += [doc["block"]["name"], f"in {doc['block']['slots']} slots",
+                doc["block"]["host_slot"]]
+    for c in [*doc["modules"], att, net]:
+        out += [f"{c['params']:,}", units.si(c["macs"]), units.si(c["flops"]),
+                units.nbytes(c["bytes"])]
+    for m in doc["modules"]:
+        out += [m["path"], m["type"], m["found_by"]]
+    out += [units.percent(share[k], 1) for k in ("params", "macs", "flops", "bytes")]
+    if doc["timing"]:
+        out += [doc["timing"]["method"], f"{doc['timing']['threads']} thread(s)",
+                units.percent(share["time"], 1)]
+        out += [units.percent(m["time_share"], 1) for m in doc["modules"]]
+    return out + list(doc["notes"])
+
+
+def model_doc_variants() -> list[dict]:
+    """The fixture as it was run; with notes; and untimed (--no-latency: no time columns)."""
+    import copy
+
+    timed = load(MODEL)
+    noted = copy.deepcopy(timed)
+    noted["notes"] = ["--match 'layer9.*' matched no module outside those already found"]
+    untimed = copy.deepcopy(noted)
+    untimed["timing"] = None
+    for c in [untimed["network"], untimed["attention"], *untimed["modules"]]:
+        c["time_ms"] = None
+    for m in untimed["modules"]:
+        m["time_share"] = None
+    untimed["attention"]["share"]["time"] = None
+    return [timed, noted, untimed]
+
+
+@pytest.mark.parametrize("variant", ["timed", "noted", "untimed"])
+def test_every_format_shows_the_model_facts(variant):
+    doc = model_doc_variants()[["timed", "noted", "untimed"].index(variant)]
+    views = v.model_views(doc)
+    markdown, wide = md.to_markdown(views), rich_text(views, width=400)
+    for fact in model_facts(doc):
+        assert fact in markdown, f"Markdown leaves out {fact!r}"
+        assert fact in wide, f"the rich tables leave out {fact!r}"
+    table = next(x for x in views if isinstance(x, v.TableView))
+    assert [r[0] for r in table.rows] == [*(m["path"] for m in doc["modules"]),
+                                          "attention, all", "share of the network", "network"]
+    timed_columns = {"time", "of network time"} & {c.name for c in table.columns}
+    assert bool(timed_columns) == (doc["timing"] is not None)
+    assert words(md.to_markdown(views)) == words(rich_text(views, width=400))
+
+
 def test_failed_and_passed_marks():
     """A verdict is told by its word in every format; Markdown adds a mark, rich a colour."""
     markdown = md.to_markdown(views_of("run_budgets"))
@@ -339,8 +397,14 @@ from rich.console import Console
 from attnprof.report import csv, markdown, rich_render, views
 from attnprof.results import Profile
 
+models = 0
 for path in sorted(Path(sys.argv[1]).glob("*.json")):
     doc = json.loads(path.read_text(encoding="utf-8"))
+    if doc.get("schema") == "attnprof.model/1":
+        rich_render.print_views(Console(file=StringIO(), width=100), views.model_views(doc))
+        markdown.to_markdown(views.model_views(doc))
+        models += 1
+        continue
     docs = doc["results"] if isinstance(doc.get("results"), list) else [doc]
     ps = [Profile.from_dict(d) for d in docs if d.get("schema") == "attnprof.profile/1"]
     for p in ps:
@@ -351,6 +415,7 @@ for path in sorted(Path(sys.argv[1]).glob("*.json")):
         markdown.compare_markdown(ps, ps[0].label, layers=True, ops=True)
         Console(file=StringIO()).print(rich_render.compare_table(ps, ps[0].label))
         csv.profiles_csv(ps)
+assert models, "no model document among the fixtures"
 assert "torch" not in sys.modules, "a renderer imported torch"
 print("ok")
 """

@@ -20,15 +20,14 @@ the runs. The input is the network's own (timm's ``input_size``; else
 
 from __future__ import annotations
 
-import fnmatch
 import statistics
-import sys
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from attnprof.errors import BadInput
+from attnprof.zoo.attention import attention_types, find_attention, token_attention  # noqa: F401
 
 SCHEMA = "attnprof.model/1"
 TIMING = ("module hooks: {clock} from each attention module's forward pre-hook to its forward "
@@ -115,96 +114,6 @@ class ModelReport:
             "timing": self.timing,
             "notes": list(self.notes),
         }
-
-
-# -- what counts as attention ----------------------------------------------------------------
-
-def attention_types() -> dict[type, str]:
-    """Classes recognised as attention, with how each is labelled. timm's and torchvision's
-    classes are looked up only when those are already imported (a network built from them
-    has imported them)."""
-    import importlib
-
-    from attnprof.registry import REGISTRY
-
-    out: dict[type, str] = {}
-    for spec in REGISTRY.all():
-        try:
-            obj = spec.load_factory()
-        except Exception:  # a plugin that cannot load is not attnprof's to report here
-            continue
-        if isinstance(obj, type):
-            out.setdefault(obj, f"attnprof:{spec.name}")
-    if "timm.layers" in sys.modules:
-        from attnprof.zoo.timm_blocks import entries
-
-        for key, e in sorted(entries().items()):
-            try:
-                cls = getattr(importlib.import_module(f"timm.layers.{e.module}"), e.cls)
-            except (ImportError, AttributeError):
-                continue
-            out.setdefault(cls, f"timm:{key}")
-        for module, cls_name in (("timm.models._efficientnet_blocks", "SqueezeExcite"),
-                                 ("timm.layers.squeeze_excite", "SqueezeExciteCl")):
-            cls = getattr(sys.modules.get(module), cls_name, None)
-            if isinstance(cls, type):
-                out.setdefault(cls, f"timm:{cls_name}")
-    misc = sys.modules.get("torchvision.ops.misc")
-    se = getattr(misc, "SqueezeExcitation", None)
-    if isinstance(se, type):
-        out.setdefault(se, "torchvision:SqueezeExcitation")
-    return out
-
-
-_TOKEN_SOURCES = ("torch.", "timm.", "torchvision.")
-
-
-def token_attention(m) -> str | None:
-    """The label of a self-attention module over tokens (transformers): torch's
-    ``nn.MultiheadAttention``, and timm's and torchvision's classes whose name ends in
-    ``Attention`` (timm's ``Attention``, ``WindowAttention``, torchvision's
-    ``ShiftedWindowAttention``, ...) or that pool by attention (``AttentionPool2d``)."""
-    import re
-
-    cls = type(m)
-    module = cls.__module__ or ""
-    if not module.startswith(_TOKEN_SOURCES):
-        return None
-    name = cls.__name__
-    if re.search(r"Attention(V\d+)?$", name) or name.startswith("AttentionPool"):
-        return f"{module.split('.', 1)[0]}:{name}"
-    return None
-
-
-def find_attention(net, patterns: Iterable[str] = (),
-                   types: Mapping[type, str] | None = None,
-                   tokens: bool = True) -> list[tuple[str, Any, str]]:
-    """(path, module, found_by) of the outermost attention modules, in module order;
-    ``tokens``: self-attention over tokens too (:func:`token_attention`)."""
-    types = attention_types() if types is None else types
-    patterns = list(patterns)
-    found: list[tuple[str, Any, str]] = []
-    inside: str | None = None
-    for path, m in net.named_modules():
-        if not path:
-            continue
-        if inside is not None and path.startswith(inside):
-            continue
-        label = next((lbl for cls, lbl in types.items() if type(m) is cls), None)
-        if label is None:
-            label = next((lbl for cls, lbl in types.items() if isinstance(m, cls)), None)
-        if label is None and tokens:
-            label = token_attention(m)
-        if label is None:
-            name = type(m).__name__
-            qual = f"{type(m).__module__}.{name}"
-            label = next((f"match:{p}" for p in patterns
-                          if fnmatch.fnmatchcase(path, p) or fnmatch.fnmatchcase(name, p)
-                          or fnmatch.fnmatchcase(qual, p)), None)
-        if label is not None:
-            found.append((path, m, label))
-            inside = path + "."
-    return found
 
 
 # -- building --------------------------------------------------------------------------------
@@ -459,7 +368,9 @@ def analyze(name: str, *, block: str | None = None, options: Mapping[str, Any] |
         hw = size if size is not None else ((chw[1], chw[2]) if chw else (224, 224))
         check_positive("channels", c)
         shape = (batch, c, *hw)
-        types = attention_types()
+        from attnprof.registry import REGISTRY
+
+        types = attention_types(REGISTRY.all())
         for cls, label in built_types.items():
             types.setdefault(cls, f"block:{label}")
         found = find_attention(net, patterns, types)

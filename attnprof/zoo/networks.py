@@ -173,7 +173,7 @@ def fill_found_slots(net, attention: Attention, name: str = "the network") -> in
     channels; without a block, nothing takes their place. Returns how many."""
     from torch import nn
 
-    from attnprof.model import find_attention
+    from attnprof.zoo.attention import find_attention
 
     found = [path for path, _m, label in find_attention(net, tokens=False)
              if label not in CONV_LIKE]

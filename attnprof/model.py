@@ -251,6 +251,8 @@ class Timing:
     attention_ci: list[float] | None = None
     share_ci: list[float] | None = None
     module_ci: dict[str, list[float] | None] = field(default_factory=dict)
+    # what makes the times doubtful (noise, a busy machine: attnprof.measure.stats.quality)
+    warnings: tuple[str, ...] = ()
 
 
 def time_modules(net, x, targets: list[tuple[str, Any]], budget_s: float, device: str,
@@ -259,6 +261,8 @@ def time_modules(net, x, targets: list[tuple[str, Any]], budget_s: float, device
     hook reads the wall clock; on CUDA each records an event on the current stream, read once
     the forward is done (nothing synchronises inside the forward)."""
     import torch
+
+    from attnprof.measure import stats
 
     cuda = device.startswith("cuda")
     if cuda:
@@ -299,6 +303,7 @@ def time_modules(net, x, targets: list[tuple[str, Any]], budget_s: float, device
             if cuda:
                 torch.cuda.synchronize()
             deadline = clock() + budget_s
+            machine = []
             while len(totals) < min_runs or (clock() < deadline and len(totals) < max_runs):
                 spans.clear()
                 t0 = mark()
@@ -311,6 +316,8 @@ def time_modules(net, x, targets: list[tuple[str, Any]], budget_s: float, device
                 for path, a, b in spans:
                     acc[path] += seconds(a, b)
                 totals.append(total)
+                if len(totals) % 16 == 1:  # the run queue now and then while timing
+                    machine.append(stats.machine_state())
                 for p, v in acc.items():
                     per[p].append(v)
                 sums.append(sum(acc.values()))
@@ -325,6 +332,10 @@ def time_modules(net, x, targets: list[tuple[str, Any]], budget_s: float, device
         module_ms={p: median(v) * 1e3 for p, v in per.items()},
         module_share={p: median([a / t for a, t in zip(v, totals, strict=True)])
                       for p, v in per.items()},
+        warnings=stats.quality(
+            totals, threads=torch.get_num_threads(), ci=stats.median_ci(totals),
+            machine=sorted(machine, key=lambda m: m.others or 0)[len(machine) // 2]
+            if machine else None).warnings,
         network_ci=_ci(totals, 1e3), attention_ci=_ci(sums, 1e3), share_ci=_ci(shares),
         module_ci={p: _ci(v, 1e3) for p, v in per.items()})
 
@@ -428,7 +439,8 @@ def analyze(name: str, *, block: str | None = None, options: Mapping[str, Any] |
                       "network_ms": timed.network_ms, "attention_ms": timed.attention_ms,
                       "attention_share": timed.attention_share,
                       "network_ms_ci": timed.network_ci, "attention_ms_ci": timed.attention_ci,
-                      "attention_share_ci": timed.share_ci}
+                      "attention_share_ci": timed.share_ci,
+                      "warnings": list(timed.warnings)}
     if block_info is not None:
         from attnprof.signature import recorded_options
 

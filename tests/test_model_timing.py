@@ -23,3 +23,18 @@ def test_model_timing_has_intervals_and_restores_threads():
     for m in doc["modules"]:
         if m["time_ms_ci"]:
             assert m["time_ms_ci"][0] <= m["time_ms"] <= m["time_ms_ci"][1]
+    assert isinstance(t["warnings"], list)
+
+
+def test_timing_warnings_show_under_the_table():
+    from pathlib import Path
+
+    from attnprof.report import markdown
+    from attnprof.report.views import model_views
+
+    doc = json.loads((Path(__file__).parent / "fixtures" / "model_se_in_resnet18.json")
+                     .read_text(encoding="utf-8"))
+    doc["timing"]["warnings"] = ["busy machine: 3 other runnable tasks + 2 timing threads > "
+                                 "2 usable CPUs"]
+    text = markdown.to_markdown(model_views(doc))
+    assert "time: busy machine: 3 other runnable tasks" in text

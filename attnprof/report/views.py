@@ -633,6 +633,7 @@ def model_views(doc: Mapping[str, Any]) -> list[View]:
     notes = []
     if timing:
         notes.append(f"time: {timing['method']}; {timing['threads']} thread(s)")
+        notes += [f"time: {w}" for w in timing.get("warnings") or ()]
         ci = timing.get("attention_share_ci")
         if ci:
             notes.append(f"the attention's share of the time: {pct(share['time'])}, 95% "

@@ -75,9 +75,14 @@ BOOL = Kind("true or false (not a string)", lambda v: isinstance(v, bool))
 POSITIVE = Kind("a finite number > 0", lambda v: _is_number(v) and v > 0)
 NON_NEGATIVE = Kind("a finite number >= 0", lambda v: _is_number(v) and v >= 0)
 SIZE = Kind('a size: S, "HxW" or [H, W] with positive integers', _is_size)
-OPTIONS = Kind("a table of option values (strings, numbers, true or false), "
-               "e.g. options = { ratio = 16 }",
-               lambda v: isinstance(v, dict) and all(isinstance(k, str) and _is_scalar(x)
+def _is_option_value(v: Any) -> bool:
+    """A scalar, or a non-empty array of scalars (a tuple option: feat_size = [56, 56])."""
+    return _is_scalar(v) or (isinstance(v, list) and bool(v) and all(map(_is_scalar, v)))
+
+
+OPTIONS = Kind("a table of option values (strings, numbers, true or false, or arrays of "
+               "them), e.g. options = { ratio = 16 }",
+               lambda v: isinstance(v, dict) and all(isinstance(k, str) and _is_option_value(x)
                                                      for k, x in v.items()))
 TEXTS = _one_or_list(TEXT)
 

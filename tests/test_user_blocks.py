@@ -362,3 +362,25 @@ def test_out_of_range_items_of_a_tuple_are_refused(ub):
         attnprof.profile(f"{ub.__name__}:Typed", channels=4, size=8, latency=False,
                          options={"feat_size": "99999999999999999,2"})
     assert ub.BUILT == []
+
+
+def test_a_suite_gives_a_user_block_tuples_and_classes(cli, ub, tmp_path):
+    suite = tmp_path / "s.toml"
+    suite.write_text(f'''[defaults]
+channels = 16
+size = 8
+backends = ["attnprof"]
+latency = false
+
+[[case]]
+name = "typed"
+block = "{ub.__name__}:Typed"
+options = {{ feat_size = [8, 8], rd_ratio = "1/8", norm_layer = "nn.Identity" }}
+''')
+    out = tmp_path / "r.json"
+    r = cli("run", str(suite), "--json", str(out))
+    assert r.exit_code == 0, r.output
+    assert ub.BUILT[-1]["feat_size"] == (8, 8) and ub.BUILT[-1]["norm_layer"] is nn.Identity
+    block = json.loads(out.read_text())["results"][0]["block"]
+    assert block["options"] == {"feat_size": [8, 8], "rd_ratio": 0.125,
+                                "norm_layer": "torch.nn.Identity"}

@@ -104,9 +104,10 @@ def _check_parameters_fit(spec, channels: int, options: dict[str, Any]) -> None:
                        "use fewer --channels or other options")
 
 
-def _host(plan: Plan) -> tuple[Any, Any, dict[int, dict[str, Any]], int]:
+def _host(plan: Plan) -> tuple[Any, Any, dict[int, dict[str, Any]], int, dict[str, Any]]:
     """The host network with the block in every slot, the same network without it, the
-    block's resolved options per channel count, and how many slots were filled."""
+    block's resolved options per channel count, how many slots were filled, and the options
+    the block's ``**kwargs`` took without using them (checked on the first slot's block)."""
     import torch
 
     from attnprof.errors import BadOption
@@ -116,6 +117,7 @@ def _host(plan: Plan) -> tuple[Any, Any, dict[int, dict[str, Any]], int]:
     make = import_object(host.factory)
     per_channels: dict[int, dict[str, Any]] = {}
     slots = 0
+    first: list[tuple[int, Any]] = []  # the first slot's channels and block
 
     def attention(channels: int):
         nonlocal slots
@@ -125,14 +127,19 @@ def _host(plan: Plan) -> tuple[Any, Any, dict[int, dict[str, Any]], int]:
                 per_channels[channels] = spec.resolve_options(channels, plan.options)
             except BadOption as exc:
                 raise BadOption(f"{exc} (at a {channels}-channel slot of {host.name})") from None
-        return construct(spec, channels, per_channels[channels],
-                         where=f" for a {channels}-channel slot of {host.name}")
+        module = construct(spec, channels, per_channels[channels],
+                           where=f" for a {channels}-channel slot of {host.name}")
+        if not first:
+            first.append((channels, module))
+        return module
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         network = make(attention)
         base = make(None)
-    return network, base, per_channels, slots
+    unused = (unused_options(spec, first[0][0], dict(per_channels[first[0][0]]), first[0][1])
+              if first else {})
+    return network, base, per_channels, slots, unused
 
 
 def build_subjects(plan: Plan) -> Built:
@@ -154,10 +161,12 @@ def build_subjects(plan: Plan) -> Built:
         info = BlockInfo(spec.name, recorded_options(applied), spec.kind, spec.source, paper,
                          unused_options=recorded_options(unused))
         return Built(info, (Subject("block", module),))
-    network, base, per_channels, slots = _host(plan)
-    per_channels = {c: recorded_options(o) for c, o in per_channels.items()}
+    network, base, per_channels, slots, unused = _host(plan)
+    per_channels = {c: recorded_options({k: v for k, v in o.items() if k not in unused})
+                    for c, o in per_channels.items()}
     first = next(iter(per_channels.values()), {})
-    info = BlockInfo(spec.name, first, spec.kind, spec.source, paper)
+    info = BlockInfo(spec.name, first, spec.kind, spec.source, paper,
+                     unused_options=recorded_options(unused))
     subjects = (Subject("network", network), Subject("base", base))
     return Built(info, subjects, per_channels, slots)
 

@@ -384,3 +384,14 @@ options = {{ feat_size = [8, 8], rd_ratio = "1/8", norm_layer = "nn.Identity" }}
     block = json.loads(out.read_text())["results"][0]["block"]
     assert block["options"] == {"feat_size": [8, 8], "rd_ratio": 0.125,
                                 "norm_layer": "torch.nn.Identity"}
+
+
+def test_unused_kwargs_options_are_reported_in_a_host_too(cli, ub, tmp_path):
+    out = tmp_path / "h.json"
+    r = cli("stat", f"{ub.__name__}:Kw", "--host", "resnet18", "-s", "32", "-o", "k=5",
+            "-o", "kk=3", "--no-latency", "--backends", "attnprof", "--json", str(out))
+    assert r.exit_code == 0, r.output
+    doc = json.loads(out.read_text())
+    assert doc["block"]["options"] == {"k": 5} and doc["block"]["unused_options"] == {"kk": 3}
+    assert all(o == {"k": 5} for o in doc["host"]["block_options"].values())
+    assert "not applied: kk=3" in r.output

@@ -231,3 +231,11 @@ def test_list_source_timm_lists_the_zoo_without_torch_or_timm():
             "assert 'se' in names and 'timm:se' in names\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+@needs_zoo
+@pytest.mark.parametrize("value,cls", [("silu", "SiLU"), ("nn.SiLU", "SiLU"),
+                                       ("torch.nn.GELU", "GELU")])
+def test_timm_layer_options_by_timms_name_or_as_a_class(value, cls):
+    block = attnprof.create_block("timm:se", 64, act_layer=value)
+    assert cls in {type(m).__name__ for m in block.modules()}

@@ -479,18 +479,28 @@ class TimmBlock:
 
 
 def _layer(name: str, value: str):
+    """A timm layer by timm's name (``silu``, ``batchnorm2d``), else a class named as a
+    ``module:Name`` block option would be (``nn.SiLU``, ``torch.nn.GELU``, ``pkg.mod:Act``)."""
     from timm.layers import get_act_layer
 
     try:
         if name == "norm_layer":
             from timm.layers import get_norm_layer
 
-            return get_norm_layer(value)
-        layer = get_act_layer(value)
+            layer = get_norm_layer(value)
+        else:
+            layer = get_act_layer(value)
+        problem = None
     except Exception as exc:
-        raise BadInput(f"timm does not know the layer {name}={value!r}: {_describe(exc)}") from None
+        layer, problem = None, _describe(exc)
+    if layer is None and ("." in value or ":" in value):
+        from attnprof.signature import resolve_class
+
+        layer = resolve_class(value)
     if layer is None:
-        raise BadInput(f"timm does not know the layer {name}={value!r}")
+        raise BadInput(f"timm does not know the layer {name}={value!r}"
+                       + (f": {problem}" if problem else "")
+                       + " (give timm's name, e.g. silu, or a class: nn.SiLU)")
     return layer
 
 

@@ -329,7 +329,7 @@ def test_every_format_shows_the_model_facts(variant):
     table = next(x for x in views if isinstance(x, v.TableView))
     assert [r[0] for r in table.rows] == [*(m["path"] for m in doc["modules"]),
                                           "attention, all", "share of the network", "network"]
-    timed_columns = {"time", "of network time"} & {c.name for c in table.columns}
+    timed_columns = {"time", "share"} & {c.name for c in table.columns}
     assert bool(timed_columns) == (doc["timing"] is not None)
     assert words(md.to_markdown(views)) == words(rich_text(views, width=400))
 

@@ -40,3 +40,14 @@ def test_the_check_runs_even_after_a_failed_budget():
     assert "!cancelled()" in check["if"]  # not skipped when the suite step exited 1
     assert "attnprof check results.json" in check["run"]
     assert by_name["Upload the profile"]["if"] == "always()"
+
+
+def test_ci_runs_the_readmes_test_command():
+    """.ci/run runs the README's set-up-and-test command as written, so what a new user
+    copies is what CI checks."""
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```bash\n(.*?)```", readme, re.S)
+    command = next(line for b in blocks for line in b.splitlines()
+                   if "python -m pytest" in line and line.startswith("python3 -m venv"))
+    ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert command.strip() in [line.strip() for line in ci_lines]

@@ -63,20 +63,28 @@ def default_threads() -> tuple[int, str]:
     return _default[1], _default[2]
 
 
-def _step(module: Callable[..., Any], x: torch.Tensor, train: bool,
-          params: list[torch.nn.Parameter], fresh: bool = False) -> Callable[[], Any]:
-    """One timed call: forward (inference) or forward and backward (training). ``fresh``:
-    the block writes into its input, so each call gets a copy of it (the copy is timed)."""
+def call_step(module: torch.nn.Module, x: torch.Tensor, train: bool,
+              fn: Callable[..., Any] | None = None) -> tuple[Callable[[], Any], bool]:
+    """One timed call of ``module`` (through ``fn``, e.g. its compiled form): forward
+    (inference) or forward and backward (training), and whether each call gets a fresh copy
+    of the input (the block writes into its input; the copy is timed with it). In training
+    the input is an activation that needs a gradient (``grad_input``) and the parameters'
+    gradients are dropped before each call."""
+    from attnprof.counters.own import backward_from, grad_input, writes_input
+
+    x = grad_input(x) if train else x
+    fresh = writes_input(module, x, train)
+    fn = module if fn is None else fn
     if not train:
-        return (lambda: module(x.clone())) if fresh else (lambda: module(x))
-    from attnprof.counters.own import backward_from
+        return ((lambda: fn(x.clone())) if fresh else (lambda: fn(x))), fresh
+    params = [p for p in module.parameters() if p.requires_grad]
 
     def train_step() -> None:
         for p in params:
             p.grad = None
-        backward_from(module(x.clone() if fresh else x))
+        backward_from(fn(x.clone() if fresh else x))
 
-    return train_step
+    return train_step, fresh
 
 
 def _graphed(step: Callable[[], Any], warmup: int) -> Callable[[], Any]:
@@ -124,13 +132,8 @@ class TimedCall:
         self.channels_last = (x.dim() == 4 and not x.is_contiguous()
                               and x.is_contiguous(memory_format=torch.channels_last))
         module.train(self.train)
-        params = [p for p in module.parameters() if p.requires_grad]
-        from attnprof.counters.own import grad_input, writes_input
-
-        x = grad_input(x) if self.train else x
-        self.fresh_input = writes_input(module, x, self.train)
-        fn: Callable[..., Any] = torch.compile(module) if compile else module
-        self.step = _step(fn, x, self.train, params, self.fresh_input)
+        self.step, self.fresh_input = call_step(
+            module, x, self.train, torch.compile(module) if compile else None)
         self.times: list[float] = []   # seconds per call, one per sample
         self.sizes: list[int] = []     # calls per sample, beside ``times``
         self.round_sizes: list[int] = []   # samples taken by each sample() call (a round)

@@ -93,13 +93,7 @@ def _ge_as_upsampled_first(block, x):
     """Gather-Excite as it was written before: upsample the gate to H x W, then sigmoid."""
     import torch.nn.functional as F
 
-    if block.extent == 0:
-        gathered = x.mean(dim=(2, 3), keepdim=True)
-    else:
-        k = 2 * block.extent - 1
-        gathered = F.avg_pool2d(x, k, stride=block.extent, padding=k // 2,
-                                count_include_pad=False)
-    gate = F.interpolate(block.mlp(gathered), size=x.shape[-2:], mode="nearest")
+    gate = F.interpolate(block.mlp(block.gather(x)), size=x.shape[-2:], mode="nearest")
     return x * torch.sigmoid(gate)
 
 

@@ -27,14 +27,16 @@ class GatherExcite(nn.Module):
             nn.Conv2d(channels, channels // ratio, 1), nn.ReLU(inplace=True),
             nn.Conv2d(channels // ratio, channels, 1)) if use_mlp else nn.Identity()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def gather(self, x: torch.Tensor) -> torch.Tensor:
+        """The gather step: the whole map's mean (extent 0), else an average over each
+        extent-strided window."""
         if self.extent == 0:
-            gathered = x.mean(dim=(2, 3), keepdim=True)
-        else:
-            k = 2 * self.extent - 1
-            gathered = F.avg_pool2d(x, k, stride=self.extent, padding=k // 2,
-                                    count_include_pad=False)
-        gate = torch.sigmoid(self.mlp(gathered))
+            return x.mean(dim=(2, 3), keepdim=True)
+        k = 2 * self.extent - 1
+        return F.avg_pool2d(x, k, stride=self.extent, padding=k // 2, count_include_pad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gate = torch.sigmoid(self.mlp(self.gather(x)))
         b, c, h, w = x.shape
         gh, gw = gate.shape[-2:]
         if (gh, gw) in ((1, 1), (h, w)):

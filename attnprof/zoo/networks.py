@@ -173,15 +173,7 @@ def fill_found_slots(net, attention: Attention, name: str = "the network") -> in
     channels; without a block, nothing takes their place. Returns how many."""
     from torch import nn
 
-    from attnprof.zoo.attention import find_attention
-
-    found = [path for path, _m, label in find_attention(net, tokens=False)
-             if label not in CONV_LIKE]
-    shapes = module_shapes(net, found)
-    # a slot takes a feature map and gives back one of the same shape (a gate); timm's
-    # selective kernel, say, is a convolution with attention inside: no slot
-    slots = [(path, ins[1]) for path, (ins, outs) in shapes.items()
-             if len(ins) == 4 and ins == outs]
+    slots = _found_slots(name, net)
     if not slots:
         raise BadInput(f"{name} has no attention module on a feature map for attnprof to "
                        "replace (none of timm's or torchvision's attention classes that gate a "
@@ -190,6 +182,25 @@ def fill_found_slots(net, attention: Attention, name: str = "the network") -> in
     for path, channels in slots:
         _replace(net, path, attention(channels) if attention is not None else nn.Identity())
     return len(slots)
+
+
+_SLOTS: dict[str, tuple[tuple[str, int], ...]] = {}
+
+
+def _found_slots(name: str, net) -> tuple[tuple[str, int], ...]:
+    """(path, input channels) of the network's slots, found once per network name (a host is
+    built twice: with the block and without it)."""
+    if name not in _SLOTS:
+        from attnprof.zoo.attention import find_attention
+
+        found = [path for path, _m, label in find_attention(net, tokens=False)
+                 if label not in CONV_LIKE]
+        # a slot takes a feature map and gives back one of the same shape (a gate); timm's
+        # selective kernel, say, is a convolution with attention inside: no slot
+        _SLOTS[name] = tuple((path, ins[1]) for path, (ins, outs)
+                             in module_shapes(net, found).items()
+                             if len(ins) == 4 and ins == outs)
+    return _SLOTS[name]
 
 
 def module_shapes(net, paths: list[str]) -> dict[str, tuple[tuple[int, ...], tuple[int, ...]]]:

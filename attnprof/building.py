@@ -87,14 +87,14 @@ def _check_parameters_fit(spec, channels: int, options: dict[str, Any]) -> None:
     built twice: its constructor may do what it likes.)"""
     import torch
 
-    from attnprof.measure.memory import available_bytes
+    from attnprof.counters.own import tensor_bytes
+    from attnprof.measure.memory import available_bytes, params_bytes
     from attnprof.units import nbytes
 
     try:
         with torch.device("meta"):
             twin = construct(spec, channels, options)
-        need = sum(p.numel() * p.element_size() for p in twin.parameters()) \
-            + sum(b.numel() * b.element_size() for b in twin.buffers())
+        need = params_bytes(twin) + sum(tensor_bytes(b) for b in twin.buffers())
     except Exception:
         return  # the real construction reports what is wrong
     have = available_bytes("cpu")

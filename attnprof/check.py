@@ -19,6 +19,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from attnprof.contain import one_line
 from attnprof.errors import BadInput
 from attnprof.files import read_user_file
 from attnprof.metrics import COUNTS, metric
@@ -65,9 +66,8 @@ def load_results(path: str) -> list[Profile]:
         try:
             profiles.append(Profile.from_dict(r))
         except Exception as exc:  # valid by the schema, yet not a profile attnprof can read
-            message = (str(exc).strip().splitlines() or [""])[0][:200]
             raise BadInput(f"{path}: results[{i}]: malformed {RESULTS_SCHEMA} profile: "
-                           f"{type(exc).__name__}: {message}") from None
+                           f"{one_line(exc, 240)}") from None
     counts = Counter(p.label for p in profiles)
     dupes = sorted(n for n, c in counts.items() if c > 1)
     if dupes:
@@ -197,9 +197,7 @@ def parse_tolerances(items: list[str]) -> dict[str, float]:
             value = float(raw)
         except ValueError:
             raise BadInput(f"--tolerance {item!r}: {raw!r} is not a number") from None
-        if not (math.isfinite(value) and 0 <= value < 10):
-            raise BadInput(f"--tolerance {item!r}: the fraction must be a finite number >= 0 "
-                           "and < 10 (0.01 is 1 %)")
+        check_fraction(f"--tolerance {key}", value)
         if key in out:
             raise BadInput(f"--tolerance {key} is given twice")
         out[key] = value

@@ -29,13 +29,19 @@ from typing import Any
 
 from attnprof.errors import BadInput
 
-__all__ = ["user_code", "first_line", "c_stderr_quiet"]
+__all__ = ["user_code", "first_line", "one_line", "c_stderr_quiet"]
 
 
 def first_line(exc: BaseException, most: int = 300) -> str:
     """The first line of an exception's message (C++ errors carry a whole backtrace)."""
     text = (str(exc).strip().splitlines() or [""])[0].strip()
     return text if len(text) <= most else text[:most] + "…"
+
+
+def one_line(exc: BaseException, most: int = 160) -> str:
+    """``RuntimeError: first line of the message``, cut at ``most`` characters."""
+    text = f"{type(exc).__name__}: {first_line(exc, most)}".rstrip(": ")
+    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 def _flush_c_stdio() -> None:

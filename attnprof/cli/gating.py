@@ -10,7 +10,6 @@ from attnprof.cli.app import STATE, app, handled
 from attnprof.cli.options import Debug, Format, JsonPath, Quiet, Verbose, output_format
 from attnprof.cli.output import emit, error_line, note, progress_bar
 from attnprof.cli.sweep import sweep_and_report
-from attnprof.errors import BadInput
 
 
 @app.command("run")
@@ -150,8 +149,6 @@ def check(
 
     check_outputs({"--markdown": markdown_path},
                   {"the results file": results, "the baseline": baseline})
-    if latency_tolerance < 0:
-        raise BadInput(f"--latency-tolerance must be >= 0, got {latency_tolerance}")
     tolerances = parse_tolerances(tolerance or [])
     diffs = compare_results(load_results(results), load_results(baseline),
                             tolerances=tolerances, latency_tolerance=latency_tolerance,

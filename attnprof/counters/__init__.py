@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from attnprof.contain import one_line
 from attnprof.results import Count
 from attnprof.spec import BACKENDS
 
@@ -97,8 +98,7 @@ def run_backend(name: str, target: Target, verbose: bool = False) -> Count:
         try:
             found = impl.count(target)
         except Exception as exc:  # the library failed on this block: a status row, not a crash
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            return Count.failed(name, f"{type(exc).__name__}: {message}"[:300])
+            return Count.failed(name, one_line(exc, 300))
         if name == "attnprof":
             return found
         count, attribution = found
@@ -117,7 +117,6 @@ def _against_attnprof(count: Count, attribution: Any, target: Target) -> Count:
     try:
         runs = coverage.reference(target)
     except Exception as exc:
-        message = (str(exc).strip().splitlines() or [""])[0]
         return replace(count, notes=(*count.notes, "not compared with attnprof: attnprof's "
-                                     f"count failed ({type(exc).__name__}: {message})"[:300]))
+                                     f"count failed ({one_line(exc, 240)})"))
     return coverage.reconcile(count, attribution, runs)

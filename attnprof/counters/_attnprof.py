@@ -14,12 +14,6 @@ from attnprof.counters.own import OpCount
 from attnprof.results import Cost, Count, OpCost
 
 
-def op_count(target: Target) -> OpCount:
-    from attnprof.counters.coverage import reference
-
-    return reference(target).first
-
-
 def decomposed(result: OpCount) -> dict[str, list[str]]:
     """Torch functions whose work is counted through the aten ops they became
     (``aten::linear`` -> ``aten::addmm``), by the names the profiler gives them."""

@@ -15,15 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from attnprof.contain import one_line
+
 SEEDS = (0, 1, 2)
 INPUT_TEXT = "N(0, 1) from torch.Generator seed {seed}, global RNGs seeded {seed}"
-
-
-def one_line(exc: BaseException, limit: int = 160) -> str:
-    """``RuntimeError: first line of the message``, cut at ``limit`` characters."""
-    lines = str(exc).strip().splitlines()
-    text = f"{type(exc).__name__}: {lines[0] if lines else ''}".rstrip(": ")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass

@@ -359,15 +359,14 @@ def analyze(name: str, *, block: str | None = None, options: Mapping[str, Any] |
     import torch
 
     from attnprof.counters.own import count_module
+    from attnprof.request import check_dim, check_threads, seconds
     from attnprof.runner import preserved_state
     from attnprof.spec import check_positive
 
     patterns = [p.strip() for p in match if p and p.strip()]
-    check_positive("batch", batch)
-    if threads is not None:
-        check_positive("threads", threads)
-    if not (isinstance(budget_s, (int, float)) and budget_s > 0):
-        raise BadInput(f"the timing budget must be a positive number of seconds, got {budget_s!r}")
+    check_dim("batch", batch)
+    check_threads(threads)
+    seconds("the timing budget", budget_s)
     if device != "cpu" and latency:
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise BadInput(f"device {device!r} is not available on this machine")

@@ -42,12 +42,9 @@ def model(
     fmt_ = output_format(format)
     from attnprof.files import check_outputs
     from attnprof.options import parse_assignments
-    from attnprof.request import check_dim, check_threads, parse_device, parse_size, seconds
+    from attnprof.request import parse_device, parse_size
 
-    check_outputs({"--json": json_path})
-    check_dim("batch", batch)
-    check_threads(threads)
-    seconds("the timing budget", budget)
+    check_outputs({"--json": json_path})  # batch, threads and budget: checked by analyze
     options = parse_assignments(option or [])
     hw = parse_size(size) if size is not None else None
     dev = parse_device(device)

@@ -214,9 +214,12 @@ def settings_differ(profile: Profile, plan: Any) -> list[str]:
 
     lat = profile.latency
     host = profile.host.name if profile.host is not None else None
+    from attnprof.signature import recorded_options
+
+    # what the profile was given: the options applied and those its **kwargs left unused
+    given = {**profile.block.options, **profile.block.unused_options}
     pairs = [
-        ("options", norm(dict(profile.block.options)),
-         norm(json.loads(json.dumps(dict(plan.options), default=str)))),
+        ("options", norm(given), norm(recorded_options(plan.options))),
         ("mode", profile.mode, plan.mode),
         ("device", profile.input.device, plan.device),
         ("dtype", profile.input.dtype, plan.dtype),

@@ -218,6 +218,20 @@ class BlockSpec:
         check_option_ranges(self.name, opts)
         return opts
 
+    def names_option(self, key: str) -> bool:
+        """Whether the block declares option ``key``: in its schema, or a ``module:Name``'s
+        constructor names it."""
+        if self.signature is not None:
+            return key in self.signature.names()
+        return key in {o.name for o in self.options}
+
+    def takes_any_option(self) -> bool:
+        """A ``module:Name`` whose constructor takes ``**kwargs`` (or has no signature
+        attnprof can read): any option can be passed to it."""
+        if self.source != "import":
+            return False
+        return self.signature is None or self.signature.var_keyword is not None
+
     def load_factory(self) -> Callable[..., Any]:
         if callable(self.factory):
             return self.factory

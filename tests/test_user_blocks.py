@@ -395,3 +395,25 @@ def test_unused_kwargs_options_are_reported_in_a_host_too(cli, ub, tmp_path):
     assert doc["block"]["options"] == {"k": 5} and doc["block"]["unused_options"] == {"kk": 3}
     assert all(o == {"k": 5} for o in doc["host"]["block_options"].values())
     assert "not applied: kk=3" in r.output
+
+
+def test_sweep_gives_plain_options_to_a_user_block_and_resumes_it(cli, ub, tmp_path):
+    """``-o KEY=V`` reaches a module:Name that names KEY (or takes **kwargs), and --resume
+    finds the finished cases made with the same tuple, class and unused options."""
+    js, csv_path = tmp_path / "s.json", tmp_path / "s.csv"
+    args = ["sweep", f"{ub.__name__}:Typed", f"{ub.__name__}:Kw", "-c", "8,16", "-s", "8",
+            "-o", "feat_size=8,8", "-o", "norm_layer=nn.Identity", "-o", "kk=1",
+            "--no-latency", "--backends", "attnprof", "--resume"]
+    r = cli(*args, "--json", str(js), "--csv", str(csv_path))
+    assert r.exit_code == 0, r.output
+    results = json.loads(js.read_text())["results"]
+    typed = [x for x in results if x["block"]["name"].endswith(":Typed")]
+    assert all(x["block"]["options"] == {"feat_size": [8, 8], "norm_layer": "torch.nn.Identity"}
+               for x in typed)
+    kw = [x for x in results if x["block"]["name"].endswith(":Kw")]
+    assert all(x["block"]["unused_options"] == {"kk": 1} for x in kw)
+    r = cli(*args, "--json", str(js), "--csv", str(csv_path))
+    assert r.exit_code == 0 and "4 of 4 cases already done" in r.output, r.output
+    js.unlink()
+    r = cli(*args, "--csv", str(csv_path))  # from the CSV alone
+    assert r.exit_code == 0 and "4 of 4 cases already done" in r.output, r.output

@@ -201,8 +201,10 @@ def output_format(value: str) -> str:
 
 def options_per_block(blocks: list[str], items: list[str] | tuple[str, ...]
                       ) -> list[dict[str, Any]]:
-    """``-o KEY=V`` goes to every block that declares KEY; ``-o BLOCK.KEY=V`` to that block,
-    and wins over ``-o KEY=V`` whatever their order."""
+    """``-o KEY=V`` goes to every block that declares KEY (a registered or timm block's
+    schema, a ``module:Name``'s constructor), else to those whose constructor takes
+    ``**kwargs``; ``-o BLOCK.KEY=V`` to that block, and wins over ``-o KEY=V`` whatever their
+    order."""
     from attnprof.errors import BadOption
     from attnprof.options import parse_assignments
     from attnprof.registry import REGISTRY
@@ -214,8 +216,9 @@ def options_per_block(blocks: list[str], items: list[str] | tuple[str, ...]
         if dot and target in blocks:
             specific.append((target, leaf, value))
             continue
-        takers = [i for i, b in enumerate(blocks) if ":" not in b
-                  and key in {o.name for o in REGISTRY.get(b).options}]
+        specs = [REGISTRY.get(b) for b in blocks]
+        takers = [i for i, spec in enumerate(specs) if spec.names_option(key)] or [
+            i for i, spec in enumerate(specs) if spec.takes_any_option()]  # into **kwargs
         if not takers:
             raise BadOption(f"no block among {', '.join(blocks)} has option '{key}'; "
                             f"give -o BLOCK.{key}=VALUE for one block")

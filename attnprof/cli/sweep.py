@@ -87,7 +87,15 @@ def _check_resume_rows(rows, cases, path) -> None:
         plan = by_name.get(row.get("name"))
         if plan is None:
             continue
-        now = {"options": ";".join(f"{k}={v}" for k, v in plan.options.items()),
+        from attnprof.signature import recorded_options
+
+        given = recorded_options(plan.options)
+        if plan.spec is not None and plan.spec.takes_any_option():
+            # the CSV lists the options applied; one its **kwargs left unused is not there
+            written = {part.partition("=")[0] for part in row.get("options", "").split(";")}
+            names = set(plan.spec.signature.names()) if plan.spec.signature else set()
+            given = {k: v for k, v in given.items() if k in written or k in names}
+        now = {"options": ";".join(f"{k}={v}" for k, v in given.items()),
                "mode": plan.mode, "device": plan.device,
                "latency": "on" if plan.latency else "off"}
         then = {"options": row.get("options", ""), "mode": row.get("mode", ""),

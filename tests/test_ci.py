@@ -223,8 +223,14 @@ def test_check_passes_and_catches_an_injected_regression(cli, tmp_path, monkeypa
     assert r.exit_code == 0, r.output
 
     doc = json.loads(base.read_text())
+    # se's latency, made deterministic: a busy machine's real interval (or a quality record
+    # saying the samples timed the scheduler) would make the injected slow-down inconclusive
+    steady = {"median_ms": 1.0, "ci_low_ms": 0.99, "ci_high_ms": 1.01, "quality": None}
+    doc["results"][0]["latency"].update(steady)
+    base.write_text(json.dumps(doc))
     doc["results"][1]["counters"]["attnprof"]["flops"] += 1000  # eca got more expensive
-    doc["results"][0]["latency"]["median_ms"] *= 3  # se got slower
+    doc["results"][0]["latency"].update(  # se got 3x slower, its whole interval with it
+        {k: 3 * v for k, v in steady.items() if v is not None})
     (tmp_path / "worse.json").write_text(json.dumps(doc))
     summary = tmp_path / "summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))

@@ -28,8 +28,7 @@ from typing import Any
 
 from attnprof.errors import BadOption, did_you_mean
 
-__all__ = ["Param", "Signature", "read_signature", "recorded", "recorded_options",
-           "coerce_value", "INTEGERS"]
+__all__ = ["Param", "Signature", "read_signature", "recorded", "recorded_options"]
 
 EMPTY = inspect.Parameter.empty
 
@@ -75,8 +74,6 @@ class Accepts:
 
 
 ANYTHING = Accepts(frozenset({"any"}))
-#: ``int | Tuple[int, ...]``: one integer, or a comma-separated list of them
-INTEGERS = Accepts(frozenset({"int", "seq"}), Accepts(frozenset({"int"})))
 
 
 def _from_ast(node: ast.AST) -> Accepts:

@@ -106,19 +106,18 @@ class Option:
 
 
     def _integers(self, value: Any, where: str) -> int | tuple[int, ...]:
-        """One integer or several (``56,56``), read as a ``module:Name`` option's
-        ``int | Tuple[int, ...]`` is (attnprof.signature)."""
-        from attnprof.signature import INTEGERS, coerce_value
-
-        bad = BadOption(f"{where} must be {self.constraints()}, got {_fmt(value)}")
-        try:
-            out = coerce_value(value, INTEGERS, where)
-        except BadOption:
-            raise bad from None
-        items = out if isinstance(out, tuple) else (out,)
-        if not items or any(v < (self.minimum or 1) for v in items):
-            raise bad
-        return out if len(items) > 1 else items[0]
+        items = value.strip().strip("()[]").split(",") if isinstance(value, str) else value
+        if isinstance(items, (list, tuple)):
+            try:
+                out = tuple(int(str(v).strip()) for v in items if str(v).strip())
+            except ValueError:
+                out = ()
+            if out and all(v >= (self.minimum or 1) for v in out):
+                return out if len(out) > 1 else out[0]
+        elif isinstance(value, int) and not isinstance(value, bool) \
+                and value >= (self.minimum or 1):
+            return value
+        raise BadOption(f"{where} must be {self.constraints()}, got {_fmt(value)}")
 
 
 def _fraction(text: str) -> Any:

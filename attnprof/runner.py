@@ -24,6 +24,7 @@ from attnprof.counters import Target, run_backend
 from attnprof.preflight import check_device, check_fits, check_forward, check_real_forward
 from attnprof.request import Plan, ProfileRequest, make_plan
 from attnprof.results import (
+    Comparison,
     Count,
     Environment,
     HostDelta,
@@ -110,7 +111,7 @@ def _prepare(plan: Plan, note: Note) -> Case:
 _COUNT_ORDER = ("attnprof", "torch", "torchinfo", "fvcore", "torchstat")
 
 
-def _count_order(backend: str) -> int:
+def count_order(backend: str) -> int:
     return _COUNT_ORDER.index(backend) if backend in _COUNT_ORDER else len(_COUNT_ORDER)
 
 
@@ -133,7 +134,7 @@ def _count(case: Case, note: Note) -> None:
             if plan.latency and subject.runs_on_meta:
                 check_real_forward(subject.target, name, plan.dtype)
         found = {"attnprof": own}
-        for backend in sorted(backends, key=_count_order):  # quickest first
+        for backend in sorted(backends, key=count_order):  # quickest first
             if backend not in found:
                 note(f"{what}: counting with {backend}")
                 found[backend] = run_backend(backend, subject.target, verbose=plan.verbose)
@@ -143,16 +144,21 @@ def _count(case: Case, note: Note) -> None:
 
 
 def _memory(subject: Subject, own: Count | None) -> Memory:
+    return measure_memory(subject.target, own)
+
+
+def measure_memory(t: Target, own: Count | None) -> Memory:
+    """The memory stage: parameters, activations and peak of ``t``'s module (from attnprof's
+    count when it succeeded; preflight said whether it ran on meta)."""
     from attnprof.measure import memory as memory_mod
 
-    t = subject.target
     ok = own is not None and own.ok
     return memory_mod.memory(
-        subject.module, t.shape, t.dtype, train=t.train, device=t.device, make_input=t.input,
+        t.module, t.shape, t.dtype, train=t.train, device=t.device, make_input=t.input,
         activations_bytes=own.bytes_written if ok else None,
         peak_live_bytes=own.extra.get("peak_live_bytes") if ok else None,
         # preflight found out whether the block runs on meta: not one more forward to ask
-        traced_on="meta" if subject.runs_on_meta else t.device)
+        traced_on="meta" if t.runs_on_meta else t.device)
 
 
 # -- time -----------------------------------------------------------------------------------
@@ -168,6 +174,11 @@ class Until:
     decide: Callable[[list[list[list[float]] | None]], bool]
     time_cap_s: float = 10.0
     on_done: Callable[[int, str], None] | None = None  # rounds run, why timing stopped
+
+
+#: how long a host comparison (the network with and without its block) may keep adding
+#: interleaved rounds to reach a verdict, when the command sets no --time-cap
+HOST_TIME_CAP_S = 10.0
 
 
 def _time(cases: Sequence[Case], rounds: int, tick: Note, until: Until | None = None) -> None:
@@ -188,14 +199,25 @@ def _time(cases: Sequence[Case], rounds: int, tick: Note, until: Until | None = 
             subjects.append(subject)
     budget = max(c.plan.budget_s for c in timed)
     calls = [s.timed for s in subjects]
+    if until is None and any(c.built.base is not None for c in timed):
+        until = Until(lambda _mains: True, HOST_TIME_CAP_S)  # the host pairs decide (below)
     if until is None:
         lats = measure_interleaved(calls, budget, rounds,
                                    on_round=lambda r: tick(f"timing round {r}/{rounds}"))
     else:
         mains = [case.built.main.timed if case.plan.latency else None for case in cases]
+        # a host run is a comparison: the network with the block against it without,
+        # decided like any other pair (a verdict on the ratio's interval)
+        hosts = [(c.built.main.timed, c.built.base.timed) for c in timed
+                 if c.built.base is not None]
 
         def decide(_by_call: list) -> bool:
-            return until.decide([m.rounds() if m is not None else None for m in mains])
+            from attnprof.measure.stats import is_decisive, ratio_ci, verdict
+
+            if not until.decide([m.rounds() if m is not None else None for m in mains]):
+                return False
+            return all(is_decisive(verdict(ratio_ci(a.rounds(), b.rounds())))
+                       for a, b in hosts)
 
         adaptive = measure_until(calls, decide, round_budget_s=budget / rounds,
                                  min_rounds=rounds, time_cap_s=until.time_cap_s,
@@ -257,9 +279,12 @@ def _assemble(case: Case, note: Note) -> Profile:
     params = list(main.module.parameters())
     host = None
     if built.base is not None:
+        timed = main.latency is not None and built.base.latency is not None
         host = HostDelta(name=plan.host.name, slot=plan.host.slot, blocks=built.slots,
                          block_options=built.slot_options or {}, base=_totals(built.base),
-                         total=_totals(main))
+                         total=_totals(main),
+                         latency_comparison=Comparison.of(main.latency, built.base.latency)
+                         if timed else None)
     return Profile(
         block=built.info,
         input=InputInfo(shape=plan.shape, dtype=plan.dtype, device=plan.device,

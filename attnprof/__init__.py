@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from attnprof.results import NetworkProfile, Profile
 
 __all__ = ["__version__", "create_block", "profile", "model", "list_blocks", "get_block",
-           "register_block", "BlockSpec", "Option", "Paper", "Profile", "NetworkProfile", "AttnprofError",
-           "BadInput", "BadOption", "UnknownBlock", "DeviceUnavailable"]
+           "register_block", "BlockSpec", "Option", "Paper", "Profile", "NetworkProfile",
+           "AttnprofError", "BadInput", "BadOption", "UnknownBlock", "DeviceUnavailable"]
 
 
 def create_block(name: str, channels: int, **options: Any) -> nn.Module:

@@ -89,3 +89,52 @@ def test_timing_warnings_show_under_the_table():
                                  "2 usable CPUs"]
     text = markdown.to_markdown(model_views(doc))
     assert "time: busy machine: 3 other runnable tasks" in text
+
+
+def test_the_library_and_the_cli_give_the_same_counts(cli):
+    r = cli("model", "resnet18", "--block", "eca", "-s", "32", "--no-latency", "-f", "json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    lib = attnprof.model("resnet18", block="eca", size=32, latency=False).to_dict()
+    for key in ("network", "attention", "modules", "block", "counters"):
+        assert lib[key] == doc[key], key
+    # attnprof's count against torch's own counter, each called here directly: torch's
+    # FlopCounterMode counts matmuls and convolutions only, 2 per MAC
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from attnprof.building import build_network
+    from attnprof.request import NetworkRequest, make_network_plan
+
+    net = build_network(make_network_plan(NetworkRequest("resnet18", block="eca"))).network
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        net.eval()(torch.randn(1, 3, 32, 32))
+    assert doc["counters"]["torch"]["flops"] == counter.get_total_flops()
+    assert doc["network"]["macs"] * 2 == counter.get_total_flops()
+
+
+def test_host_latency_is_a_comparison_with_an_interval_and_a_verdict(cli):
+    r = cli("stat", "eca", "--host", "resnet18", "-s", "32", "--backends", "attnprof",
+            "--budget", "0.06", "--threads", "1", "-f", "json")
+    assert r.exit_code == 0, r.output
+    h = json.loads(r.stdout)["host"]
+    base, total = h["latency_base_ms"], h["latency_total_ms"]
+    assert math.isclose(h["latency_added_ms"], total - base, rel_tol=1e-9)
+    assert math.isclose(h["latency_ratio"], total / base, rel_tol=1e-9)
+    lo, hi = h["latency_ratio_ci"]
+    assert lo <= h["latency_ratio"] <= hi
+    assert h["latency_verdict"] in ("faster", "slower", "same", "inconclusive")
+    added_lo, added_hi = h["latency_added_ci_ms"]
+    assert math.isclose(added_lo, (lo - 1) * base) and math.isclose(added_hi, (hi - 1) * base)
+
+
+def test_repeat_times_in_fresh_processes(cli):
+    r = cli("model", "resnet18", "--block", "eca", "-s", "32", "--budget", "0.03",
+            "--time-cap", "0.3", "--threads", "1", "--repeat", "1", "--backends", "attnprof",
+            "-f", "json")
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.stdout)["repeat"]
+    assert rep["processes"] == 1 and len(rep["runs"]) == 1
+    run = rep["runs"][0]
+    assert run["network_ms"] > 0 and run["threads"] == 1
+    assert rep["network_ms"]["min"] == rep["network_ms"]["max"] == run["network_ms"]
+    assert rep["network_spread"] == 1.0

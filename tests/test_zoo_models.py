@@ -245,6 +245,14 @@ def test_model_table_output(cli):
     (["model", "resnet18", "-o", "ratio=8"], "need a block"),
     (["model", "resnet18", "--block", "se", "-o", "ratio=1024"], "64-channel slot"),
     (["model", "resnet18", "--batch", "0"], "batch"),
+    (["model", "resnet18", "--time-cap", "0"], "--time-cap"),
+    (["model", "resnet18", "--time-cap", "nan"], "--time-cap"),
+    (["model", "resnet18", "--repeat", "-1"], "--repeat"),
+    (["model", "resnet18", "--repeat", "51"], "--repeat"),
+    (["model", "resnet18", "--repeat", "2"], "drop --no-latency"),
+    (["model", "resnet18", "--backends", "nope"], "unknown backend"),
+    (["model", "resnet18", "--device", "meta"], "counting only"),
+    (["model", "", ], "needs a network"),
 ])
 def test_model_bad_input(cli, args, needle):
     r = cli(*args, "--no-latency")

@@ -171,7 +171,7 @@ def test_the_model_schema_rejects_malformed_documents():
     jsonschema.validate(good, s)
     for mutate in (lambda d: d.pop("modules"),
                    lambda d: d["network"].update(params="many"),
-                   lambda d: d["timing"]["removal"].update(verdict="maybe"),
+                   lambda d: d["timing"]["removal"].update(verdict=3),
                    lambda d: d["timing"].update(network_ms_ci=[1.0]),
                    lambda d: d.update(schema="attnprof.model/2")):
         bad = copy.deepcopy(good)

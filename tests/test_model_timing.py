@@ -138,3 +138,25 @@ def test_repeat_times_in_fresh_processes(cli):
     assert run["network_ms"] > 0 and run["threads"] == 1
     assert rep["network_ms"]["min"] == rep["network_ms"]["max"] == run["network_ms"]
     assert rep["network_spread"] == 1.0
+
+
+def test_one_view_feeds_every_format_of_model(cli, tmp_path):
+    """The document's modules reach the CSV with raw figures, and the HTML with the table."""
+    import csv
+
+    from attnprof.report.html import network_html
+
+    out = tmp_path / "m.csv"
+    r = cli("model", "resnet18", "--block", "eca", "-s", "32", "--no-latency", "-f", "json",
+            "--csv", str(out))
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [x["row"] for x in rows] == ["module"] * 8 + ["attention", "network"]
+    for row, m in zip(rows, doc["modules"], strict=False):
+        assert row["path"] == m["path"] and int(row["flops"]) == m["flops"]
+        assert int(row["params"]) == m["params"]
+    assert int(rows[-1]["params"]) == doc["network"]["params"]
+    assert int(rows[-2]["flops"]) == sum(m["flops"] for m in doc["modules"])
+    html = network_html(doc)
+    assert "8 attention modules" in html and doc["modules"][0]["path"] in html

@@ -160,3 +160,38 @@ def test_one_view_feeds_every_format_of_model(cli, tmp_path):
     assert int(rows[-2]["flops"]) == sum(m["flops"] for m in doc["modules"])
     html = network_html(doc)
     assert "8 attention modules" in html and doc["modules"][0]["path"] in html
+
+
+TOKEN_NET = '''
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    """Conv stem, then self-attention over the 16 positions (a tuple out), then a head."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, stride=8, padding=1)
+        self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+        self.head = nn.Linear(8, 4)
+
+    def forward(self, x):
+        t = self.stem(x).flatten(2).transpose(1, 2)
+        t, _ = self.attn(t, t, t)
+        return self.head(t.mean(1))
+'''
+
+
+def test_attention_that_identity_cannot_replace_is_timed_by_hooks_only(cli, tmp_path,
+                                                                      monkeypatch):
+    (tmp_path / "tokennet2.py").write_text(TOKEN_NET, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    r = cli("model", "tokennet2:Net", "-s", "32", "--budget", "0.03", "--time-cap", "0.3",
+            "--threads", "1", "--backends", "attnprof", "-f", "json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert [m["path"] for m in doc["modules"]] == ["attn"]
+    t = doc["timing"]
+    assert t["removal"] is None and "attn returns tuple" in t["removal_why"]
+    assert t["own"]["forwards"] >= 3 and 0 < t["attention_share"] < 1

@@ -197,6 +197,19 @@ def test_rich_and_markdown_carry_the_same_words(name):
     assert wide == markdown, {"only in rich": wide - markdown, "only in markdown": markdown - wide}
 
 
+def same_digits(lat):
+    """The precision rule, written out: the median with the decimals its 95% interval
+    supports (attnprof.measure.stats.format_ms), and every other time of the same
+    measurement in the same unit with the same decimals."""
+    from attnprof.measure.stats import format_ms
+
+    number, unit = format_ms(lat.median_ms, lat.ci_low_ms, lat.ci_high_ms).split(" ")
+    decimals = len(number.partition(".")[2])
+    scale = 1e3 if unit == "µs" else 1
+
+    return lambda ms: f"{ms * scale:.{decimals}f} {unit}"
+
+
 def facts(p: Profile) -> list[str]:
     """Figures of a profile, formatted here from the Profile itself (not from the views), that
     every format must show; among them the ones the Markdown used to leave out: the host
@@ -218,12 +231,13 @@ def facts(p: Profile) -> list[str]:
         out.append(m.peak_method)
     if p.latency is not None:
         lat = p.latency
-        out += [fmt.ms(x) for x in (lat.median_ms, lat.iqr_ms, lat.min_ms, lat.mean_ms,
-                                    lat.p90_ms)]
+        t = same_digits(lat)
+        out += [t(x) for x in (lat.median_ms, lat.iqr_ms, lat.min_ms, lat.mean_ms,
+                               lat.p90_ms)]
         out += [f"{lat.samples} samples x {lat.runs_per_sample} runs", lat.method,
                 f"{fmt.sig3(lat.images_per_s)} img/s", *lat.warnings]
         if lat.ci_low_ms is not None:
-            out += [fmt.ms(lat.ci_low_ms), fmt.ms(lat.ci_high_ms)]
+            out += [t(lat.ci_high_ms), t(lat.ci_low_ms).split(" ")[0]]
     if p.roofline is not None:
         r = p.roofline
         out += [fmt.ms(r.floor_ms), f"{r.achieved_gbs:.2f} GB/s", f"{r.peak_gflops:.1f} GFLOP/s",
@@ -232,7 +246,8 @@ def facts(p: Profile) -> list[str]:
         h = p.host
         out += [f"In {h.name}: {h.blocks} blocks ({h.slot})", f"+{h.added('params'):,}",
                 f"+{h.added('macs'):,}", f"+{h.added('flops'):,}",
-                fmt.ms(h.base.latency.median_ms) if h.base.latency else "-",
+                same_digits(h.base.latency)(h.base.latency.median_ms)
+                if h.base.latency else "-",
                 fmt.nbytes(h.base.peak_bytes), fmt.nbytes(h.total.peak_bytes),
                 f"{h.base.params / 2**20:.3f} M 2^20"]
     decomposed = p.own.extra.get("decomposed") or {} if p.own is not None else {}
@@ -264,7 +279,8 @@ def test_every_format_shows_the_compare_facts(name):
     for p in ps:
         expected = [p.label, fmt.count(p.params), fmt.count(p.flops), fmt.nbytes(p.bytes)]
         if p.latency is not None:
-            expected += [v.median_text(p.latency), f"±{fmt.ms(p.latency.iqr_ms / 2)}"]
+            t = same_digits(p.latency)
+            expected += [t(p.latency.median_ms), f"±{t(p.latency.iqr_ms / 2)}"]
         if p.host is not None:
             added = p.host.added("params")
             expected += [f"+{added:,} ({100 * added / p.host.base.params:+.2f}%)"]

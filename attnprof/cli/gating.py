@@ -142,10 +142,11 @@ def check(
     unless --exact.
     """
     fmt_ = output_format(format)
-    from attnprof.check import IMPROVED, compare_results, load_results, parse_tolerances
+    from attnprof.check import compare_results, load_results, parse_tolerances
     from attnprof.files import check_outputs
     from attnprof.report.markdown import append_step_summary, diff_markdown
     from attnprof.report.rich_render import diff_table
+    from attnprof.report.views import check_counts, check_summary
 
     check_outputs({"--markdown": markdown_path},
                   {"the results file": results, "the baseline": baseline})
@@ -155,15 +156,14 @@ def check(
                             relative_to=relative_to, exact=exact, paths=(results, baseline))
     md = f"### attnprof check {results} against {baseline}\n\n" + diff_markdown(diffs)
     doc = {"schema": "attnprof.check/1", "results": results, "baseline": baseline,
-           "diffs": [d.to_dict() for d in diffs], "regressions": sum(d.failed for d in diffs)}
+           "diffs": [d.to_dict() for d in diffs], "regressions": sum(d.failed for d in diffs),
+           **{k: n for k, n in check_counts(diffs).items() if k in ("improvements", "changed")}}
     emit(fmt_, doc, md, lambda console: console.print(diff_table(diffs, show_same)),
          markdown_path=markdown_path)
     append_step_summary(md)
-    failed = [d for d in diffs if d.failed]
-    if failed:
-        better = sum(d.verdict.startswith(IMPROVED) for d in failed)
-        what = (f"{len(failed) - better} regression(s)"
-                + (f" and {better} improvement(s) (--exact)" if better else ""))
-        error_line(f"{what} against {baseline}: " + "; ".join(
-            f"{d.case} {d.metric} {d.verdict}" for d in failed[:5]))
+    summary = check_summary(diffs)
+    if any(d.failed for d in diffs):
+        error_line(f"{summary} against {baseline}"
+                   + (" (--exact fails improvements)" if exact else ""))
         raise typer.Exit(1)
+    note(f"ok: {summary} against {baseline}", style="green")

@@ -12,6 +12,7 @@ Torch-free and rich-free: this module reads Profiles (and budget and check resul
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -87,19 +88,82 @@ STATUS_TONE: dict[str, Tone] = {"ok": "good", "failed": "bad", "skipped": "warn"
                                 "unavailable": "warn"}
 
 
-def median_text(lat: Any) -> str:
-    """A latency's median with no more digits than its 95% interval supports."""
+def time_format(lat: Any) -> Callable[[float | None], str]:
+    """The one precision rule for a latency's figures: the median gets the digits its 95%
+    interval supports (3 significant without one), and every other time of the same
+    measurement (interval, IQR, min, mean, p90) is written in the same unit with the same
+    decimals, so no figure claims more than the median's."""
     from attnprof.measure.stats import format_ms
 
-    plain = fmt.ms(lat.median_ms)
+    head = format_ms(lat.median_ms, lat.ci_low_ms, lat.ci_high_ms)
+    number, unit = head.split(" ")
+    decimals = len(number.split(".")[1]) if "." in number else 0
+    scale = 1e3 if unit == "µs" else 1.0
+
+    def one(value_ms: float | None) -> str:
+        if value_ms is None:
+            return "-"
+        return f"{value_ms * scale:.{decimals}f} {unit}"
+
+    return one
+
+
+def median_text(lat: Any) -> str:
+    """A latency's median with no more digits than its 95% interval supports."""
+    return time_format(lat)(lat.median_ms)
+
+
+def interval_text(lat: Any) -> str:
+    """``95% CI 20.3 to 21.3 µs`` (the interval's own coverage when it is not 95%)."""
     if lat.ci_low_ms is None or lat.ci_high_ms is None:
-        return plain
-    supported = format_ms(lat.median_ms, lat.ci_low_ms, lat.ci_high_ms)
-    return supported if len(supported) < len(plain) else plain  # fewer digits wins
+        return "no interval"
+    t = time_format(lat)
+    low, high = t(lat.ci_low_ms), t(lat.ci_high_ms)
+    level = f"{100 * lat.ci_coverage:.1f}%" if lat.ci_coverage else "95%"
+    return f"{level} CI {low.split(' ')[0]} to {high}"
+
+
+def _human(n: float | None) -> str:
+    """A count in human units, 3 significant digits: 6422784 -> '6.42 M', 33044 ->
+    '33.0 k', 128 -> '128'."""
+    if n is None:
+        return "-"
+    for div, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(n) >= div:
+            return f"{n / div:#.3g}".rstrip(".") + f" {prefix}"
+    return f"{n:,.0f}"
+
+
+def headline(p: Profile) -> str:
+    """The figures a user came for, on one line: parameters, MACs, FLOPs (attnprof's count
+    of every op) in human units, and the latency's median with its 95% interval. In a host
+    network, what the block adds to it, and in percent of the network without it."""
+    h = p.host
+    if h is not None:
+        parts = []
+        for key, unit in (("params", " params"), ("macs", " MACs"), ("flops", " FLOPs"),
+                          ("latency_ms", "")):
+            a = h.added(key)
+            if a is None:
+                continue
+            base = (h.base.latency.median_ms if h.base.latency else None) \
+                if key == "latency_ms" else getattr(h.base, key)
+            text = (f"latency {'+' if a >= 0 else ''}{time_format(h.total.latency)(a)}"
+                    if key == "latency_ms" else f"+{_human(a)}{unit}")
+            parts.append(text + (f" ({100 * a / base:+.2f}%)" if base else ""))
+        return f"{p.label} in {h.name} ({h.blocks} blocks) adds " + ", ".join(parts)
+    own = p.own
+    parts = [f"{_human(p.params)} params"]
+    if own is not None:
+        parts += [f"{_human(own.macs)} MACs", f"{_human(own.flops)} FLOPs"]
+    lat = p.latency
+    if lat is not None:
+        parts.append(f"latency {median_text(lat)}"
+                     + (f" ({interval_text(lat)})" if lat.ci_low_ms is not None else ""))
+    return f"{p.label}: " + ", ".join(parts)
 
 
 def header_view(p: Profile) -> Heading:
-    prm = p.parameters
     where = f"input {p.input.text} {p.input.dtype} on {p.input.device}, mode {p.mode}"
     if p.input.memory_format != "contiguous":
         where += f", {p.input.memory_format}"
@@ -107,13 +171,15 @@ def header_view(p: Profile) -> Heading:
         where += ", timed compiled (torch.compile)"
     if p.latency is not None and p.latency.cuda_graph:
         where += ", timed as a CUDA graph"
-    lines = [f"options: {fmt.option_text(p.block.options)}"]
+    if p.label != p.block.name:
+        where = f"block {p.block.name}, {where}"
+    lines = [where, f"options: {fmt.option_text(p.block.options)}"]
     if p.block.unused_options:
-        lines.append(f"not applied: {fmt.option_text(p.block.unused_options)} (taken into "
-                     "the constructor's **kwargs; the block is the same without them)")
-    lines.append(f"params {fmt.count(prm.total)} ({fmt.count(prm.trainable)} trainable, "
-                 f"{fmt.nbytes(prm.bytes)})")
-    return Heading(f"{p.block.name}: {where}", tuple(lines))
+        lines.append(f"not applied: {fmt.option_text(p.block.unused_options)} (the block is "
+                     "the same without them)")
+    if p.own is None:
+        lines.append("MACs and FLOPs: attnprof's counter did not run")
+    return Heading(headline(p), tuple(lines))
 
 
 def _pct(added: float | None, base: float | None) -> str:
@@ -142,8 +208,8 @@ def host_view(p: Profile) -> TableView:
         rows.append(["bytes read + written", fmt.nbytes(b.bytes), fmt.nbytes(t.bytes),
                      fmt.nbytes(h.added("bytes")), _pct(h.added("bytes"), b.bytes)])
     if b.latency is not None and t.latency is not None:
-        rows.append(["latency (median)", fmt.ms(b.latency.median_ms),
-                     fmt.ms(t.latency.median_ms), fmt.ms(h.added("latency_ms")),
+        rows.append(["latency (median)", median_text(b.latency), median_text(t.latency),
+                     time_format(t.latency)(h.added("latency_ms")),
                      _pct(h.added("latency_ms"), b.latency.median_ms)])
     if b.peak_bytes is not None and t.peak_bytes is not None:
         rows.append(["peak memory", fmt.nbytes(b.peak_bytes), fmt.nbytes(t.peak_bytes),
@@ -188,58 +254,76 @@ def counters_view(p: Profile) -> TableView:
 
 
 def cost_view(p: Profile) -> TableView:
-    """Memory, attnprof's work, latency and the roofline."""
-    m = p.memory
-    rows = [["parameters", fmt.nbytes(m.params_bytes), ""],
-            ["activations written", fmt.nbytes(m.activations_bytes),
-             "every op output (attnprof)"],
-            ["peak", fmt.nbytes(m.peak_bytes), m.peak_method or ""]]
-    if m.saved_for_backward_bytes is not None:
-        rows.append(["saved for backward", fmt.nbytes(m.saved_for_backward_bytes), "autograd"])
-    own = p.own
+    """attnprof's work, memory, latency and the roofline. Counts are exact; latency's
+    method is a note, so the table stays narrow."""
+    m, prm, own = p.memory, p.parameters, p.own
+    rows = [["parameters", fmt.count(prm.total),
+             f"{fmt.nbytes(m.params_bytes)}, {fmt.count(prm.trainable)} trainable"]]
     if own is not None:
         rows += [["MACs (matmul, conv)", fmt.count(own.macs), "attnprof"],
+                 ["FLOPs (every op)", fmt.count(own.flops), "attnprof"],
                  ["transcendentals", fmt.count(own.transcendentals),
                   "sigmoid, exp, ... (attnprof)"],
                  ["bytes read + written", fmt.nbytes(own.bytes),
                   f"{fmt.nbytes(own.bytes_read)} + {fmt.nbytes(own.bytes_written)} (attnprof)"]]
         if own.bytes:
             rows.append(["arithmetic intensity", f"{own.flops / own.bytes:.3f} FLOP/B",
-                         "attnprof FLOPs / bytes read+written"])
+                         "FLOPs / bytes read + written"])
+    rows += [["activations written", fmt.nbytes(m.activations_bytes),
+              "every op output (attnprof)"],
+             ["peak memory", fmt.nbytes(m.peak_bytes), m.peak_method or ""]]
+    if m.saved_for_backward_bytes is not None:
+        rows.append(["saved for backward", fmt.nbytes(m.saved_for_backward_bytes), "autograd"])
     lat = p.latency
     if lat is None:
         rows.append(["latency", "-", "not measured (--no-latency)"])
         return _table("Work, memory and time", _cols("what", "value>", "how"), rows)
-    how = f"IQR {fmt.ms(lat.iqr_ms)}, "
-    if lat.ci_low_ms is not None and lat.ci_high_ms is not None:
-        level = f"{100 * lat.ci_coverage:.1f}% " if lat.ci_coverage else ""
-        how += f"{level}CI {fmt.ms(lat.ci_low_ms)} to {fmt.ms(lat.ci_high_ms)}, "
-    how += (f"{lat.samples} samples x {lat.runs_per_sample} runs, {lat.threads} thread(s)"
-            + (f" ({lat.threads_reason})" if lat.threads_reason else "") + f", {lat.mode}")
-    how += "".join(f", {flag}" for flag, on in (("torch.compile", lat.compiled),
-                                                 ("CUDA graph", lat.cuda_graph),
-                                                 ("channels_last", lat.channels_last),
-                                                 ("L2 flushed before each call", lat.l2_flush))
-                   if on)
-    rows.append(["latency (median)", median_text(lat), how])
+    t = time_format(lat)
+    rows.append(["latency (median)", t(lat.median_ms),
+                 f"{interval_text(lat)}, IQR {t(lat.iqr_ms)}"])
     if lat.device_ms is not None:
         rows.append(["device time", fmt.ms(lat.device_ms),
-                     "per call, between CUDA events (kernels without host overhead)"])
+                     "per call, between CUDA events (no host overhead)"])
     rows.append(["throughput", f"{fmt.sig3(lat.images_per_s)} img/s",
-                 f"min {fmt.ms(lat.min_ms)}, mean {fmt.ms(lat.mean_ms)}, "
-                 f"p90 {fmt.ms(lat.p90_ms)}; {lat.method}"])
+                 f"min {t(lat.min_ms)}, mean {t(lat.mean_ms)}, p90 {t(lat.p90_ms)}"])
+    notes = [f"latency: {latency_method(lat)}"]
     roof = p.roofline
     if roof is None:
         rows.append(["roofline", "-", "run 'attnprof calibrate' once to measure this machine"])
     else:
         over = ("" if roof.latency_over_floor is None
-                else f"; measured latency is {roof.latency_over_floor:.1f}x the floor")
+                else f"; latency {roof.latency_over_floor:.1f}x the floor")
         rows += [["achieved", f"{roof.achieved_gbs:.2f} GB/s",
                   f"{roof.achieved_gflops:.2f} GFLOP/s (peaks {roof.peak_gbs:.1f} GB/s, "
                   f"{roof.peak_gflops:.1f} GFLOP/s)"],
                  ["roofline floor", fmt.ms(roof.floor_ms), f"{roof.bound}-bound{over}"]]
+        notes += roofline_notes(roof)
     return _table("Work, memory and time", _cols("what", "value>", "how"), rows,
-                  [f"latency: {w}" for w in lat.warnings])
+                  notes + [f"latency: {w}" for w in lat.warnings])
+
+
+def latency_method(lat: Any) -> str:
+    """How a latency was measured: samples, threads and why, mode, the timer, and what was
+    timed (compiled, CUDA graph, memory format, cold cache)."""
+    text = (f"{lat.samples} samples x {lat.runs_per_sample} runs, {lat.threads} thread(s)"
+            + (f" ({lat.threads_reason})" if lat.threads_reason else "") + f", {lat.mode}")
+    text += "".join(f", {flag}" for flag, on in (("torch.compile", lat.compiled),
+                                                  ("CUDA graph", lat.cuda_graph),
+                                                  ("channels_last", lat.channels_last),
+                                                  ("L2 flushed before each call", lat.l2_flush))
+                    if on)
+    return f"{text}; {lat.method}"
+
+
+def roofline_notes(roof: Any) -> list[str]:
+    """What bounds the floor: a working set that fits in the last-level cache is not bound
+    by DRAM bandwidth, so achieved GB/s may pass the measured peak."""
+    llc, ws = getattr(roof, "llc_bytes", None), getattr(roof, "working_set_bytes", None)
+    if not llc or ws is None or ws > llc:
+        return []
+    return [f"roofline: the working set ({fmt.nbytes(ws)}) fits in the {fmt.nbytes(llc)} "
+            "last-level cache, so DRAM bandwidth does not bound this block: the memory "
+            "floor is not a lower bound here"]
 
 
 def layers_view(p: Profile) -> TableView:
@@ -387,14 +471,15 @@ def compare_view(profiles: list[Profile], baseline: str | None = None) -> TableV
             text = render(metric(p, key))
             if key == "latency_ms" and p.latency is not None:
                 text = median_text(p.latency)
-                text += f" ±{fmt.ms(p.latency.iqr_ms / 2)}"
+                text += f" ±{time_format(p.latency)(p.latency.iqr_ms / 2)}"
             ratio = ratios[p.label][key]["ratio"] if p is not base and ratios else None
             if ratio is not None:
                 detail = ratios[p.label][key]
                 if key == "latency_ms" and detail.get("verdict"):
-                    span = (f" [{detail['ci_low']:.2f}, {detail['ci_high']:.2f}]"
-                            if detail.get("ci_low") is not None else "")
-                    text += f" ({ratio:.2f}x{span} {detail['verdict']})"
+                    lo, hi = detail.get("ci_low"), detail.get("ci_high")
+                    span = (f" [{_ratio_text(lo, lo, hi)}, {_ratio_text(hi, lo, hi)}]"
+                            if lo is not None and hi is not None else "")
+                    text += f" ({_ratio_text(ratio, lo, hi)}x{span} {detail['verdict']})"
                 else:
                     text += f" ({ratio:.2f}x)"
             cells.append(text)
@@ -521,26 +606,102 @@ def budget_view(results: list[BudgetResult]) -> TableView:
                   tones=["good" if r.outcome == "pass" else "bad" for r in results], toned=3)
 
 
+def _ratio_text(x: float, low: float | None = None, high: float | None = None) -> str:
+    """A ratio with the digits its interval supports (3 significant without one)."""
+    from attnprof.measure.stats import significant
+
+    return significant(x, math.nan if low is None else low, math.nan if high is None else high)
+
+
+def diff_change(d: Diff) -> str:
+    """How a figure changed, said exactly: a count's difference as an integer beside its
+    percentage (a change too small for two decimals is "<0.01%", never "+0.00%"); a
+    latency's ratio now / baseline with the 95% interval that belongs to it."""
+    if d.baseline is None or d.value is None:
+        return "-"
+    if "latency" in d.metric:
+        if d.change is None:
+            return "-"
+        ratio = d.change + 1
+        if d.ci_low is None or d.ci_high is None or not math.isfinite(d.ci_high):
+            return f"{_ratio_text(ratio)}x"
+        lo, hi = _ratio_text(d.ci_low, d.ci_low, d.ci_high), \
+            _ratio_text(d.ci_high, d.ci_low, d.ci_high)
+        return f"{_ratio_text(ratio, d.ci_low, d.ci_high)}x (95% CI {lo}x to {hi}x)"
+    diff = int(d.value) - int(d.baseline)
+    if diff == 0:
+        return "0"
+    if d.change is None or not math.isfinite(d.change):
+        return f"{diff:+,}"
+    pct = 100 * d.change
+    pct_text = f"{pct:+.2f}%" if abs(pct) >= 0.005 else ("<+0.01%" if pct > 0 else ">-0.01%")
+    return f"{diff:+,} ({pct_text})"
+
+
 def _diff_row(d: Diff) -> list[str]:
     def v(x: float | None) -> str:
         if x is None:
             return "-"
         if "latency" in d.metric:
-            return f"{x:.3f}" + ("x" if "/" in d.metric else " ms")
+            return (_ratio_text(x) + "x") if "/" in d.metric else fmt.ms(x)
         return fmt.count(int(x))
 
-    change = "-" if d.change is None else f"{100 * d.change:+.2f}%"
-    return [d.case, d.metric, v(d.baseline), v(d.value), change, d.verdict]
+    return [d.case, d.metric, v(d.baseline), v(d.value), diff_change(d), d.verdict]
+
+
+def check_counts(diffs: Sequence[Diff]) -> dict[str, int]:
+    """How many rows are regressions (failed, neither an improvement under --exact nor a
+    changed case), improvements, changed cases, and failed in all."""
+    return {"regressions": sum(d.failed and not d.improved and not d.changed_case
+                               for d in diffs),
+            "improvements": sum(d.improved for d in diffs),
+            "changed": sum(d.changed_case for d in diffs),
+            "failed": sum(d.failed for d in diffs)}
+
+
+def check_headline(diffs: Sequence[Diff]) -> str:
+    """``2 regression(s), 1 improvement(s), 1 case(s) changed``."""
+    n = check_counts(diffs)
+    parts = [f"{n['regressions']} regression(s)", f"{n['improvements']} improvement(s)"]
+    if n["changed"]:
+        parts.append(f"{n['changed']} case(s) changed")
+    return ", ".join(parts)
+
+
+def diff_line(d: Diff) -> str:
+    """One row as a line of a CI log: ``eca flops higher: +1,000 (+3.03%)``."""
+    change = diff_change(d)
+    head = f"{d.case} {d.metric} {d.verdict}" if d.metric != "case" else f"{d.case} {d.verdict}"
+    return head + (f": {change}" if change != "-" else "")
+
+
+def check_summary(diffs: Sequence[Diff], limit: int = 12) -> str:
+    """The outcome in one line, every failed row first, then the improvements that pass; at
+    most ``limit`` rows named, then how many more there are."""
+    failed = [d for d in diffs if d.failed]
+    better = [d for d in diffs if d.improved and not d.failed]
+    named = [*failed, *better]
+    text = check_headline(diffs)
+    if named:
+        text += ": " + "; ".join(diff_line(d) for d in named[:limit])
+        if len(named) > limit:
+            text += f"; and {len(named) - limit} more (each in the table above)"
+    return text
 
 
 def check_view(diffs: list[Diff], show_same: bool = True) -> TableView:
     """Each figure against the baseline; without ``show_same`` the unchanged ones are
     counted in a note instead of listed."""
-    failed = sum(d.failed for d in diffs)
     shown = [d for d in diffs if show_same or d.verdict != "same"]
     hidden = len(diffs) - len(shown)
     notes = [f"{hidden} unchanged figure(s) not listed (--all lists them)"] if hidden else []
-    return _table(f"Check against the baseline: {failed} regression(s)",
+    if any(d.changed_case for d in diffs):
+        notes.append("a changed case (other block, options, input, dtype, mode, device or "
+                     "host; or counts made by other versions) is not compared figure by "
+                     "figure: make a new baseline for it")
+    if any("latency" in d.metric and d.ci_low is not None for d in shown):
+        notes.append("latency: change is now / baseline, with its 95% interval")
+    return _table(f"Check against the baseline: {check_headline(diffs)}",
                   _cols("case", "metric", "baseline>", "now>", "change>", "verdict"),
                   [_diff_row(d) for d in shown], notes,
                   ["bad" if d.failed else "good" for d in shown], toned=5)

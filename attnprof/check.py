@@ -58,6 +58,15 @@ class Diff:
                             for w, b, v in self.differences]
         return d
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Diff:
+        """A row of an ``attnprof.check/1`` document (one written before intervals and
+        differences were recorded too)."""
+        known = {k: d[k] for k in ("case", "metric", "baseline", "value", "change", "verdict",
+                                   "failed", "ci_low", "ci_high") if k in d}
+        return cls(**known, differences=tuple((x["what"], x["baseline"], x["value"])
+                                              for x in d.get("differences") or ()))
+
     @property
     def improved(self) -> bool:
         return self.verdict.startswith(IMPROVED)

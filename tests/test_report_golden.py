@@ -97,7 +97,7 @@ def budgets(name: str) -> list[BudgetResult]:
 
 
 def diffs(name: str) -> list[Diff]:
-    return [Diff(**d) for d in load(name)["diffs"]]
+    return [Diff.from_dict(d) for d in load(name)["diffs"]]
 
 
 def views_of(name: str, *, everything: bool = False) -> list[v.View]:

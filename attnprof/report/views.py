@@ -461,12 +461,18 @@ def _name(p: Profile, base: Profile | None) -> str:
 
 def compare_view(profiles: list[Profile], baseline: str | None = None) -> TableView:
     """One row per profile: attnprof's counts and the measurements, with ratios to the
-    baseline (the same ratios as the JSON's ``comparison``)."""
+    baseline (the same ratios as the JSON's ``comparison``); latency's ratio, its 95%
+    interval and verdict in a column of their own. One input for all is said in the title
+    rather than repeated on every row."""
     base = next((p for p in profiles if p.label == baseline), None)
     ratios = {r["name"]: r for r in (comparison(profiles, baseline) or {"rows": []})["rows"]}
+    inputs = {p.input.text for p in profiles}
+    per_row_input = len(inputs) > 1
+    verdicts = False
     rows = []
     for p in profiles:
-        cells = [_name(p, base), p.input.text]
+        cells = [_name(p, base), *([p.input.text] if per_row_input else [])]
+        vs = ""
         for key, _, render in COMPARED:
             text = render(metric(p, key))
             if key == "latency_ms" and p.latency is not None:
@@ -479,16 +485,35 @@ def compare_view(profiles: list[Profile], baseline: str | None = None) -> TableV
                     lo, hi = detail.get("ci_low"), detail.get("ci_high")
                     span = (f" [{_ratio_text(lo, lo, hi)}, {_ratio_text(hi, lo, hi)}]"
                             if lo is not None and hi is not None else "")
-                    text += f" ({_ratio_text(ratio, lo, hi)}x{span} {detail['verdict']})"
+                    vs = f"{_ratio_text(ratio, lo, hi)}x{span} {detail['verdict']}"
+                    verdicts = True
                 else:
                     text += f" ({ratio:.2f}x)"
             cells.append(text)
-        rows.append(cells)
-    title = "Side by side (attnprof's counts; latency median ± half IQR"
-    title += (f"; ratios to {baseline}, latency's with its 95% interval and verdict)"
-              if baseline else ")")
-    return _table(title, _cols("block", "input", *[f"{label}>" for _, label, _ in COMPARED]),
-                  rows)
+        rows.append([*cells, vs])
+    title = "Side by side" + ("" if per_row_input else f" at {next(iter(inputs))}")
+    title += " (attnprof's counts; latency median ± half IQR"
+    title += (f"; ratios to {baseline}" + (", latency's with its 95% interval and verdict"
+                                            if verdicts else "") + ")" if baseline else ")")
+    latency_vs = (f"latency / {baseline}",) if verdicts else ()
+    if not verdicts:
+        rows = [r[:-1] for r in rows]
+    return _table(title, _cols("block", *(["input"] if per_row_input else []),
+                               *[f"{label}>" for _, label, _ in COMPARED], *latency_vs), rows,
+                  latency_notes(profiles))
+
+
+def latency_notes(profiles: Sequence[Profile], most: int = 8) -> list[str]:
+    """What the timing of several profiles says about its own quality (noise, a busy
+    machine), under the table as ``stat`` shows it: each warning with its case, or, past
+    ``most`` lines, how many cases were flagged."""
+    flagged = [(p.label, w) for p in profiles if p.latency is not None
+               for w in p.latency.warnings]
+    if len(flagged) <= most:
+        return [f"latency of {name}: {w}" for name, w in flagged]
+    cases = len(dict.fromkeys(name for name, _ in flagged))
+    return [f"latency: {cases} of {len(profiles)} cases flagged ({len(flagged)} warnings: "
+            "noise or a busy machine); the JSON's latency.quality says which"]
 
 
 HOST_ADDED = [("params", "+params", fmt.count), ("macs", "+MACs", fmt.count),

@@ -28,7 +28,10 @@ the profiles carry a roofline):
   --threads 2 --format json`` (the attention modules of a whole network, timed by hooks)
 - ``check_diffs.json``: ``attnprof check worse.json --baseline base.json
   --latency-tolerance 0.5 -f json``, where base.json is run_budgets.json's results and
-  worse.json the same with eca's FLOPs +1000 and se's latency x3
+  worse.json the same with eca's FLOPs +1000 and se's latency x3 (its interval with it)
+- ``check_changed.json``: ``attnprof check changed.json --baseline base.json -f json``, where
+  changed.json is base.json with se's ratio 8 -> 16 (a changed case), eca's transcendentals
+  -1 (an improvement) and its bytes read +1 (a change too small for two decimals)
 
 Each case is read back (``Profile.from_dict``, the budget and diff records) and rendered by
 every renderer: rich on ``Console(width=100, file=StringIO(), color_system=None)``, Markdown
@@ -73,7 +76,7 @@ STAT = ["stat_se_layers_ops", "stat_se_in_resnet18", "stat_failed_backend",
 COMPARE = ["compare_se_eca_cbam", "compare_in_resnet18"]
 SWEEP = "sweep_se_eca_sizes"
 MODEL = "model_se_in_resnet18"
-CASES = [*STAT, *COMPARE, SWEEP, "run_budgets", "check_diffs", MODEL]
+CASES = [*STAT, *COMPARE, SWEEP, "run_budgets", "check_diffs", "check_changed", MODEL]
 
 # the CSV's columns as users parse them: a change here is a change to the contract
 CSV_HEADER = ("name,block,options,batch,channels,height,width,dtype,device,mode,params,macs,"
@@ -366,8 +369,9 @@ def test_check_table_counts_the_rows_it_hides():
     assert same > 0
     short = v.check_view(d, show_same=False)
     assert len(short.rows) == len(d) - same
-    assert short.notes == (f"{same} unchanged figure(s) not listed (--all lists them)",)
-    assert len(v.check_view(d).rows) == len(d) and not v.check_view(d).notes
+    assert short.notes[0] == f"{same} unchanged figure(s) not listed (--all lists them)"
+    full = v.check_view(d)
+    assert len(full.rows) == len(d) and not any("not listed" in n for n in full.notes)
 
 
 # -- the JSON and the CSV stay as they were ---------------------------------------------------

@@ -330,14 +330,26 @@ def layers_view(p: Profile) -> TableView:
     """One row per module: each backend's MACs there (children included), attnprof's FLOPs
     and bytes. Detail tables show exact counts."""
     backends = list(p.counters)
-    rows = [[x.path or "(block)", x.type, fmt.count(x.params),
+    shapes = output_shapes(p)
+    rows = [[x.path or "(block)", x.type, shape_text(shapes.get(x.path)), fmt.count(x.params),
              *[fmt.count(x.macs.get(b)) for b in backends],
              fmt.count(x.cost.flops) if x.cost else "-",
              fmt.count(x.cost.bytes) if x.cost else "-"] for x in p.layers]
-    return _table("Per layer: MACs as each backend counts them (children included), "
-                  "attnprof's FLOPs and bytes",
-                  _cols("module", "type", "params>", *[f"{b}>" for b in backends], "FLOPs>",
-                        "bytes>"), rows)
+    return _table("Per layer: output shape, MACs as each backend counts them (children "
+                  "included), attnprof's FLOPs and bytes",
+                  _cols("module", "type", "output shape", "params>",
+                        *[f"{b}>" for b in backends], "FLOPs>", "bytes>"), rows)
+
+
+def output_shapes(p: Profile) -> Mapping[str, Sequence[int]]:
+    """Each module's output shape (its first call's), as attnprof's counter saw it; empty
+    for a profile made before it recorded them."""
+    c = p.counters.get("attnprof")
+    return (c.extra.get("output_shapes") or {}) if c is not None and c.ok else {}
+
+
+def shape_text(shape: Sequence[int] | None) -> str:
+    return "-" if shape is None else "×".join(map(str, shape))
 
 
 def op_rows(p: Profile) -> list[tuple[str, OpCost | None, OpTime | None]]:
@@ -769,6 +781,41 @@ def record(p: Profile) -> dict[str, object]:
 
 def records_view(profiles: Iterable[Profile]) -> Records:
     return Records(RECORD_COLUMNS, tuple(record(p) for p in profiles))
+
+
+DETAIL_COLUMNS = ("table", "name", "type", "output_shape", "calls", "params",
+                  *[f"{b}_macs" for b in BACKENDS], "flops", "transcendentals", "bytes_read",
+                  "bytes_written", "bytes", "self_ms", "time_share")
+
+
+def detail_records(p: Profile) -> Records:
+    """``stat --csv``: the per-layer table (``table`` = ``layer``; ``name`` the module path,
+    empty for the block itself) and then the per-op table (``op``; ``name`` the aten op),
+    raw figures under one header. A figure a row does not have is None."""
+    rows: list[dict[str, object]] = []
+    shapes = output_shapes(p)
+    for x in p.layers:
+        cost = x.cost
+        shape = shapes.get(x.path)
+        rows.append({
+            "table": "layer", "name": x.path, "type": x.type,
+            "output_shape": "x".join(map(str, shape)) if shape is not None else None,
+            "calls": None, "params": x.params,
+            **{f"{b}_macs": x.macs.get(b) for b in BACKENDS},
+            "flops": cost.flops if cost else None,
+            "transcendentals": cost.transcendentals if cost else None,
+            "bytes_read": cost.bytes_read if cost else None,
+            "bytes_written": cost.bytes_written if cost else None,
+            "bytes": cost.bytes if cost else None})
+    for name, c, t in op_rows(p):
+        rows.append({
+            "table": "op", "name": name, "calls": c.calls if c else t.calls,
+            "attnprof_macs": c.macs if c else None, "flops": c.flops if c else None,
+            "transcendentals": c.transcendentals if c else None,
+            "bytes_read": c.bytes_read if c else None,
+            "bytes_written": c.bytes_written if c else None, "bytes": c.bytes if c else None,
+            "self_ms": t.self_ms if t else None, "time_share": t.share if t else None})
+    return Records(DETAIL_COLUMNS, tuple(rows))
 
 
 # -- a whole network (model) ------------------------------------------------------------------

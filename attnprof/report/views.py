@@ -175,8 +175,8 @@ def header_view(p: Profile) -> Heading:
         where = f"block {p.block.name}, {where}"
     lines = [where, f"options: {fmt.option_text(p.block.options)}"]
     if p.block.unused_options:
-        lines.append(f"not applied: {fmt.option_text(p.block.unused_options)} (the block is "
-                     "the same without them)")
+        lines.append(f"not applied: {fmt.option_text(p.block.unused_options)} (the built "
+                     "block is the same without them or with other values)")
     if p.own is None:
         lines.append("MACs and FLOPs: attnprof's counter did not run")
     return Heading(headline(p), tuple(lines))
@@ -503,7 +503,7 @@ def compare_view(profiles: list[Profile], baseline: str | None = None) -> TableV
                     text += f" ({ratio:.2f}x)"
             cells.append(text)
         rows.append([*cells, vs])
-    title = "Side by side" + ("" if per_row_input else f" at {next(iter(inputs))}")
+    title = "Side by side" + (f" at {next(iter(inputs))}" if len(inputs) == 1 else "")
     title += " (attnprof's counts; latency median ± half IQR"
     title += (f"; ratios to {baseline}" + (", latency's with its 95% interval and verdict"
                                             if verdicts else "") + ")" if baseline else ")")

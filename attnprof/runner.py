@@ -252,7 +252,8 @@ def _assemble(case: Case, note: Note) -> Profile:
             counted=counted, threads=lat.threads, quiet=not plan.verbose))
     if lat is not None and own is not None and own.ok:
         found = roof_mod.roofline(roof_mod.load(plan.device, lat.threads), own.flops,
-                                  own.bytes, lat.median_ms / 1e3, plan.dtype)
+                                  own.bytes, lat.median_ms / 1e3, plan.dtype,
+                                  working_set=main.memory.peak_bytes)
         roof = Roofline.from_dict(found) if found else None
     params = list(main.module.parameters())
     host = None

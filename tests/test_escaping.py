@@ -81,9 +81,8 @@ def test_list_without_timm_shows_the_install_hint_whole(cli, monkeypatch):
 
 @pytest.mark.parametrize("command", [["list"], ["show", "se"], ["env"]])
 def test_commands_with_their_own_tables_read_no_markup(cli, monkeypatch, command):
-    from attnprof.registry import REGISTRY
-
     import attnprof.env as env_mod
+    from attnprof.registry import REGISTRY
 
     real = env_mod.environment
     monkeypatch.setattr(env_mod, "environment",

@@ -5,7 +5,8 @@ The fixtures in ``tests/fixtures/`` are JSON documents written once by real runs
 the profiles carry a roofline):
 
 - ``stat_se_layers_ops.json``: ``attnprof stat se -c 16 -s 32 --layers --ops --threads 2
-  --budget 0.1 --format json`` (every backend, latency, roofline, per-op profiler times)
+  --budget 0.1 --format json`` (every backend, latency, roofline with the last-level cache,
+  per-op profiler times, each module's output shape)
 - ``stat_se_in_resnet18.json``: ``attnprof stat se --host resnet18 -s 64
   --backends attnprof,torch --threads 2 --budget 0.3 --format json`` (a host delta, timed)
 - ``stat_failed_backend.json``: ``attnprof stat oddblocks:SplitGate -c 16 -s 16
@@ -34,7 +35,8 @@ the profiles carry a roofline):
   -1 (an improvement) and its bytes read +1 (a change too small for two decimals)
 
 Each case is read back (``Profile.from_dict``, the budget and diff records) and rendered by
-every renderer: rich on ``Console(width=100, file=StringIO(), color_system=None)``, Markdown
+every renderer: rich on ``Console(width=120, file=StringIO(), color_system=None)`` (the
+width of piped output), Markdown
 and CSV. The text must equal ``tests/golden/<case>.<txt|md|csv>``. After an intended change
 to what a report shows, regenerate the golden files and read the diff before committing:
 
@@ -121,7 +123,7 @@ def views_of(name: str, *, everything: bool = False) -> list[v.View]:
     return [v.check_view(diffs(name), show_same=everything)]
 
 
-def rich_text(views: list[v.View], width: int = 100) -> str:
+def rich_text(views: list[v.View], width: int = 120) -> str:
     console = Console(width=width, file=StringIO(), color_system=None)
     rr.print_views(console, views)
     return console.file.getvalue()
@@ -143,7 +145,7 @@ def check_golden(name: str, text: str) -> None:
 def test_rich_golden(name):
     text = rich_text(views_of(name))
     assert "…" not in text, "a cell was cut short"
-    assert max(len(line) for line in text.splitlines()) <= 100
+    assert max(len(line) for line in text.splitlines()) <= 120
     check_golden(f"{name}.txt", text)
 
 
@@ -163,7 +165,7 @@ def test_csv_golden(name):
 def test_entry_points_render_the_same_views():
     """What the CLI and the notebook call lays out exactly these views."""
     p = profiles("stat_se_layers_ops")[0]
-    console = Console(width=100, file=StringIO(), color_system=None)
+    console = Console(width=120, file=StringIO(), color_system=None)
     rr.render(p, console, layers=True, ops=True)
     assert console.file.getvalue() == rich_text(views_of("stat_se_layers_ops"))
     assert md.profile_markdown(p, layers=True, ops=True) == \

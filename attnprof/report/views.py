@@ -293,10 +293,12 @@ def cost_view(p: Profile) -> TableView:
     else:
         over = ("" if roof.latency_over_floor is None
                 else f"; latency {roof.latency_over_floor:.1f}x the floor")
+        dram = " (DRAM; the data fit in cache)" if roof.cache_resident and \
+            roof.bound == "memory" else ""
         rows += [["achieved", f"{roof.achieved_gbs:.2f} GB/s",
                   f"{roof.achieved_gflops:.2f} GFLOP/s (peaks {roof.peak_gbs:.1f} GB/s, "
                   f"{roof.peak_gflops:.1f} GFLOP/s)"],
-                 ["roofline floor", fmt.ms(roof.floor_ms), f"{roof.bound}-bound{over}"]]
+                 ["roofline floor", fmt.ms(roof.floor_ms), f"{roof.bound}-bound{dram}{over}"]]
         notes += roofline_notes(roof)
     return _table("Work, memory and time", _cols("what", "value>", "how"), rows,
                   notes + [f"latency: {w}" for w in lat.warnings])
@@ -318,12 +320,12 @@ def latency_method(lat: Any) -> str:
 def roofline_notes(roof: Any) -> list[str]:
     """What bounds the floor: a working set that fits in the last-level cache is not bound
     by DRAM bandwidth, so achieved GB/s may pass the measured peak."""
-    llc, ws = getattr(roof, "llc_bytes", None), getattr(roof, "working_set_bytes", None)
-    if not llc or ws is None or ws > llc:
+    if not roof.cache_resident:
         return []
-    return [f"roofline: the working set ({fmt.nbytes(ws)}) fits in the {fmt.nbytes(llc)} "
-            "last-level cache, so DRAM bandwidth does not bound this block: the memory "
-            "floor is not a lower bound here"]
+    return [f"roofline: the working set ({fmt.nbytes(roof.working_set_bytes)}, the estimated "
+            f"peak memory) fits in the {fmt.nbytes(roof.llc_bytes)} last-level cache, so the "
+            "DRAM bandwidth of the floor does not bound this block: achieved GB/s may pass "
+            "the peak, and the latency may be under the floor"]
 
 
 def layers_view(p: Profile) -> TableView:

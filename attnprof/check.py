@@ -54,8 +54,14 @@ class Diff:
         d = dict(self.__dict__)
         if d["change"] is not None and not math.isfinite(d["change"]):
             d["change"] = None
-        d["differences"] = [{"what": w, "baseline": b, "value": v}
-                            for w, b, v in self.differences]
+        del d["ci_low"], d["ci_high"], d["differences"]
+        if "latency" in self.metric:  # the interval of now / baseline
+            d["ci_low"] = self.ci_low
+            d["ci_high"] = None if self.ci_high is None or not math.isfinite(self.ci_high) \
+                else self.ci_high
+        if self.differences:
+            d["differences"] = [{"what": w, "baseline": b, "value": v}
+                                for w, b, v in self.differences]
         return d
 
     @classmethod

@@ -146,7 +146,7 @@ def check(
     from attnprof.files import check_outputs
     from attnprof.report.markdown import append_step_summary, diff_markdown
     from attnprof.report.rich_render import diff_table
-    from attnprof.report.views import check_counts, check_summary
+    from attnprof.report.views import check_counts, check_summary, diff_line
 
     check_outputs({"--markdown": markdown_path},
                   {"the results file": results, "the baseline": baseline})
@@ -161,9 +161,13 @@ def check(
     emit(fmt_, doc, md, lambda console: console.print(diff_table(diffs, show_same)),
          markdown_path=markdown_path)
     append_step_summary(md)
-    summary = check_summary(diffs)
     if any(d.failed for d in diffs):
-        error_line(f"{summary} against {baseline}"
+        error_line(f"{check_summary(diffs)} against {baseline}"
                    + (" (--exact fails improvements)" if exact else ""))
         raise typer.Exit(1)
-    note(f"ok: {summary} against {baseline}", style="green")
+    better = [d for d in diffs if d.improved]
+    note(f"ok against {baseline}: " + (
+        f"{len(better)} improvement(s): " + "; ".join(diff_line(d) for d in better[:12])
+        + (f"; and {len(better) - 12} more" if len(better) > 12 else "")
+        + " (update the baseline to keep them)" if better
+        else "every figure as in the baseline or within its tolerance"), style="green")

@@ -373,7 +373,7 @@ def test_check_says_how_many_more_it_did_not_name(cli, tmp_path):
     r = cli("check", str(tmp_path / "mixed.json"), "--baseline", str(base), "--exact")
     assert r.exit_code == 1 and "(--exact fails improvements)" in r.stderr, r.stderr
     from attnprof.check import Diff
-    from attnprof.report.views import check_summary
+    from attnprof.report.gate_views import check_summary
 
     many = [Diff(f"c{i}", "flops", 1, 2, 1.0, "higher", True) for i in range(15)]
     line = check_summary(many)
@@ -431,7 +431,7 @@ def test_check_other_versions_change_a_case_only_when_counts_moved(cli, tmp_path
 
 def test_check_prints_latency_interval_beside_the_ratio(cli, tmp_path):
     from attnprof.check import compare_results
-    from attnprof.report.views import check_view
+    from attnprof.report.gate_views import check_view
     from attnprof.results import Profile
 
     fixture = Path(__file__).parent / "fixtures" / "compare_se_eca_cbam.json"

@@ -14,6 +14,7 @@ import pytest
 from rich.console import Console
 
 from attnprof.check import Diff
+from attnprof.report import gate_views as gv
 from attnprof.report import markdown as md
 from attnprof.report import rich_render as rr
 from attnprof.report import views as v
@@ -51,8 +52,8 @@ def every_view() -> list[v.View]:
                   True, differences=(("option e", EMOJI, "1"),))]
     return [*v.profile_views(stat, layers=True, ops=True), *v.profile_views(host),
             *v.compare_views(many, many[0].label, layers=True, ops=True),
-            *v.compare_views(hosted), *v.sweep_views(many, fits), v.budget_view(budgets),
-            v.check_view(diffs)]
+            *v.compare_views(hosted), *v.sweep_views(many, fits), gv.budget_view(budgets),
+            gv.check_view(diffs)]
 
 
 def test_every_table_shows_outside_strings_as_they_are():

@@ -61,6 +61,7 @@ from rich.console import Console
 
 from attnprof.check import Diff
 from attnprof.report import fmt
+from attnprof.report import gate_views as gv
 from attnprof.report import markdown as md
 from attnprof.report import rich_render as rr
 from attnprof.report import views as v
@@ -117,10 +118,10 @@ def views_of(name: str, *, everything: bool = False) -> list[v.View]:
     if name == SWEEP:
         return v.sweep_views(profiles(name), load(name)["scaling"])
     if name == "run_budgets":
-        return [v.compare_view(profiles(name)), v.budget_view(budgets(name))]
+        return [v.compare_view(profiles(name)), gv.budget_view(budgets(name))]
     if name == MODEL:
         return v.model_views(load(name))
-    return [v.check_view(diffs(name), show_same=everything)]
+    return [gv.check_view(diffs(name), show_same=everything)]
 
 
 def rich_text(views: list[v.View], width: int = 120) -> str:
@@ -175,7 +176,7 @@ def test_entry_points_render_the_same_views():
     assert md.sweep_markdown(profiles(SWEEP), load(SWEEP)["scaling"]) == \
         md.to_markdown(views_of(SWEEP))
     assert md.budget_markdown(budgets("run_budgets")) == \
-        md.to_markdown([v.budget_view(budgets("run_budgets"))])
+        md.to_markdown([gv.budget_view(budgets("run_budgets"))])
     assert md.diff_markdown(diffs("check_diffs")) == \
         md.to_markdown(views_of("check_diffs", everything=True))
     from attnprof.report.html import profile_html
@@ -361,7 +362,7 @@ def test_failed_and_passed_marks():
     assert "| ❌ FAIL |" in markdown and "| ✅ pass |" in markdown
     assert "| ❌ failed |" in md.to_markdown(views_of("stat_failed_backend"))
     console = Console(width=100, file=StringIO(), color_system="truecolor")
-    rr.print_views(console, [v.budget_view(budgets("run_budgets"))])
+    rr.print_views(console, [gv.budget_view(budgets("run_budgets"))])
     assert "\x1b[1;31mFAIL" in console.file.getvalue()  # bold red
 
 
@@ -369,10 +370,10 @@ def test_check_table_counts_the_rows_it_hides():
     d = diffs("check_diffs")
     same = sum(x.verdict == "same" for x in d)
     assert same > 0
-    short = v.check_view(d, show_same=False)
+    short = gv.check_view(d, show_same=False)
     assert len(short.rows) == len(d) - same
     assert short.notes[0] == f"{same} unchanged figure(s) not listed (--all lists them)"
-    full = v.check_view(d)
+    full = gv.check_view(d)
     assert len(full.rows) == len(d) and not any("not listed" in n for n in full.notes)
 
 

@@ -144,9 +144,9 @@ def check(
     fmt_ = output_format(format)
     from attnprof.check import compare_results, load_results, parse_tolerances
     from attnprof.files import check_outputs
+    from attnprof.report.gate_views import check_counts, check_summary, diff_line
     from attnprof.report.markdown import append_step_summary, diff_markdown
     from attnprof.report.rich_render import diff_table
-    from attnprof.report.views import check_counts, check_summary, diff_line
 
     check_outputs({"--markdown": markdown_path},
                   {"the results file": results, "the baseline": baseline})

@@ -4,8 +4,8 @@ A view is data: a :class:`Heading` (a title and lines of text) or a :class:`Tabl
 (title, columns, rows of strings, notes). The builders here decide *what* a report shows
 and format every number once; the renderers only lay views out (``rich_render.py`` for the
 terminal and notebooks, ``markdown.py`` for GitHub), so each format carries the same facts
-and a new format is one file that reads these views. CSV, which users parse, reads
-:func:`records_view`: raw values rather than formatted strings.
+and a new format is one file that reads these views. CSV, which users parse, has records
+of raw values instead (:mod:`attnprof.report.csv`).
 
 Torch-free and rich-free: this module reads Profiles (and budget and check results) only.
 """
@@ -15,17 +15,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from attnprof.metrics import METRICS, metric
+from attnprof.metrics import metric
 from attnprof.reconcile import missed_ops, missed_text, share_text
 from attnprof.report import fmt
 from attnprof.results import Count, HostDelta, OpCost, OpTime, Profile
-from attnprof.spec import BACKENDS
-
-if TYPE_CHECKING:  # only their fields are read; importing them here would pull in more
-    from attnprof.check import Diff
-    from attnprof.suite import BudgetResult
 
 Tone = Literal["good", "bad", "warn"]
 
@@ -86,6 +81,13 @@ def _table(title: str, columns: tuple[Column, ...], rows: Iterable[Sequence[str]
 
 STATUS_TONE: dict[str, Tone] = {"ok": "good", "failed": "bad", "skipped": "warn",
                                 "unavailable": "warn"}
+
+
+def ratio_text(x: float, low: float | None = None, high: float | None = None) -> str:
+    """A ratio with the digits its interval supports (3 significant without one)."""
+    from attnprof.measure.stats import significant
+
+    return significant(x, math.nan if low is None else low, math.nan if high is None else high)
 
 
 def time_format(lat: Any) -> Callable[[float | None], str]:
@@ -497,9 +499,9 @@ def compare_view(profiles: list[Profile], baseline: str | None = None) -> TableV
                 detail = ratios[p.label][key]
                 if key == "latency_ms" and detail.get("verdict"):
                     lo, hi = detail.get("ci_low"), detail.get("ci_high")
-                    span = (f" [{_ratio_text(lo, lo, hi)}, {_ratio_text(hi, lo, hi)}]"
+                    span = (f" [{ratio_text(lo, lo, hi)}, {ratio_text(hi, lo, hi)}]"
                             if lo is not None and hi is not None else "")
-                    vs = f"{_ratio_text(ratio, lo, hi)}x{span} {detail['verdict']}"
+                    vs = f"{ratio_text(ratio, lo, hi)}x{span} {detail['verdict']}"
                     verdicts = True
                 else:
                     text += f" ({ratio:.2f}x)"
@@ -604,220 +606,6 @@ def scaling_view(fits: list[Mapping[str, Any]]) -> TableView:
             for f in fits]
     return _table("How each cost scales along the swept axis (least squares, log-log)",
                   _cols("block", "cost ∝ axis^k"), rows)
-
-
-# -- budgets and checks -----------------------------------------------------------------------
-
-def _budget_value(v: float | None, what: str) -> str:
-    if v is None:
-        return "-"
-    if what.startswith("latency /"):
-        return f"{v:.3f}x"
-    if "latency" in what:
-        return fmt.ms(v)
-    if "bytes" in what:
-        return fmt.nbytes(int(v))
-    return fmt.count(int(v)) if float(v).is_integer() else f"{v:.4g}"
-
-
-def budget_view(results: list[BudgetResult]) -> TableView:
-    """Each budget's value and outcome; a latency ratio with its 95% interval. An
-    inconclusive budget (the interval straddles the limit) is said plainly."""
-    failed = sum(r.outcome == "fail" for r in results)
-    unsure = sum(r.outcome == "inconclusive" for r in results)
-    title = f"Budgets: {len(results) - failed - unsure} passed, {failed} failed"
-    if unsure:
-        title += f", {unsure} inconclusive"
-
-    def value(r: BudgetResult) -> str:
-        text = _budget_value(r.value, r.what)
-        if r.ci_low is not None and r.ci_high is not None:
-            text += f" [{r.ci_low:.3f}, {r.ci_high:.3f}]"
-        return text
-
-    label = {"pass": "pass", "fail": "FAIL", "inconclusive": "INCONCLUSIVE"}
-    notes = ([f"{unsure} latency budget(s) inconclusive: the ratio's 95% interval straddles "
-              "the limit (or the times were noisy); not a failure unless --strict"]
-             if unsure else [])
-    return _table(title, _cols("case", "budget", "value>", "result"),
-                  [[r.case, r.what, value(r), label.get(r.outcome, r.outcome)]
-                   for r in results], notes,
-                  tones=["good" if r.outcome == "pass" else "bad" for r in results], toned=3)
-
-
-def _ratio_text(x: float, low: float | None = None, high: float | None = None) -> str:
-    """A ratio with the digits its interval supports (3 significant without one)."""
-    from attnprof.measure.stats import significant
-
-    return significant(x, math.nan if low is None else low, math.nan if high is None else high)
-
-
-def diff_change(d: Diff) -> str:
-    """How a figure changed, said exactly: a count's difference as an integer beside its
-    percentage (a change too small for two decimals is "<0.01%", never "+0.00%"); a
-    latency's ratio now / baseline with the 95% interval that belongs to it."""
-    if d.baseline is None or d.value is None:
-        return "-"
-    if "latency" in d.metric:
-        if d.change is None:
-            return "-"
-        ratio = d.change + 1
-        if d.ci_low is None or d.ci_high is None or not math.isfinite(d.ci_high):
-            return f"{_ratio_text(ratio)}x"
-        lo, hi = _ratio_text(d.ci_low, d.ci_low, d.ci_high), \
-            _ratio_text(d.ci_high, d.ci_low, d.ci_high)
-        return f"{_ratio_text(ratio, d.ci_low, d.ci_high)}x (95% CI {lo}x to {hi}x)"
-    diff = int(d.value) - int(d.baseline)
-    if diff == 0:
-        return "0"
-    if d.change is None or not math.isfinite(d.change):
-        return f"{diff:+,}"
-    pct = 100 * d.change
-    pct_text = f"{pct:+.2f}%" if abs(pct) >= 0.005 else ("<+0.01%" if pct > 0 else ">-0.01%")
-    return f"{diff:+,} ({pct_text})"
-
-
-def _diff_row(d: Diff) -> list[str]:
-    def v(x: float | None) -> str:
-        if x is None:
-            return "-"
-        if "latency" in d.metric:
-            return (_ratio_text(x) + "x") if "/" in d.metric else fmt.ms(x)
-        return fmt.count(int(x))
-
-    return [d.case, d.metric, v(d.baseline), v(d.value), diff_change(d), d.verdict]
-
-
-def check_counts(diffs: Sequence[Diff]) -> dict[str, int]:
-    """How many rows are regressions (failed, neither an improvement under --exact nor a
-    changed case), improvements, changed cases, and failed in all."""
-    return {"regressions": sum(d.failed and not d.improved and not d.changed_case
-                               for d in diffs),
-            "improvements": sum(d.improved for d in diffs),
-            "changed": sum(d.changed_case for d in diffs),
-            "failed": sum(d.failed for d in diffs)}
-
-
-def check_headline(diffs: Sequence[Diff]) -> str:
-    """``2 regression(s), 1 improvement(s), 1 case(s) changed``."""
-    n = check_counts(diffs)
-    parts = [f"{n['regressions']} regression(s)", f"{n['improvements']} improvement(s)"]
-    if n["changed"]:
-        parts.append(f"{n['changed']} case(s) changed")
-    return ", ".join(parts)
-
-
-def diff_line(d: Diff) -> str:
-    """One row as a line of a CI log: ``eca flops higher: +1,000 (+3.03%)``."""
-    change = diff_change(d)
-    head = f"{d.case} {d.metric} {d.verdict}" if d.metric != "case" else f"{d.case} {d.verdict}"
-    return head + (f": {change}" if change != "-" else "")
-
-
-def check_summary(diffs: Sequence[Diff], limit: int = 12) -> str:
-    """The outcome in one line, every failed row first, then the improvements that pass; at
-    most ``limit`` rows named, then how many more there are."""
-    failed = [d for d in diffs if d.failed]
-    better = [d for d in diffs if d.improved and not d.failed]
-    named = [*failed, *better]
-    text = check_headline(diffs)
-    if named:
-        text += ": " + "; ".join(diff_line(d) for d in named[:limit])
-        if len(named) > limit:
-            text += f"; and {len(named) - limit} more (each in the table above)"
-    return text
-
-
-def check_view(diffs: list[Diff], show_same: bool = True) -> TableView:
-    """Each figure against the baseline; without ``show_same`` the unchanged ones are
-    counted in a note instead of listed."""
-    shown = [d for d in diffs if show_same or d.verdict != "same"]
-    hidden = len(diffs) - len(shown)
-    notes = [f"{hidden} unchanged figure(s) not listed (--all lists them)"] if hidden else []
-    if any(d.changed_case for d in diffs):
-        notes.append("a changed case (other block, options, input, dtype, mode, device or "
-                     "host; or counts made by other versions) is not compared figure by "
-                     "figure: make a new baseline for it")
-    if any("latency" in d.metric and d.ci_low is not None for d in shown):
-        notes.append("latency: change is now / baseline, with its 95% interval")
-    return _table(f"Check against the baseline: {check_headline(diffs)}",
-                  _cols("case", "metric", "baseline>", "now>", "change>", "verdict"),
-                  [_diff_row(d) for d in shown], notes,
-                  ["bad" if d.failed else "good" for d in shown], toned=5)
-
-
-# -- records for parsing (CSV) ------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Records:
-    """Raw figures, one record per profile: for formats users parse (CSV). ``None`` is a
-    figure that was not measured or not counted."""
-
-    columns: tuple[str, ...]
-    rows: tuple[Mapping[str, object], ...]
-
-
-RECORD_COLUMNS = ("name", "block", "options", "batch", "channels", "height", "width", "dtype",
-                  "device", "mode", *METRICS, "latency_iqr_ms", "bytes_read", "bytes_written",
-                  *[f"{b}_macs" for b in BACKENDS])
-
-
-def record(p: Profile) -> dict[str, object]:
-    b, c, h, w = p.input.shape
-    own = p.own
-    out: dict[str, object] = {
-        "name": p.label, "block": p.block.name,
-        "options": ";".join(f"{k}={v}" for k, v in p.block.options.items()),
-        "batch": b, "channels": c, "height": h, "width": w, "dtype": p.input.dtype,
-        "device": p.input.device, "mode": p.mode,
-        "latency_iqr_ms": p.latency.iqr_ms if p.latency else None,
-        "bytes_read": own.bytes_read if own is not None else None,
-        "bytes_written": own.bytes_written if own is not None else None,
-    }
-    out.update({m: metric(p, m) for m in METRICS})
-    for name in BACKENDS:
-        count = p.counters.get(name)
-        out[f"{name}_macs"] = count.macs if count is not None and count.ok else None
-    return out
-
-
-def records_view(profiles: Iterable[Profile]) -> Records:
-    return Records(RECORD_COLUMNS, tuple(record(p) for p in profiles))
-
-
-DETAIL_COLUMNS = ("table", "name", "type", "output_shape", "calls", "params",
-                  *[f"{b}_macs" for b in BACKENDS], "flops", "transcendentals", "bytes_read",
-                  "bytes_written", "bytes", "self_ms", "time_share")
-
-
-def detail_records(p: Profile) -> Records:
-    """``stat --csv``: the per-layer table (``table`` = ``layer``; ``name`` the module path,
-    empty for the block itself) and then the per-op table (``op``; ``name`` the aten op),
-    raw figures under one header. A figure a row does not have is None."""
-    rows: list[dict[str, object]] = []
-    shapes = output_shapes(p)
-    for x in p.layers:
-        cost = x.cost
-        shape = shapes.get(x.path)
-        rows.append({
-            "table": "layer", "name": x.path, "type": x.type,
-            "output_shape": "x".join(map(str, shape)) if shape is not None else None,
-            "calls": None, "params": x.params,
-            **{f"{b}_macs": x.macs.get(b) for b in BACKENDS},
-            "flops": cost.flops if cost else None,
-            "transcendentals": cost.transcendentals if cost else None,
-            "bytes_read": cost.bytes_read if cost else None,
-            "bytes_written": cost.bytes_written if cost else None,
-            "bytes": cost.bytes if cost else None})
-    for name, c, t in op_rows(p):
-        rows.append({
-            "table": "op", "name": name, "calls": c.calls if c else t.calls,
-            "attnprof_macs": c.macs if c else None, "flops": c.flops if c else None,
-            "transcendentals": c.transcendentals if c else None,
-            "bytes_read": c.bytes_read if c else None,
-            "bytes_written": c.bytes_written if c else None, "bytes": c.bytes if c else None,
-            "self_ms": t.self_ms if t else None, "time_share": t.share if t else None})
-    return Records(DETAIL_COLUMNS, tuple(rows))
 
 
 # -- a whole network (model) ------------------------------------------------------------------

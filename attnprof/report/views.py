@@ -503,12 +503,14 @@ def compare_view(profiles: list[Profile], baseline: str | None = None) -> TableV
                             if lo is not None and hi is not None else "")
                     vs = f"{ratio_text(ratio, lo, hi)}x{span} {detail['verdict']}"
                     verdicts = True
-                else:
-                    text += f" ({ratio:.2f}x)"
+                else:  # two decimals, or two significant digits below 0.01 (never 0.00x)
+                    text += f" ({ratio:.2f}x)" if ratio == 0 or ratio >= 0.01 \
+                        else f" ({ratio:.2g}x)"
             cells.append(text)
         rows.append([*cells, vs])
     title = "Side by side" + (f" at {next(iter(inputs))}" if len(inputs) == 1 else "")
-    title += " (attnprof's counts; latency median ± half IQR"
+    title += " (attnprof's counts" + ("; latency median ± half IQR"
+                                      if any(p.latency for p in profiles) else "")
     title += (f"; ratios to {baseline}" + (", latency's with its 95% interval and verdict"
                                             if verdicts else "") + ")" if baseline else ")")
     latency_vs = (f"latency / {baseline}",) if verdicts else ()

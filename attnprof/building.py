@@ -216,34 +216,47 @@ def materialize_lazy(module: Any, plan: Plan) -> None:
                        f"{type(exc).__name__}: {first_line(exc)}") from exc
 
 
+#: a probe that builds the block without the option
+WITHOUT = object()
+
+
 def unused_options(spec, channels: int, options: dict[str, Any], module: Any) -> dict[str, Any]:
-    """The options a user's constructor took into its ``**kwargs`` without them changing the
-    built block. Each is found by building the block once more on the meta device without
-    it (no memory, no initialisation) and comparing the two: the modules, their types,
-    their attributes, and their parameters' and buffers' shapes. The same block without the
-    option means the option was not used. A twin that cannot be built says nothing: the
-    option counts as used."""
+    """The options that change nothing in the built block: those a user's constructor took
+    into its ``**kwargs``, and those of a factory that says which of its options to probe
+    (``factory.probes(options)``: timm's blocks, whose constructors ignore some options, such
+    as ECA's ``kernel_size`` once the channels are known). Each is found by building the
+    block once more on the meta device (no memory, no initialisation) without it, or with
+    each other value the factory names, and comparing: the modules, their types, their
+    attributes, and their parameters' and buffers' shapes. The same block every time means
+    the option was not used. A twin that cannot be built says nothing: the option counts as
+    used."""
     signature = getattr(spec, "signature", None)
-    extra = signature.extra(options) if signature is not None else {}
-    if not extra:
+    probes: dict[str, list[Any]] = {
+        k: [WITHOUT] for k in (signature.extra(options) if signature is not None else {})}
+    factory_probes = getattr(spec.factory, "probes", None)
+    if callable(factory_probes):
+        probes.update(factory_probes(options))
+    if not probes:
         return {}
     import torch
 
     from attnprof.contain import user_code
 
     mark = fingerprint(module)
-    unused = {}
-    for key, value in extra.items():
-        without = {k: v for k, v in options.items() if k != key}
+
+    def same(key: str, other: Any) -> bool:
+        twin_options = ({k: v for k, v in options.items() if k != key} if other is WITHOUT
+                        else {**options, key: other})
         try:
             with torch.random.fork_rng(devices=[]), torch.device("meta"), \
                     user_code(f"block '{spec.name}', while being built without '{key}',"):
-                twin = spec.load_factory()(channels, **without)
+                twin = spec.load_factory()(channels, **twin_options)
         except Exception:
-            continue
-        if fingerprint(twin) == mark:
-            unused[key] = value
-    return unused
+            return False
+        return fingerprint(twin) == mark
+
+    return {key: options[key] for key, others in probes.items()
+            if others and all(same(key, other) for other in others)}
 
 
 def fingerprint(module: Any) -> list[tuple[Any, ...]]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,9 @@ from attnprof.validate import load_json, validate
 IMPROVED = "lower (improvement)"
 
 
+CHANGED = "case changed"
+
+
 @dataclass(frozen=True)
 class Diff:
     case: str
@@ -38,6 +42,11 @@ class Diff:
     change: float | None  # relative change, value / baseline - 1
     verdict: str  # "same", "within tolerance", "higher", "lower", "missing", "new", "slower"...
     failed: bool
+    # latency: the 95% interval of now / baseline (the change's, not now's)
+    ci_low: float | None = None
+    ci_high: float | None = None
+    # a changed case: what differs, as (what, baseline's, now's)
+    differences: tuple[tuple[str, str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The row of ``check --format json``; a change without a finite value (a baseline
@@ -45,7 +54,32 @@ class Diff:
         d = dict(self.__dict__)
         if d["change"] is not None and not math.isfinite(d["change"]):
             d["change"] = None
+        del d["ci_low"], d["ci_high"], d["differences"]
+        if "latency" in self.metric:  # the interval of now / baseline
+            d["ci_low"] = self.ci_low
+            d["ci_high"] = None if self.ci_high is None or not math.isfinite(self.ci_high) \
+                else self.ci_high
+        if self.differences:
+            d["differences"] = [{"what": w, "baseline": b, "value": v}
+                                for w, b, v in self.differences]
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Diff:
+        """A row of an ``attnprof.check/1`` document (one written before intervals and
+        differences were recorded too)."""
+        known = {k: d[k] for k in ("case", "metric", "baseline", "value", "change", "verdict",
+                                   "failed", "ci_low", "ci_high") if k in d}
+        return cls(**known, differences=tuple((x["what"], x["baseline"], x["value"])
+                                              for x in d.get("differences") or ()))
+
+    @property
+    def improved(self) -> bool:
+        return self.verdict.startswith(IMPROVED)
+
+    @property
+    def changed_case(self) -> bool:
+        return self.verdict.startswith(CHANGED)
 
 
 def load_results(path: str) -> list[Profile]:
@@ -129,10 +163,67 @@ def _latency_diff(name: str, label: str, b: Any, v: Any, tolerance: float,
         return Diff(name, label, b.value, v.value, change,
                     ("slower" if slower else "ok") + " (no interval: point ratio)", slower)
     outcome = stats.budget(est, limit, trusted=trusted)
-    span = f" [{est.low:.3f}x, {est.high:.3f}x]"
     verdict = {"pass": "ok", "fail": "slower",
                "inconclusive": "inconclusive (interval straddles the tolerance)"}[outcome]
-    return Diff(name, label, b.value, v.value, change, verdict + span, outcome == "fail")
+    return Diff(name, label, b.value, v.value, change, verdict, outcome == "fail",
+                ci_low=est.low, ci_high=est.high)
+
+
+def _value_text(value: Any) -> str:
+    if value is _UNSET:
+        return "(not set)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(_value_text(x) for x in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+_UNSET = object()
+
+
+def case_changes(base: Profile, cur: Profile) -> list[tuple[str, str, str]]:
+    """What makes ``cur`` another case than ``base`` of the same name: the block, each
+    option given (applied or not), the input's shape, dtype and memory format, the mode, the
+    device and the host network; each as (what, baseline's, now's). Empty when the case is
+    the same."""
+    out: list[tuple[str, str, str]] = []
+
+    def add(what: str, then: Any, now: Any) -> None:
+        if json.dumps(then, sort_keys=True, default=str) != \
+                json.dumps(now, sort_keys=True, default=str):
+            out.append((what, _value_text(then), _value_text(now)))
+
+    add("block", base.block.name, cur.block.name)
+    then = {**base.block.options, **base.block.unused_options}
+    now = {**cur.block.options, **cur.block.unused_options}
+    for key in dict.fromkeys([*then, *now]):
+        add(f"option {key}", then.get(key, _UNSET), now.get(key, _UNSET))
+    add("input", base.input.text, cur.input.text)
+    add("dtype", base.input.dtype, cur.input.dtype)
+    add("memory format", base.input.memory_format, cur.input.memory_format)
+    add("mode", base.mode, cur.mode)
+    add("device", base.input.device, cur.input.device)
+    add("host", base.host.name if base.host else "none", cur.host.name if cur.host else "none")
+    return [(w, "(not set)" if b is _UNSET else b, "(not set)" if v is _UNSET else v)
+            for w, b, v in out]
+
+
+def version_changes(base: Profile, cur: Profile) -> list[tuple[str, str, str]]:
+    """The versions that made the counts (attnprof's counter, on torch), where they differ."""
+    out = []
+    for what in ("attnprof", "torch"):
+        then, now = getattr(base.environment, what, None), getattr(cur.environment, what, None)
+        if then and now and then != now:
+            out.append((what, str(then), str(now)))
+    return out
+
+
+def changed_text(differences: Sequence[tuple[str, str, str]]) -> str:
+    """``option kernel_size 3 → 9; input 1x64x56x56 → 1x64x28x28``."""
+    return "; ".join(f"{what} {then} → {now}" for what, then, now in differences)
 
 
 def compare_results(results: list[Profile], baseline: list[Profile], *,
@@ -155,6 +246,16 @@ def compare_results(results: list[Profile], baseline: list[Profile], *,
             out.append(Diff(name, "case", None, None, None, "missing from results", True))
             continue
         cur = new[name]
+        changes = case_changes(base, cur)
+        versions = version_changes(base, cur)
+        if versions and not changes and any(metric(base, m) != metric(cur, m)
+                                            for m in COUNTS):
+            changes = versions  # other counters made other counts: not a regression
+        if changes:
+            out.append(Diff(name, "case", None, None, None,
+                            f"{CHANGED}: {changed_text(changes)} (rebaseline)", True,
+                            differences=tuple(changes)))
+            continue
         for m in COUNTS:
             b, v = metric(base, m), metric(cur, m)
             if b is None or v is None:

@@ -369,6 +369,11 @@ class Roofline:
     bound: str  # "memory" | "compute"
     latency_over_floor: float | None
     calibrated_at: str | None = None
+    # the last-level cache (bytes) and the block's working set (its estimated peak memory):
+    # a working set that fits is not bound by the DRAM bandwidth the floor uses
+    llc_bytes: int | None = None
+    working_set_bytes: int | None = None
+    cache_resident: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -303,7 +303,8 @@ def _roofline(case: Case) -> None:
     if lat is None or own is None or not own.ok:
         return
     found = roof_mod.roofline(roof_mod.load(plan.device, lat.threads), own.flops, own.bytes,
-                              lat.median_ms / 1e3, plan.dtype)
+                              lat.median_ms / 1e3, plan.dtype,
+                              working_set=main.memory.peak_bytes)
     case.roofline = Roofline.from_dict(found) if found else None
 
 

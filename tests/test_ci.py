@@ -320,3 +320,128 @@ def test_check_without_intervals_falls_back_to_the_point_ratio():
                             latency_tolerance=0.2)
     (row,) = [d for d in diffs if d.case == "se" and d.metric.startswith("latency")]
     assert row.failed and "point ratio" in row.verdict
+
+
+# -- check: every change named, a changed case said as such (issue 21) ------------------------
+
+def _counts_only(cli, tmp_path, name, *options):
+    """A results file of se, eca and cbam at 32 channels, 16x16, counted only (fast)."""
+    out = tmp_path / name
+    r = cli("compare", "se", "eca", "cbam", "-c", "32", "-s", "16", "--no-latency",
+            "--backends", "attnprof", *options, "--json", str(out))
+    assert r.exit_code == 0, r.output
+    return out
+
+
+def _own(doc, case):
+    return next(p for p in doc["results"] if p["name"] == case)["counters"]["attnprof"]
+
+
+def test_check_names_every_regression_in_its_exit_line(cli, tmp_path):
+    base = _counts_only(cli, tmp_path, "base.json")
+    doc = json.loads(base.read_text())
+    grown = {("se", "flops"): 100, ("se", "bytes"): 1, ("se", "transcendentals"): 1,
+             ("eca", "macs"): 10, ("eca", "flops"): 20, ("cbam", "macs"): 30,
+             ("cbam", "flops"): 40}
+    for (case, key), extra in grown.items():
+        _own(doc, case)["bytes_read" if key == "bytes" else key] += extra
+    (tmp_path / "worse.json").write_text(json.dumps(doc))
+    r = cli("check", str(tmp_path / "worse.json"), "--baseline", str(base))
+    assert r.exit_code == 1, r.output
+    line = r.stderr
+    assert "7 regression(s)" in line and "more" not in line, line
+    for case, key in grown:
+        assert f"{case} {key} higher: " in line, (case, key, line)
+    # the change is exact: 1 byte of about 100 KiB is not "+0.00%"
+    assert "se bytes higher: +1 (<+0.01%)" in line, line
+    assert "+0.00%" not in r.stdout + line
+
+
+def test_check_says_how_many_more_it_did_not_name(cli, tmp_path):
+    base = _counts_only(cli, tmp_path, "base.json")
+    doc = json.loads(base.read_text())
+    for case in ("se", "eca", "cbam"):
+        for key in ("macs", "transcendentals"):
+            _own(doc, case)[key] -= 1  # improvements
+        _own(doc, case)["flops"] += 1000  # and one regression per case
+    (tmp_path / "mixed.json").write_text(json.dumps(doc))
+    r = cli("check", str(tmp_path / "mixed.json"), "--baseline", str(base))
+    assert r.exit_code == 1, r.output
+    assert "3 regression(s), 6 improvement(s)" in r.stderr, r.stderr
+    named = r.stderr.count(" higher: ") + r.stderr.count("lower (improvement)")
+    assert named == 9, r.stderr  # all nine fit the line's limit of 12
+    r = cli("check", str(tmp_path / "mixed.json"), "--baseline", str(base), "--exact")
+    assert r.exit_code == 1 and "(--exact fails improvements)" in r.stderr, r.stderr
+    from attnprof.check import Diff
+    from attnprof.report.gate_views import check_summary
+
+    many = [Diff(f"c{i}", "flops", 1, 2, 1.0, "higher", True) for i in range(15)]
+    line = check_summary(many)
+    assert line.count("higher") == 12 and "and 3 more" in line, line
+
+
+def test_check_reports_a_changed_case_not_regressions(cli, tmp_path):
+    """ECA's kernel moved from 3 to 9: its counts grow, yet the case is another case, said
+    with what changed, never as count regressions."""
+    base = _counts_only(cli, tmp_path, "base.json", "-o", "eca.kernel_size=3")
+    now = _counts_only(cli, tmp_path, "now.json", "-o", "eca.kernel_size=9")
+    r = cli("check", str(now), "--baseline", str(base), "-f", "json")
+    assert r.exit_code == 1, r.output
+    doc = json.loads(r.stdout)
+    validator("attnprof.check/1").validate(doc)
+    eca = [d for d in doc["diffs"] if d["case"] == "eca"]
+    assert len(eca) == 1 and eca[0]["metric"] == "case" and eca[0]["failed"], eca
+    assert eca[0]["verdict"].startswith("case changed: option kernel_size 3 → 9")
+    assert eca[0]["differences"] == [{"what": "option kernel_size", "baseline": "3",
+                                      "value": "9"}]
+    assert doc["changed"] == 1 and not [d for d in doc["diffs"] if d["verdict"] == "higher"]
+    r = cli("check", str(now), "--baseline", str(base))
+    assert "0 regression(s), 0 improvement(s), 1 case(s) changed" in r.stderr, r.stderr
+    assert "eca case changed: option kernel_size 3 → 9 (rebaseline)" in r.stderr
+
+    # the case "eca" now builds cbam, at another size and dtype
+    doc = json.loads(base.read_text())
+    cbam = next(p for p in doc["results"] if p["name"] == "cbam")
+    eca = next(p for p in doc["results"] if p["name"] == "eca")
+    eca.update({k: cbam[k] for k in ("block", "counters", "params")})
+    eca["input"]["shape"] = [1, 32, 8, 8]
+    (tmp_path / "swapped.json").write_text(json.dumps(doc))
+    r = cli("check", str(tmp_path / "swapped.json"), "--baseline", str(base))
+    assert r.exit_code == 1
+    assert "eca case changed: block eca → cbam; option b 1 → (not set)" in r.stderr
+    assert "option kernel_size 3 → 7; option ratio (not set) → 4" in r.stderr, r.stderr
+    assert "input 1×32×16×16 → 1×32×8×8" in r.stderr and "higher" not in r.stderr
+
+
+def test_check_other_versions_change_a_case_only_when_counts_moved(cli, tmp_path):
+    base = _counts_only(cli, tmp_path, "base.json")
+    doc = json.loads(base.read_text())
+    for p in doc["results"]:
+        p["environment"]["torch"] = "9.9.9"
+    (tmp_path / "same-counts.json").write_text(json.dumps(doc))
+    r = cli("check", str(tmp_path / "same-counts.json"), "--baseline", str(base))
+    assert r.exit_code == 0, r.output
+    _own(doc, "se")["flops"] += 5
+    (tmp_path / "moved.json").write_text(json.dumps(doc))
+    r = cli("check", str(tmp_path / "moved.json"), "--baseline", str(base))
+    assert r.exit_code == 1
+    assert "se case changed: torch " in r.stderr and "→ 9.9.9" in r.stderr, r.stderr
+    assert "higher" not in r.stderr
+
+
+def test_check_prints_latency_interval_beside_the_ratio(cli, tmp_path):
+    from attnprof.check import compare_results
+    from attnprof.report.gate_views import check_view
+    from attnprof.results import Profile
+
+    fixture = Path(__file__).parent / "fixtures" / "compare_se_eca_cbam.json"
+    base = _with_latency(json.loads(fixture.read_text()), "se", 1.0, 0.99, 1.01)
+    cur = _with_latency(json.loads(fixture.read_text()), "se", 3.0, 2.97, 3.03)
+    diffs = compare_results([Profile.from_dict(p) for p in cur["results"]],
+                            [Profile.from_dict(p) for p in base["results"]])
+    (row,) = [d for d in diffs if d.case == "se" and d.metric.startswith("latency")]
+    # ratio 3 with an interval from the two: exp(±sqrt(2)·log(1.01)) around it
+    assert row.ci_low < 3.0 < row.ci_high and row.verdict == "slower", row
+    view = check_view(diffs)
+    (cells,) = [r for r in view.rows if r[0] == "se" and r[1].startswith("latency")]
+    assert cells[3] == "3.000 ms" and cells[4].startswith("3.00x (95% CI 2.9"), cells

@@ -5,7 +5,8 @@ The fixtures in ``tests/fixtures/`` are JSON documents written once by real runs
 the profiles carry a roofline):
 
 - ``stat_se_layers_ops.json``: ``attnprof stat se -c 16 -s 32 --layers --ops --threads 2
-  --budget 0.1 --format json`` (every backend, latency, roofline, per-op profiler times)
+  --budget 0.1 --format json`` (every backend, latency, roofline with the last-level cache,
+  per-op profiler times, each module's output shape)
 - ``stat_se_in_resnet18.json``: ``attnprof stat se --host resnet18 -s 64
   --backends attnprof,torch --threads 2 --budget 0.3 --format json`` (a host delta, timed)
 - ``stat_failed_backend.json``: ``attnprof stat oddblocks:SplitGate -c 16 -s 16
@@ -28,10 +29,14 @@ the profiles carry a roofline):
   --threads 2 --format json`` (the attention modules of a whole network, timed by hooks)
 - ``check_diffs.json``: ``attnprof check worse.json --baseline base.json
   --latency-tolerance 0.5 -f json``, where base.json is run_budgets.json's results and
-  worse.json the same with eca's FLOPs +1000 and se's latency x3
+  worse.json the same with eca's FLOPs +1000 and se's latency x3 (its interval with it)
+- ``check_changed.json``: ``attnprof check changed.json --baseline base.json -f json``, where
+  changed.json is base.json with se's ratio 8 -> 16 (a changed case), eca's transcendentals
+  -1 (an improvement) and its bytes read +1 (a change too small for two decimals)
 
 Each case is read back (``Profile.from_dict``, the budget and diff records) and rendered by
-every renderer: rich on ``Console(width=100, file=StringIO(), color_system=None)``, Markdown
+every renderer: rich on ``Console(width=120, file=StringIO(), color_system=None)`` (the
+width of piped output), Markdown
 and CSV. The text must equal ``tests/golden/<case>.<txt|md|csv>``. After an intended change
 to what a report shows, regenerate the golden files and read the diff before committing:
 
@@ -56,6 +61,7 @@ from rich.console import Console
 
 from attnprof.check import Diff
 from attnprof.report import fmt
+from attnprof.report import gate_views as gv
 from attnprof.report import markdown as md
 from attnprof.report import rich_render as rr
 from attnprof.report import views as v
@@ -73,7 +79,7 @@ STAT = ["stat_se_layers_ops", "stat_se_in_resnet18", "stat_failed_backend",
 COMPARE = ["compare_se_eca_cbam", "compare_in_resnet18"]
 SWEEP = "sweep_se_eca_sizes"
 MODEL = "model_se_in_resnet18"
-CASES = [*STAT, *COMPARE, SWEEP, "run_budgets", "check_diffs", MODEL]
+CASES = [*STAT, *COMPARE, SWEEP, "run_budgets", "check_diffs", "check_changed", MODEL]
 
 # the CSV's columns as users parse them: a change here is a change to the contract
 CSV_HEADER = ("name,block,options,batch,channels,height,width,dtype,device,mode,params,macs,"
@@ -97,7 +103,7 @@ def budgets(name: str) -> list[BudgetResult]:
 
 
 def diffs(name: str) -> list[Diff]:
-    return [Diff(**d) for d in load(name)["diffs"]]
+    return [Diff.from_dict(d) for d in load(name)["diffs"]]
 
 
 def views_of(name: str, *, everything: bool = False) -> list[v.View]:
@@ -112,13 +118,13 @@ def views_of(name: str, *, everything: bool = False) -> list[v.View]:
     if name == SWEEP:
         return v.sweep_views(profiles(name), load(name)["scaling"])
     if name == "run_budgets":
-        return [v.compare_view(profiles(name)), v.budget_view(budgets(name))]
+        return [v.compare_view(profiles(name)), gv.budget_view(budgets(name))]
     if name == MODEL:
         return v.model_views(load(name))
-    return [v.check_view(diffs(name), show_same=everything)]
+    return [gv.check_view(diffs(name), show_same=everything)]
 
 
-def rich_text(views: list[v.View], width: int = 100) -> str:
+def rich_text(views: list[v.View], width: int = 120) -> str:
     console = Console(width=width, file=StringIO(), color_system=None)
     rr.print_views(console, views)
     return console.file.getvalue()
@@ -140,7 +146,7 @@ def check_golden(name: str, text: str) -> None:
 def test_rich_golden(name):
     text = rich_text(views_of(name))
     assert "…" not in text, "a cell was cut short"
-    assert max(len(line) for line in text.splitlines()) <= 100
+    assert max(len(line) for line in text.splitlines()) <= 120
     check_golden(f"{name}.txt", text)
 
 
@@ -160,7 +166,7 @@ def test_csv_golden(name):
 def test_entry_points_render_the_same_views():
     """What the CLI and the notebook call lays out exactly these views."""
     p = profiles("stat_se_layers_ops")[0]
-    console = Console(width=100, file=StringIO(), color_system=None)
+    console = Console(width=120, file=StringIO(), color_system=None)
     rr.render(p, console, layers=True, ops=True)
     assert console.file.getvalue() == rich_text(views_of("stat_se_layers_ops"))
     assert md.profile_markdown(p, layers=True, ops=True) == \
@@ -170,7 +176,7 @@ def test_entry_points_render_the_same_views():
     assert md.sweep_markdown(profiles(SWEEP), load(SWEEP)["scaling"]) == \
         md.to_markdown(views_of(SWEEP))
     assert md.budget_markdown(budgets("run_budgets")) == \
-        md.to_markdown([v.budget_view(budgets("run_budgets"))])
+        md.to_markdown([gv.budget_view(budgets("run_budgets"))])
     assert md.diff_markdown(diffs("check_diffs")) == \
         md.to_markdown(views_of("check_diffs", everything=True))
     from attnprof.report.html import profile_html
@@ -197,6 +203,19 @@ def test_rich_and_markdown_carry_the_same_words(name):
     assert wide == markdown, {"only in rich": wide - markdown, "only in markdown": markdown - wide}
 
 
+def same_digits(lat):
+    """The precision rule, written out: the median with the decimals its 95% interval
+    supports (attnprof.measure.stats.format_ms), and every other time of the same
+    measurement in the same unit with the same decimals."""
+    from attnprof.measure.stats import format_ms
+
+    number, unit = format_ms(lat.median_ms, lat.ci_low_ms, lat.ci_high_ms).split(" ")
+    decimals = len(number.partition(".")[2])
+    scale = 1e3 if unit == "µs" else 1
+
+    return lambda ms: f"{ms * scale:.{decimals}f} {unit}"
+
+
 def facts(p: Profile) -> list[str]:
     """Figures of a profile, formatted here from the Profile itself (not from the views), that
     every format must show; among them the ones the Markdown used to leave out: the host
@@ -218,12 +237,13 @@ def facts(p: Profile) -> list[str]:
         out.append(m.peak_method)
     if p.latency is not None:
         lat = p.latency
-        out += [v.median_text(lat)]
-        out += [fmt.ms(x) for x in (lat.iqr_ms, lat.min_ms, lat.mean_ms, lat.p90_ms)]
+        t = same_digits(lat)
+        out += [t(x) for x in (lat.median_ms, lat.iqr_ms, lat.min_ms, lat.mean_ms,
+                               lat.p90_ms)]
         out += [f"{lat.samples} samples x {lat.runs_per_sample} runs", lat.method,
                 f"{fmt.sig3(lat.images_per_s)} img/s", *lat.warnings]
         if lat.ci_low_ms is not None:
-            out += [fmt.ms(lat.ci_low_ms), fmt.ms(lat.ci_high_ms)]
+            out += [t(lat.ci_high_ms), t(lat.ci_low_ms).split(" ")[0]]
     if p.roofline is not None:
         r = p.roofline
         out += [fmt.ms(r.floor_ms), f"{r.achieved_gbs:.2f} GB/s", f"{r.peak_gflops:.1f} GFLOP/s",
@@ -232,12 +252,10 @@ def facts(p: Profile) -> list[str]:
         h = p.host
         out += [f"In {h.name}: {h.blocks} blocks ({h.slot})", f"+{h.added('params'):,}",
                 f"+{h.added('macs'):,}", f"+{h.added('flops'):,}",
+                same_digits(h.base.latency)(h.base.latency.median_ms)
+                if h.base.latency else "-",
                 fmt.nbytes(h.base.peak_bytes), fmt.nbytes(h.total.peak_bytes),
                 f"{h.base.params / 2**20:.3f} M 2^20"]
-        c = h.latency_comparison
-        if c is not None:  # a comparison: the ratio with its interval and the verdict
-            out += [v.ms_text(h.base.latency), v.ms_text(h.total.latency), v.ratio_text(c),
-                    c.verdict, v.added_ms_text(h)]
     decomposed = p.own.extra.get("decomposed") or {} if p.own is not None else {}
     for t in p.op_times:
         out += [t.op, fmt.ms(t.self_ms), f"{100 * t.share:.1f}%", *decomposed.get(t.op, ())]
@@ -267,7 +285,8 @@ def test_every_format_shows_the_compare_facts(name):
     for p in ps:
         expected = [p.label, fmt.count(p.params), fmt.count(p.flops), fmt.nbytes(p.bytes)]
         if p.latency is not None:
-            expected += [v.median_text(p.latency), f"±{fmt.ms(p.latency.iqr_ms / 2)}"]
+            t = same_digits(p.latency)
+            expected += [t(p.latency.median_ms), f"±{t(p.latency.iqr_ms / 2)}"]
         if p.host is not None:
             added = p.host.added("params")
             expected += [f"+{added:,} ({100 * added / p.host.base.params:+.2f}%)"]
@@ -298,15 +317,9 @@ def model_facts(doc: dict) -> list[str]:
         out += [m["path"], m["type"], m["found_by"]]
     out += [units.percent(share[k], 1) for k in ("params", "macs", "flops", "bytes")]
     if doc["timing"]:
-        t = doc["timing"]
-        out += [t["method"], f"{t['threads']} thread(s)", units.percent(share["time"], 1),
-                t["own"]["method"], f"{t['own']['forwards']} hooked forwards",
-                f"{t['rounds']} rounds"]
+        out += [doc["timing"]["method"], f"{doc['timing']['threads']} thread(s)",
+                units.percent(share["time"], 1)]
         out += [units.percent(m["time_share"], 1) for m in doc["modules"]]
-        if t["removal"]:
-            out += [units.percent(t["removal"]["share"], 1), t["removal"]["verdict"]]
-        if t["agreement"]:
-            out.append(t["agreement"])
     return out + list(doc["notes"])
 
 
@@ -349,7 +362,7 @@ def test_failed_and_passed_marks():
     assert "| ❌ FAIL |" in markdown and "| ✅ pass |" in markdown
     assert "| ❌ failed |" in md.to_markdown(views_of("stat_failed_backend"))
     console = Console(width=100, file=StringIO(), color_system="truecolor")
-    rr.print_views(console, [v.budget_view(budgets("run_budgets"))])
+    rr.print_views(console, [gv.budget_view(budgets("run_budgets"))])
     assert "\x1b[1;31mFAIL" in console.file.getvalue()  # bold red
 
 
@@ -357,10 +370,11 @@ def test_check_table_counts_the_rows_it_hides():
     d = diffs("check_diffs")
     same = sum(x.verdict == "same" for x in d)
     assert same > 0
-    short = v.check_view(d, show_same=False)
+    short = gv.check_view(d, show_same=False)
     assert len(short.rows) == len(d) - same
-    assert short.notes == (f"{same} unchanged figure(s) not listed (--all lists them)",)
-    assert len(v.check_view(d).rows) == len(d) and not v.check_view(d).notes
+    assert short.notes[0] == f"{same} unchanged figure(s) not listed (--all lists them)"
+    full = gv.check_view(d)
+    assert len(full.rows) == len(d) and not any("not listed" in n for n in full.notes)
 
 
 # -- the JSON and the CSV stay as they were ---------------------------------------------------

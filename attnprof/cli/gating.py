@@ -142,8 +142,9 @@ def check(
     unless --exact.
     """
     fmt_ = output_format(format)
-    from attnprof.check import IMPROVED, compare_results, load_results, parse_tolerances
+    from attnprof.check import compare_results, load_results, parse_tolerances
     from attnprof.files import check_outputs
+    from attnprof.report.gate_views import check_counts, check_summary, diff_line
     from attnprof.report.markdown import append_step_summary, diff_markdown
     from attnprof.report.rich_render import diff_table
 
@@ -155,15 +156,18 @@ def check(
                             relative_to=relative_to, exact=exact, paths=(results, baseline))
     md = f"### attnprof check {results} against {baseline}\n\n" + diff_markdown(diffs)
     doc = {"schema": "attnprof.check/1", "results": results, "baseline": baseline,
-           "diffs": [d.to_dict() for d in diffs], "regressions": sum(d.failed for d in diffs)}
+           "diffs": [d.to_dict() for d in diffs], "regressions": sum(d.failed for d in diffs),
+           **{k: n for k, n in check_counts(diffs).items() if k in ("improvements", "changed")}}
     emit(fmt_, doc, md, lambda console: console.print(diff_table(diffs, show_same)),
          markdown_path=markdown_path)
     append_step_summary(md)
-    failed = [d for d in diffs if d.failed]
-    if failed:
-        better = sum(d.verdict.startswith(IMPROVED) for d in failed)
-        what = (f"{len(failed) - better} regression(s)"
-                + (f" and {better} improvement(s) (--exact)" if better else ""))
-        error_line(f"{what} against {baseline}: " + "; ".join(
-            f"{d.case} {d.metric} {d.verdict}" for d in failed[:5]))
+    if any(d.failed for d in diffs):
+        error_line(f"{check_summary(diffs)} against {baseline}"
+                   + (" (--exact fails improvements)" if exact else ""))
         raise typer.Exit(1)
+    better = [d for d in diffs if d.improved]
+    note(f"ok against {baseline}: " + (
+        f"{len(better)} improvement(s): " + "; ".join(diff_line(d) for d in better[:12])
+        + (f"; and {len(better) - 12} more" if len(better) > 12 else "")
+        + " (update the baseline to keep them)" if better
+        else "every figure as in the baseline or within its tolerance"), style="green")

@@ -58,6 +58,10 @@ def calibrate(
         t.add_row(f"matmul {dtype}", f"{v / 1e9:.1f} GFLOP/s",
                   f"{entry['matmul_n']}x{entry['matmul_n']} @ {entry['matmul_n']}x"
                   f"{entry['matmul_n']}")
+    if entry.get("llc_bytes"):
+        from attnprof.units import nbytes
+
+        t.add_row("last-level cache", nbytes(entry["llc_bytes"]), entry.get("llc_source") or "")
     t.add_row("cached in", str(path), "")
     out_console().print(t)
 

@@ -45,7 +45,8 @@ Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.
 Verbose = Annotated[bool, typer.Option("--verbose", help="Show the wrapped libraries' output.")]
 Device = Annotated[str, typer.Option("--device", metavar="DEVICE", help="cpu, cuda or cuda:N.")]
 Threads = Annotated[int | None, typer.Option(
-    "--threads", metavar="N", help="Threads for timing (default: torch's current count).")]
+    "--threads", metavar="N", help="Threads for timing (default: the CPUs free for timing, "
+    "usable CPUs less other runnable tasks and one spare; model: torch's current count).")]
 
 
 def _option(name: str, annotation: Any, default: Any) -> inspect.Parameter:

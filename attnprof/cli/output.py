@@ -20,17 +20,24 @@ from rich.text import Text
 Progress = Callable[[str, int, int], None]
 
 
+#: every console attnprof prints through shows strings as they are: no rich markup
+#: (``[zoo]``, ``[bold]``) and no emoji codes (``:name:``) are read in block names, paths,
+#: summaries or install hints; attnprof's own styles are set on Text objects
+PLAIN = {"markup": False, "emoji": False, "highlight": False}
+
+
 def err_console() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return Console(stderr=True, soft_wrap=True, **PLAIN)
 
 
 class FitConsole(Console):
     """A console that never cuts a figure: each table is printed at least as wide as its
     longest unbreakable cell needs (a word, a number), so cells wrap between words, never
-    inside one, however narrow the terminal; piped output (CI logs) is as wide as the table's
-    natural width up to 400 columns, so it does not wrap at all in most reports."""
+    inside one, however narrow the terminal. Piped output (CI logs, files) is
+    ``PIPED_WIDTH`` columns unless $COLUMNS says otherwise: a table wider than that wraps
+    its cells between words, as on a terminal of that width."""
 
-    PIPED_MIN, PIPED_MAX = 160, 400
+    PIPED_WIDTH = 120
 
     def print(self, *objects: Any, **kwargs: Any) -> None:  # type: ignore[override]
         if kwargs.get("width") is None and objects and not all(isinstance(o, str)
@@ -45,11 +52,7 @@ class FitConsole(Console):
                 sizes = []
             if sizes:
                 least = max(m.minimum for m in sizes)
-                most = max(m.maximum for m in sizes)
-                width = self.width
-                if self._piped:
-                    width = max(width, min(most, self.PIPED_MAX))
-                width = max(width, least)
+                width = max(self.width, least)
                 if width != self.width:  # rich clamps print(width=) to the console's
                     saved = self.width
                     self.width = width
@@ -60,22 +63,18 @@ class FitConsole(Console):
                     return
         super().print(*objects, **kwargs)
 
-    _piped = False
-
     def on_broken_pipe(self) -> None:
         """Rich would exit 1; the command decides instead (emit goes on to the files)."""
         raise BrokenPipeError("the reader of stdout has gone")
 
 
 def out_console(stderr: bool = False) -> Console:
-    """Tables on stdout (or stderr). Piped output gets a wide page (or $COLUMNS) so saved
-    reports do not wrap; a terminal gets its own width; neither ever cuts a figure
-    (:class:`FitConsole`). A stream that cannot encode the tables' characters gets ASCII
-    (:func:`prepare_streams`)."""
-    console = FitConsole(highlight=False, stderr=stderr)
+    """Tables on stdout (or stderr). Piped output is 120 columns (or $COLUMNS); a terminal
+    gets its own width; neither ever cuts a figure (:class:`FitConsole`). A stream that
+    cannot encode the tables' characters gets ASCII (:func:`prepare_streams`)."""
+    console = FitConsole(stderr=stderr, **PLAIN)
     if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = FitConsole(highlight=False, stderr=stderr, width=FitConsole.PIPED_MIN)
-        console._piped = True
+        console = FitConsole(stderr=stderr, width=FitConsole.PIPED_WIDTH, **PLAIN)
     return console
 
 

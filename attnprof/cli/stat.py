@@ -19,12 +19,15 @@ def stat(
     opts: ProfilingOptions,
     layers: Annotated[bool, typer.Option("--layers", help="Per-module table.")] = False,
     ops: Annotated[bool, typer.Option("--ops", help="Per-aten-op table.")] = False,
+    csv_path: Annotated[str | None, typer.Option(
+        "--csv", metavar="PATH", help="Also write the per-layer and per-op tables as CSV "
+        "(one header; a 'table' column says layer or op).")] = None,
 ) -> None:
     """Profile one block: every counter's figure, memory and latency."""
     from attnprof.files import check_outputs
     from attnprof.options import parse_assignments
 
-    check_outputs({"--json": opts.json_path})
+    check_outputs({"--json": opts.json_path, "--csv": csv_path})
     request = opts.request(block, options=parse_assignments(opts.option),
                            ops=ops).validated()
     from attnprof.runner import profile
@@ -38,4 +41,10 @@ def stat(
 
         md = profile_markdown(result, layers=layers, ops=ops)
     emit(opts.format, result.to_dict(), md,
-         lambda console: render(result, console, layers=layers, ops=ops), opts.json_path)
+         lambda console: render(result, console, layers=layers, ops=ops), opts.json_path,
+         claims=(csv_path,))
+    if csv_path:
+        from attnprof.files import write_text
+        from attnprof.report.csv import detail_csv
+
+        write_text(csv_path, detail_csv(result))

@@ -55,7 +55,8 @@ def to_count(result: OpCount, train: bool, runs: Runs | None = None) -> Count:
         uncounted=dict(sorted(result.uncounted_ops.items())),
         notes=tuple(notes), layers={p: c.macs for p, c in layer_costs.items()},
         ops=ops, layer_costs=layer_costs, device=result.device,
-        extra={"peak_live_bytes": result.peak_live_bytes, "decomposed": decomposed(result)},
+        extra={"peak_live_bytes": result.peak_live_bytes, "decomposed": decomposed(result),
+               "output_shapes": dict(sorted(result.output_shapes.items()))},
         input="meta" if result.device == "meta" else "real",
         input_why=describe(runs) if runs is not None else None, flops_range=flops_range,
     )

@@ -81,6 +81,8 @@ class OpCount:
     peak_live_bytes: int = 0  # most bytes of op outputs alive at once (an estimate of peak)
     cells: dict[Cell, Tally] = field(default_factory=lambda: defaultdict(Tally))
     calls: Counter = field(default_factory=Counter)  # module path -> forward calls
+    # module path -> the shape of its first call's output (its first tensor output)
+    output_shapes: dict[str, list[int]] = field(default_factory=dict)
     seed: int = 0  # of the input (and of the RNGs the block may draw from)
     rng_used: bool = False  # the block drew from torch's, Python's or NumPy's global RNG
 
@@ -162,6 +164,7 @@ class _Scopes:
                     self.params.setdefault(key, (path, local))
         self.stack: list[tuple[str, int]] = []
         self.calls: Counter = Counter()
+        self.shapes: dict[str, list[int]] = {}
         self._handles: list[Any] = []
 
     def __enter__(self) -> _Scopes:
@@ -176,8 +179,12 @@ class _Scopes:
                 self.stack.append((path, self.calls[path]))
                 self.calls[path] += 1
 
-        def post(mod, _args, _out):
+        def post(mod, _args, out):
             path = self.paths.get(id(mod))
+            if path is not None and path not in self.shapes:
+                first = out[0] if isinstance(out, (tuple, list)) and out else out
+                if isinstance(first, torch.Tensor):
+                    self.shapes[path] = list(first.shape)
             if path is not None and self.stack and self.stack[-1][0] == path:
                 self.stack.pop()
 
@@ -448,4 +455,5 @@ def count_module(
                 torch.autograd.backward(outs, grads)
     result.rng_used = rng["used"]
     result.calls = scopes.calls
+    result.output_shapes = scopes.shapes
     return result

@@ -1,14 +1,91 @@
-"""Records as CSV: one row per profile, one column per figure (compare, sweep). Users parse
-this file: its columns and their order are part of the contract."""
+"""Records as CSV: one row per profile, one column per figure (compare, sweep); one row per
+layer and per op of one profile (stat). Users parse these files: their columns and their
+order are part of the contract."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
-from attnprof.report.views import RECORD_COLUMNS, records_view
+from attnprof.metrics import METRICS, metric
+from attnprof.report.views import op_rows, output_shapes
 from attnprof.results import Profile
+from attnprof.spec import BACKENDS
+
+
+@dataclass(frozen=True)
+class Records:
+    """Raw figures, one record per profile: for formats users parse (CSV). ``None`` is a
+    figure that was not measured or not counted."""
+
+    columns: tuple[str, ...]
+    rows: tuple[Mapping[str, object], ...]
+
+
+RECORD_COLUMNS = ("name", "block", "options", "batch", "channels", "height", "width", "dtype",
+                  "device", "mode", *METRICS, "latency_iqr_ms", "bytes_read", "bytes_written",
+                  *[f"{b}_macs" for b in BACKENDS])
+
+
+def record(p: Profile) -> dict[str, object]:
+    b, c, h, w = p.input.shape
+    own = p.own
+    out: dict[str, object] = {
+        "name": p.label, "block": p.block.name,
+        "options": ";".join(f"{k}={v}" for k, v in p.block.options.items()),
+        "batch": b, "channels": c, "height": h, "width": w, "dtype": p.input.dtype,
+        "device": p.input.device, "mode": p.mode,
+        "latency_iqr_ms": p.latency.iqr_ms if p.latency else None,
+        "bytes_read": own.bytes_read if own is not None else None,
+        "bytes_written": own.bytes_written if own is not None else None,
+    }
+    out.update({m: metric(p, m) for m in METRICS})
+    for name in BACKENDS:
+        count = p.counters.get(name)
+        out[f"{name}_macs"] = count.macs if count is not None and count.ok else None
+    return out
+
+
+def records_view(profiles: Iterable[Profile]) -> Records:
+    return Records(RECORD_COLUMNS, tuple(record(p) for p in profiles))
+
+
+DETAIL_COLUMNS = ("table", "name", "type", "output_shape", "calls", "params",
+                  *[f"{b}_macs" for b in BACKENDS], "flops", "transcendentals", "bytes_read",
+                  "bytes_written", "bytes", "self_ms", "time_share")
+
+
+def detail_records(p: Profile) -> Records:
+    """``stat --csv``: the per-layer table (``table`` = ``layer``; ``name`` the module path,
+    empty for the block itself) and then the per-op table (``op``; ``name`` the aten op),
+    raw figures under one header. A figure a row does not have is None."""
+    rows: list[dict[str, object]] = []
+    shapes = output_shapes(p)
+    for x in p.layers:
+        cost = x.cost
+        shape = shapes.get(x.path)
+        rows.append({
+            "table": "layer", "name": x.path, "type": x.type,
+            "output_shape": "x".join(map(str, shape)) if shape is not None else None,
+            "calls": None, "params": x.params,
+            **{f"{b}_macs": x.macs.get(b) for b in BACKENDS},
+            "flops": cost.flops if cost else None,
+            "transcendentals": cost.transcendentals if cost else None,
+            "bytes_read": cost.bytes_read if cost else None,
+            "bytes_written": cost.bytes_written if cost else None,
+            "bytes": cost.bytes if cost else None})
+    for name, c, t in op_rows(p):
+        rows.append({
+            "table": "op", "name": name, "calls": c.calls if c else t.calls,
+            "attnprof_macs": c.macs if c else None, "flops": c.flops if c else None,
+            "transcendentals": c.transcendentals if c else None,
+            "bytes_read": c.bytes_read if c else None,
+            "bytes_written": c.bytes_written if c else None, "bytes": c.bytes if c else None,
+            "self_ms": t.self_ms if t else None, "time_share": t.share if t else None})
+    return Records(DETAIL_COLUMNS, tuple(rows))
+
 
 COLUMNS = list(RECORD_COLUMNS)
 
@@ -22,7 +99,15 @@ def read_rows(path: str) -> list[dict[str, str]]:
 def profiles_csv(profiles: Iterable[Profile], prior: Iterable[dict[str, str]] = ()) -> str:
     """The CSV of ``prior`` rows (as read back by ``read_rows``) and then ``profiles``; an
     absent figure is an empty cell."""
-    records = records_view(profiles)
+    return _csv(records_view(profiles), prior)
+
+
+def detail_csv(profile: Profile) -> str:
+    """``stat --csv``: the per-layer rows, then the per-op rows (``table`` says which)."""
+    return _csv(detail_records(profile))
+
+
+def _csv(records: Records, prior: Iterable[dict[str, str]] = ()) -> str:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=records.columns, lineterminator="\n",
                             extrasaction="ignore")

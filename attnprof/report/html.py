@@ -14,7 +14,8 @@ def profile_html(p: Profile) -> str:
 
     from attnprof.report.rich_render import profile_renderables
 
-    console = Console(record=True, width=120, file=io.StringIO(), force_terminal=True)
+    console = Console(record=True, width=120, file=io.StringIO(), force_terminal=True,
+                      markup=False, emoji=False)
     for part in profile_renderables(p):
         console.print(part)
     return console.export_html(inline_styles=True, code_format="<pre style=\"font-family:"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
+from attnprof.report import gate_views as gv
 from attnprof.report import views as v
 from attnprof.results import Profile
 
@@ -67,11 +68,11 @@ def sweep_markdown(profiles: list[Profile], fits: list[dict]) -> str:
 
 
 def budget_markdown(results: list) -> str:
-    return to_markdown([v.budget_view(results)])
+    return to_markdown([gv.budget_view(results)])
 
 
 def diff_markdown(diffs: list) -> str:
-    return to_markdown([v.check_view(diffs, show_same=True)])
+    return to_markdown([gv.check_view(diffs, show_same=True)])
 
 
 def append_step_summary(markdown: str) -> str | None:

@@ -16,6 +16,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from attnprof.report import gate_views as gv
 from attnprof.report import views as v
 from attnprof.results import Profile
 
@@ -156,8 +157,8 @@ def ops_table(p: Profile) -> RenderableType:
 
 
 def budget_table(results: list) -> RenderableType:
-    return table(v.budget_view(results))
+    return table(gv.budget_view(results))
 
 
 def diff_table(diffs: list, show_same: bool = False) -> RenderableType:
-    return table(v.check_view(diffs, show_same))
+    return table(gv.check_view(diffs, show_same))

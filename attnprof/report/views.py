@@ -4,27 +4,23 @@ A view is data: a :class:`Heading` (a title and lines of text) or a :class:`Tabl
 (title, columns, rows of strings, notes). The builders here decide *what* a report shows
 and format every number once; the renderers only lay views out (``rich_render.py`` for the
 terminal and notebooks, ``markdown.py`` for GitHub), so each format carries the same facts
-and a new format is one file that reads these views. CSV, which users parse, reads
-:func:`records_view`: raw values rather than formatted strings.
+and a new format is one file that reads these views. CSV, which users parse, has records
+of raw values instead (:mod:`attnprof.report.csv`).
 
 Torch-free and rich-free: this module reads Profiles (and budget and check results) only.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from attnprof.metrics import METRICS, metric
+from attnprof.metrics import metric
 from attnprof.reconcile import missed_ops, missed_text, share_text
 from attnprof.report import fmt
 from attnprof.results import Comparison, Count, HostDelta, OpCost, OpTime, Profile
-from attnprof.spec import BACKENDS
-
-if TYPE_CHECKING:  # only their fields are read; importing them here would pull in more
-    from attnprof.check import Diff
-    from attnprof.suite import BudgetResult
 
 Tone = Literal["good", "bad", "warn"]
 
@@ -87,19 +83,94 @@ STATUS_TONE: dict[str, Tone] = {"ok": "good", "failed": "bad", "skipped": "warn"
                                 "unavailable": "warn"}
 
 
-def median_text(lat: Any) -> str:
-    """A latency's median with no more digits than its 95% interval supports."""
+def ratio_text(x: float, low: float | None = None, high: float | None = None) -> str:
+    """A ratio with the digits its interval supports (3 significant without one)."""
+    from attnprof.measure.stats import significant
+
+    return significant(x, math.nan if low is None else low, math.nan if high is None else high)
+
+
+def time_format(lat: Any) -> Callable[[float | None], str]:
+    """The one precision rule for a latency's figures: the median gets the digits its 95%
+    interval supports (3 significant without one), and every other time of the same
+    measurement (interval, IQR, min, mean, p90) is written in the same unit with the same
+    decimals, so no figure claims more than the median's."""
     from attnprof.measure.stats import format_ms
 
-    plain = fmt.ms(lat.median_ms)
+    head = format_ms(lat.median_ms, lat.ci_low_ms, lat.ci_high_ms)
+    number, unit = head.split(" ")
+    decimals = len(number.split(".")[1]) if "." in number else 0
+    scale = 1e3 if unit == "µs" else 1.0
+
+    def one(value_ms: float | None) -> str:
+        if value_ms is None:
+            return "-"
+        return f"{value_ms * scale:.{decimals}f} {unit}"
+
+    return one
+
+
+def median_text(lat: Any) -> str:
+    """A latency's median with no more digits than its 95% interval supports."""
+    return time_format(lat)(lat.median_ms)
+
+
+def interval_text(lat: Any) -> str:
+    """``95% CI 20.3 to 21.3 µs`` (the interval's own coverage when it is not 95%)."""
     if lat.ci_low_ms is None or lat.ci_high_ms is None:
-        return plain
-    supported = format_ms(lat.median_ms, lat.ci_low_ms, lat.ci_high_ms)
-    return supported if len(supported) < len(plain) else plain  # fewer digits wins
+        return "no interval"
+    t = time_format(lat)
+    low, high = t(lat.ci_low_ms), t(lat.ci_high_ms)
+    level = f"{100 * lat.ci_coverage:.1f}%" if lat.ci_coverage else "95%"
+    return f"{level} CI {low.split(' ')[0]} to {high}"
+
+
+def _human(n: float | None) -> str:
+    """A count in human units, 3 significant digits: 6422784 -> '6.42 M', 33044 ->
+    '33.0 k', 128 -> '128'."""
+    if n is None:
+        return "-"
+    for div, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(n) >= div:
+            return f"{n / div:#.3g}".rstrip(".") + f" {prefix}"
+    return f"{n:,.0f}"
+
+
+def headline(p: Profile) -> str:
+    """The figures a user came for, on one line: parameters, MACs, FLOPs (attnprof's count
+    of every op) in human units, and the latency's median with its 95% interval. In a host
+    network, what the block adds to it, and in percent of the network without it."""
+    h = p.host
+    if h is not None:
+        parts = []
+        for key, unit in (("params", " params"), ("macs", " MACs"), ("flops", " FLOPs"),
+                          ("latency_ms", "")):
+            a = h.added(key)
+            if a is None:
+                continue
+            base = (h.base.latency.median_ms if h.base.latency else None) \
+                if key == "latency_ms" else getattr(h.base, key)
+            if key == "latency_ms" and h.latency_comparison is not None:
+                # a comparison: the added time and the ratio, each with its interval
+                parts.append(f"latency {added_ms_text(h)} "
+                             f"({comparison_text(h.latency_comparison)})")
+                continue
+            text = (f"latency {'+' if a >= 0 else ''}{time_format(h.total.latency)(a)}"
+                    if key == "latency_ms" else f"+{_human(a)}{unit}")
+            parts.append(text + (f" ({100 * a / base:+.2f}%)" if base else ""))
+        return f"{p.label} in {h.name} ({h.blocks} blocks) adds " + ", ".join(parts)
+    own = p.own
+    parts = [f"{_human(p.params)} params"]
+    if own is not None:
+        parts += [f"{_human(own.macs)} MACs", f"{_human(own.flops)} FLOPs"]
+    lat = p.latency
+    if lat is not None:
+        parts.append(f"latency {median_text(lat)}"
+                     + (f" ({interval_text(lat)})" if lat.ci_low_ms is not None else ""))
+    return f"{p.label}: " + ", ".join(parts)
 
 
 def header_view(p: Profile) -> Heading:
-    prm = p.parameters
     where = f"input {p.input.text} {p.input.dtype} on {p.input.device}, mode {p.mode}"
     if p.input.memory_format != "contiguous":
         where += f", {p.input.memory_format}"
@@ -107,13 +178,15 @@ def header_view(p: Profile) -> Heading:
         where += ", timed compiled (torch.compile)"
     if p.latency is not None and p.latency.cuda_graph:
         where += ", timed as a CUDA graph"
-    lines = [f"options: {fmt.option_text(p.block.options)}"]
+    if p.label != p.block.name:
+        where = f"block {p.block.name}, {where}"
+    lines = [where, f"options: {fmt.option_text(p.block.options)}"]
     if p.block.unused_options:
-        lines.append(f"not applied: {fmt.option_text(p.block.unused_options)} (taken into "
-                     "the constructor's **kwargs; the block is the same without them)")
-    lines.append(f"params {fmt.count(prm.total)} ({fmt.count(prm.trainable)} trainable, "
-                 f"{fmt.nbytes(prm.bytes)})")
-    return Heading(f"{p.block.name}: {where}", tuple(lines))
+        lines.append(f"not applied: {fmt.option_text(p.block.unused_options)} (the built "
+                     "block is the same without them or with other values)")
+    if p.own is None:
+        lines.append("MACs and FLOPs: attnprof's counter did not run")
+    return Heading(headline(p), tuple(lines))
 
 
 def _pct(added: float | None, base: float | None) -> str:
@@ -144,9 +217,9 @@ def host_view(p: Profile) -> TableView:
     notes = []
     if b.latency is not None and t.latency is not None:
         c = h.latency_comparison
-        rows.append(["latency (median)", ms_text(b.latency), ms_text(t.latency),
-                     added_ms_text(h), ratio_text(c) if c else
-                     _pct(h.added("latency_ms"), b.latency.median_ms)])
+        rows.append(["latency (median)", median_text(b.latency), median_text(t.latency),
+                     added_ms_text(h) if c else time_format(t.latency)(h.added("latency_ms")),
+                     comparison_text(c) if c else _pct(h.added("latency_ms"), b.latency.median_ms)])
         if c is not None:
             notes.append(comparison_note(c, f"{h.name} with {p.block.name}",
                                          f"{h.name} without it"))
@@ -164,22 +237,13 @@ def host_view(p: Profile) -> TableView:
                   rows, notes)
 
 
-def ms_text(lat: Any) -> str:
-    """A median time with the digits its interval supports."""
-    from attnprof.measure.stats import format_ms
-
-    return format_ms(lat.median_ms, lat.ci_low_ms, lat.ci_high_ms)
-
-
-def ratio_text(c: Comparison) -> str:
-    """"1.21× [1.15×, 1.26×] slower": a ratio with the digits its interval supports."""
-    from attnprof.measure.stats import significant
-
+def comparison_text(c: Comparison) -> str:
+    """"1.21x [1.15x, 1.26x] slower": a ratio with the digits its interval supports."""
     if c.ci_low is None or c.ci_high is None:
-        return f"{c.ratio:.3g}× (no interval) {c.verdict}"
+        return f"{ratio_text(c.ratio)}x (no interval) {c.verdict}"
     lo, hi = c.ci_low, c.ci_high
-    d = max(len(significant(c.ratio, lo, hi).partition(".")[2]), 2)
-    return f"{c.ratio:.{d}f}× [{lo:.{d}f}×, {hi:.{d}f}×] {c.verdict}"
+    return (f"{ratio_text(c.ratio, lo, hi)}x [{ratio_text(lo, lo, hi)}x, "
+            f"{ratio_text(hi, lo, hi)}x] {c.verdict}")
 
 
 def added_ms_text(h: HostDelta) -> str:
@@ -238,72 +302,104 @@ def counters_view(p: Profile) -> TableView:
 
 
 def cost_view(p: Profile) -> TableView:
-    """Memory, attnprof's work, latency and the roofline."""
-    m = p.memory
-    rows = [["parameters", fmt.nbytes(m.params_bytes), ""],
-            ["activations written", fmt.nbytes(m.activations_bytes),
-             "every op output (attnprof)"],
-            ["peak", fmt.nbytes(m.peak_bytes), m.peak_method or ""]]
-    if m.saved_for_backward_bytes is not None:
-        rows.append(["saved for backward", fmt.nbytes(m.saved_for_backward_bytes), "autograd"])
-    own = p.own
+    """attnprof's work, memory, latency and the roofline. Counts are exact; latency's
+    method is a note, so the table stays narrow."""
+    m, prm, own = p.memory, p.parameters, p.own
+    rows = [["parameters", fmt.count(prm.total),
+             f"{fmt.nbytes(m.params_bytes)}, {fmt.count(prm.trainable)} trainable"]]
     if own is not None:
         rows += [["MACs (matmul, conv)", fmt.count(own.macs), "attnprof"],
+                 ["FLOPs (every op)", fmt.count(own.flops), "attnprof"],
                  ["transcendentals", fmt.count(own.transcendentals),
                   "sigmoid, exp, ... (attnprof)"],
                  ["bytes read + written", fmt.nbytes(own.bytes),
                   f"{fmt.nbytes(own.bytes_read)} + {fmt.nbytes(own.bytes_written)} (attnprof)"]]
         if own.bytes:
             rows.append(["arithmetic intensity", f"{own.flops / own.bytes:.3f} FLOP/B",
-                         "attnprof FLOPs / bytes read+written"])
+                         "FLOPs / bytes read + written"])
+    rows += [["activations written", fmt.nbytes(m.activations_bytes),
+              "every op output (attnprof)"],
+             ["peak memory", fmt.nbytes(m.peak_bytes), m.peak_method or ""]]
+    if m.saved_for_backward_bytes is not None:
+        rows.append(["saved for backward", fmt.nbytes(m.saved_for_backward_bytes), "autograd"])
     lat = p.latency
     if lat is None:
         rows.append(["latency", "-", "not measured (--no-latency)"])
         return _table("Work, memory and time", _cols("what", "value>", "how"), rows)
-    how = f"IQR {fmt.ms(lat.iqr_ms)}, "
-    if lat.ci_low_ms is not None and lat.ci_high_ms is not None:
-        level = f"{100 * lat.ci_coverage:.1f}% " if lat.ci_coverage else ""
-        how += f"{level}CI {fmt.ms(lat.ci_low_ms)} to {fmt.ms(lat.ci_high_ms)}, "
-    how += (f"{lat.samples} samples x {lat.runs_per_sample} runs, {lat.threads} thread(s)"
-            + (f" ({lat.threads_reason})" if lat.threads_reason else "") + f", {lat.mode}")
-    how += "".join(f", {flag}" for flag, on in (("torch.compile", lat.compiled),
-                                                 ("CUDA graph", lat.cuda_graph),
-                                                 ("channels_last", lat.channels_last),
-                                                 ("L2 flushed before each call", lat.l2_flush))
-                   if on)
-    rows.append(["latency (median)", median_text(lat), how])
+    t = time_format(lat)
+    rows.append(["latency (median)", t(lat.median_ms),
+                 f"{interval_text(lat)}, IQR {t(lat.iqr_ms)}"])
     if lat.device_ms is not None:
         rows.append(["device time", fmt.ms(lat.device_ms),
-                     "per call, between CUDA events (kernels without host overhead)"])
+                     "per call, between CUDA events (no host overhead)"])
     rows.append(["throughput", f"{fmt.sig3(lat.images_per_s)} img/s",
-                 f"min {fmt.ms(lat.min_ms)}, mean {fmt.ms(lat.mean_ms)}, "
-                 f"p90 {fmt.ms(lat.p90_ms)}; {lat.method}"])
+                 f"min {t(lat.min_ms)}, mean {t(lat.mean_ms)}, p90 {t(lat.p90_ms)}"])
+    notes = [f"latency: {latency_method(lat)}"]
     roof = p.roofline
     if roof is None:
         rows.append(["roofline", "-", "run 'attnprof calibrate' once to measure this machine"])
     else:
         over = ("" if roof.latency_over_floor is None
-                else f"; measured latency is {roof.latency_over_floor:.1f}x the floor")
+                else f"; latency {roof.latency_over_floor:.1f}x the floor")
+        dram = " (DRAM; the data fit in cache)" if roof.cache_resident and \
+            roof.bound == "memory" else ""
         rows += [["achieved", f"{roof.achieved_gbs:.2f} GB/s",
                   f"{roof.achieved_gflops:.2f} GFLOP/s (peaks {roof.peak_gbs:.1f} GB/s, "
                   f"{roof.peak_gflops:.1f} GFLOP/s)"],
-                 ["roofline floor", fmt.ms(roof.floor_ms), f"{roof.bound}-bound{over}"]]
+                 ["roofline floor", fmt.ms(roof.floor_ms), f"{roof.bound}-bound{dram}{over}"]]
+        notes += roofline_notes(roof)
     return _table("Work, memory and time", _cols("what", "value>", "how"), rows,
-                  [f"latency: {w}" for w in lat.warnings])
+                  notes + [f"latency: {w}" for w in lat.warnings])
+
+
+def latency_method(lat: Any) -> str:
+    """How a latency was measured: samples, threads and why, mode, the timer, and what was
+    timed (compiled, CUDA graph, memory format, cold cache)."""
+    text = (f"{lat.samples} samples x {lat.runs_per_sample} runs, {lat.threads} thread(s)"
+            + (f" ({lat.threads_reason})" if lat.threads_reason else "") + f", {lat.mode}")
+    text += "".join(f", {flag}" for flag, on in (("torch.compile", lat.compiled),
+                                                  ("CUDA graph", lat.cuda_graph),
+                                                  ("channels_last", lat.channels_last),
+                                                  ("L2 flushed before each call", lat.l2_flush))
+                    if on)
+    return f"{text}; {lat.method}"
+
+
+def roofline_notes(roof: Any) -> list[str]:
+    """What bounds the floor: a working set that fits in the last-level cache is not bound
+    by DRAM bandwidth, so achieved GB/s may pass the measured peak."""
+    if not roof.cache_resident:
+        return []
+    return [f"roofline: the working set ({fmt.nbytes(roof.working_set_bytes)}, the estimated "
+            f"peak memory) fits in the {fmt.nbytes(roof.llc_bytes)} last-level cache, so the "
+            "DRAM bandwidth of the floor does not bound this block: achieved GB/s may pass "
+            "the peak, and the latency may be under the floor"]
 
 
 def layers_view(p: Profile) -> TableView:
     """One row per module: each backend's MACs there (children included), attnprof's FLOPs
     and bytes. Detail tables show exact counts."""
     backends = list(p.counters)
-    rows = [[x.path or "(block)", x.type, fmt.count(x.params),
+    shapes = output_shapes(p)
+    rows = [[x.path or "(block)", x.type, shape_text(shapes.get(x.path)), fmt.count(x.params),
              *[fmt.count(x.macs.get(b)) for b in backends],
              fmt.count(x.cost.flops) if x.cost else "-",
              fmt.count(x.cost.bytes) if x.cost else "-"] for x in p.layers]
-    return _table("Per layer: MACs as each backend counts them (children included), "
-                  "attnprof's FLOPs and bytes",
-                  _cols("module", "type", "params>", *[f"{b}>" for b in backends], "FLOPs>",
-                        "bytes>"), rows)
+    return _table("Per layer: output shape, MACs as each backend counts them (children "
+                  "included), attnprof's FLOPs and bytes",
+                  _cols("module", "type", "output shape", "params>",
+                        *[f"{b}>" for b in backends], "FLOPs>", "bytes>"), rows)
+
+
+def output_shapes(p: Profile) -> Mapping[str, Sequence[int]]:
+    """Each module's output shape (its first call's), as attnprof's counter saw it; empty
+    for a profile made before it recorded them."""
+    c = p.counters.get("attnprof")
+    return (c.extra.get("output_shapes") or {}) if c is not None and c.ok else {}
+
+
+def shape_text(shape: Sequence[int] | None) -> str:
+    return "-" if shape is None else "×".join(map(str, shape))
 
 
 def op_rows(p: Profile) -> list[tuple[str, OpCost | None, OpTime | None]]:
@@ -427,33 +523,61 @@ def _name(p: Profile, base: Profile | None) -> str:
 
 def compare_view(profiles: list[Profile], baseline: str | None = None) -> TableView:
     """One row per profile: attnprof's counts and the measurements, with ratios to the
-    baseline (the same ratios as the JSON's ``comparison``)."""
+    baseline (the same ratios as the JSON's ``comparison``); latency's ratio, its 95%
+    interval and verdict in a column of their own. One input for all is said in the title
+    rather than repeated on every row."""
     base = next((p for p in profiles if p.label == baseline), None)
     ratios = {r["name"]: r for r in (comparison(profiles, baseline) or {"rows": []})["rows"]}
+    inputs = {p.input.text for p in profiles}
+    per_row_input = len(inputs) > 1
+    verdicts = False
     rows = []
     for p in profiles:
-        cells = [_name(p, base), p.input.text]
+        cells = [_name(p, base), *([p.input.text] if per_row_input else [])]
+        vs = ""
         for key, _, render in COMPARED:
             text = render(metric(p, key))
             if key == "latency_ms" and p.latency is not None:
                 text = median_text(p.latency)
-                text += f" ±{fmt.ms(p.latency.iqr_ms / 2)}"
+                text += f" ±{time_format(p.latency)(p.latency.iqr_ms / 2)}"
             ratio = ratios[p.label][key]["ratio"] if p is not base and ratios else None
             if ratio is not None:
                 detail = ratios[p.label][key]
                 if key == "latency_ms" and detail.get("verdict"):
-                    span = (f" [{detail['ci_low']:.2f}, {detail['ci_high']:.2f}]"
-                            if detail.get("ci_low") is not None else "")
-                    text += f" ({ratio:.2f}x{span} {detail['verdict']})"
-                else:
-                    text += f" ({ratio:.2f}x)"
+                    lo, hi = detail.get("ci_low"), detail.get("ci_high")
+                    span = (f" [{ratio_text(lo, lo, hi)}, {ratio_text(hi, lo, hi)}]"
+                            if lo is not None and hi is not None else "")
+                    vs = f"{ratio_text(ratio, lo, hi)}x{span} {detail['verdict']}"
+                    verdicts = True
+                else:  # two decimals, or two significant digits below 0.01 (never 0.00x)
+                    text += f" ({ratio:.2f}x)" if ratio == 0 or ratio >= 0.01 \
+                        else f" ({ratio:.2g}x)"
             cells.append(text)
-        rows.append(cells)
-    title = "Side by side (attnprof's counts; latency median ± half IQR"
-    title += (f"; ratios to {baseline}, latency's with its 95% interval and verdict)"
-              if baseline else ")")
-    return _table(title, _cols("block", "input", *[f"{label}>" for _, label, _ in COMPARED]),
-                  rows)
+        rows.append([*cells, vs])
+    title = "Side by side" + (f" at {next(iter(inputs))}" if len(inputs) == 1 else "")
+    title += " (attnprof's counts" + ("; latency median ± half IQR"
+                                      if any(p.latency for p in profiles) else "")
+    title += (f"; ratios to {baseline}" + (", latency's with its 95% interval and verdict"
+                                            if verdicts else "") + ")" if baseline else ")")
+    latency_vs = (f"latency / {baseline}",) if verdicts else ()
+    if not verdicts:
+        rows = [r[:-1] for r in rows]
+    return _table(title, _cols("block", *(["input"] if per_row_input else []),
+                               *[f"{label}>" for _, label, _ in COMPARED], *latency_vs), rows,
+                  latency_notes(profiles))
+
+
+def latency_notes(profiles: Sequence[Profile], most: int = 8) -> list[str]:
+    """What the timing of several profiles says about its own quality (noise, a busy
+    machine), under the table as ``stat`` shows it: each warning with its case, or, past
+    ``most`` lines, how many cases were flagged."""
+    flagged = [(p.label, w) for p in profiles if p.latency is not None
+               for w in p.latency.warnings]
+    if len(flagged) <= most:
+        return [f"latency of {name}: {w}" for name, w in flagged]
+    cases = len(dict.fromkeys(name for name, _ in flagged))
+    return [f"latency: {cases} of {len(profiles)} cases flagged ({len(flagged)} warnings: "
+            "noise or a busy machine); the JSON's latency.quality says which"]
 
 
 HOST_ADDED = [("params", "+params", fmt.count), ("macs", "+MACs", fmt.count),
@@ -466,7 +590,7 @@ def _added(h: HostDelta | None, key: str, render: Callable[[Any], str]) -> str:
     if a is None:
         return "-"
     if key == "latency_ms" and h.latency_comparison is not None:
-        return f"{added_ms_text(h)} ({ratio_text(h.latency_comparison)})"
+        return f"{added_ms_text(h)} ({comparison_text(h.latency_comparison)})"
     if key == "latency_ms":
         b = h.base.latency.median_ms if h.base.latency else None
     else:
@@ -532,109 +656,6 @@ def scaling_view(fits: list[Mapping[str, Any]]) -> TableView:
             for f in fits]
     return _table("How each cost scales along the swept axis (least squares, log-log)",
                   _cols("block", "cost ∝ axis^k"), rows)
-
-
-# -- budgets and checks -----------------------------------------------------------------------
-
-def _budget_value(v: float | None, what: str) -> str:
-    if v is None:
-        return "-"
-    if what.startswith("latency /"):
-        return f"{v:.3f}x"
-    if "latency" in what:
-        return fmt.ms(v)
-    if "bytes" in what:
-        return fmt.nbytes(int(v))
-    return fmt.count(int(v)) if float(v).is_integer() else f"{v:.4g}"
-
-
-def budget_view(results: list[BudgetResult]) -> TableView:
-    """Each budget's value and outcome; a latency ratio with its 95% interval. An
-    inconclusive budget (the interval straddles the limit) is said plainly."""
-    failed = sum(r.outcome == "fail" for r in results)
-    unsure = sum(r.outcome == "inconclusive" for r in results)
-    title = f"Budgets: {len(results) - failed - unsure} passed, {failed} failed"
-    if unsure:
-        title += f", {unsure} inconclusive"
-
-    def value(r: BudgetResult) -> str:
-        text = _budget_value(r.value, r.what)
-        if r.ci_low is not None and r.ci_high is not None:
-            text += f" [{r.ci_low:.3f}, {r.ci_high:.3f}]"
-        return text
-
-    label = {"pass": "pass", "fail": "FAIL", "inconclusive": "INCONCLUSIVE"}
-    notes = ([f"{unsure} latency budget(s) inconclusive: the ratio's 95% interval straddles "
-              "the limit (or the times were noisy); not a failure unless --strict"]
-             if unsure else [])
-    return _table(title, _cols("case", "budget", "value>", "result"),
-                  [[r.case, r.what, value(r), label.get(r.outcome, r.outcome)]
-                   for r in results], notes,
-                  tones=["good" if r.outcome == "pass" else "bad" for r in results], toned=3)
-
-
-def _diff_row(d: Diff) -> list[str]:
-    def v(x: float | None) -> str:
-        if x is None:
-            return "-"
-        if "latency" in d.metric:
-            return f"{x:.3f}" + ("x" if "/" in d.metric else " ms")
-        return fmt.count(int(x))
-
-    change = "-" if d.change is None else f"{100 * d.change:+.2f}%"
-    return [d.case, d.metric, v(d.baseline), v(d.value), change, d.verdict]
-
-
-def check_view(diffs: list[Diff], show_same: bool = True) -> TableView:
-    """Each figure against the baseline; without ``show_same`` the unchanged ones are
-    counted in a note instead of listed."""
-    failed = sum(d.failed for d in diffs)
-    shown = [d for d in diffs if show_same or d.verdict != "same"]
-    hidden = len(diffs) - len(shown)
-    notes = [f"{hidden} unchanged figure(s) not listed (--all lists them)"] if hidden else []
-    return _table(f"Check against the baseline: {failed} regression(s)",
-                  _cols("case", "metric", "baseline>", "now>", "change>", "verdict"),
-                  [_diff_row(d) for d in shown], notes,
-                  ["bad" if d.failed else "good" for d in shown], toned=5)
-
-
-# -- records for parsing (CSV) ------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Records:
-    """Raw figures, one record per profile: for formats users parse (CSV). ``None`` is a
-    figure that was not measured or not counted."""
-
-    columns: tuple[str, ...]
-    rows: tuple[Mapping[str, object], ...]
-
-
-RECORD_COLUMNS = ("name", "block", "options", "batch", "channels", "height", "width", "dtype",
-                  "device", "mode", *METRICS, "latency_iqr_ms", "bytes_read", "bytes_written",
-                  *[f"{b}_macs" for b in BACKENDS])
-
-
-def record(p: Profile) -> dict[str, object]:
-    b, c, h, w = p.input.shape
-    own = p.own
-    out: dict[str, object] = {
-        "name": p.label, "block": p.block.name,
-        "options": ";".join(f"{k}={v}" for k, v in p.block.options.items()),
-        "batch": b, "channels": c, "height": h, "width": w, "dtype": p.input.dtype,
-        "device": p.input.device, "mode": p.mode,
-        "latency_iqr_ms": p.latency.iqr_ms if p.latency else None,
-        "bytes_read": own.bytes_read if own is not None else None,
-        "bytes_written": own.bytes_written if own is not None else None,
-    }
-    out.update({m: metric(p, m) for m in METRICS})
-    for name in BACKENDS:
-        count = p.counters.get(name)
-        out[f"{name}_macs"] = count.macs if count is not None and count.ok else None
-    return out
-
-
-def records_view(profiles: Iterable[Profile]) -> Records:
-    return Records(RECORD_COLUMNS, tuple(record(p) for p in profiles))
 
 
 # -- a whole network (model) ------------------------------------------------------------------

@@ -455,6 +455,32 @@ class TimmBlock:
         except Exception as exc:
             raise BadInput(f"timm's get_attn('{self.key}') failed: {_describe(exc)}") from None
 
+    def probes(self, options: dict[str, Any]) -> dict[str, list[Any]]:
+        """Other values to build each option with, to find those timm's constructor ignores
+        (:func:`attnprof.building.unused_options`): a value given other than timm's default
+        is tried at the default (the block without it); a number at its default is tried at
+        three or four other values, far and near (a flag at its opposite), so an option
+        counts as unused only when none changes the block at the case's channels. Layer
+        names and None are not probed."""
+        entry = entries().get(self.key)
+        declared = {p.name: p for p in (entry.params or ())} if entry else {}
+        out: dict[str, list[Any]] = {}
+        for name, value in options.items():
+            p = declared.get(name)
+            default = p.default if p is not None else NOT_LITERAL
+            if name in LAYER_OPTIONS or value is None or isinstance(value, str):
+                continue
+            if default is not NOT_LITERAL and default is not None and value != default:
+                out[name] = [default]
+            elif isinstance(value, bool):
+                out[name] = [not value]
+            elif isinstance(value, int):
+                out[name] = [4 * value + 3, value + 1, 2 * value + 1]
+            elif isinstance(value, float):  # rounded channel counts hide small changes
+                out[name] = [value * 4 or 1.0, value / 4 or 0.25, value * 2 or 0.5,
+                             value / 2 or 0.125]
+        return out
+
     def __call__(self, channels: int, **options: Any):
         cls = self.load()
         entry = entries().get(self.key)

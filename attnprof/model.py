@@ -251,7 +251,7 @@ class Timing:
     attention_ci: list[float] | None = None
     share_ci: list[float] | None = None
     module_ci: dict[str, list[float] | None] = field(default_factory=dict)
-    # what makes the times doubtful (noise, a busy machine: attnprof.measure.stats.quality)
+    # what makes the times doubtful (noise, a busy machine: attnprof.measure.quality)
     warnings: tuple[str, ...] = ()
 
 
@@ -262,7 +262,9 @@ def time_modules(net, x, targets: list[tuple[str, Any]], budget_s: float, device
     the forward is done (nothing synchronises inside the forward)."""
     import torch
 
-    from attnprof.measure import stats
+    from attnprof.measure.machine import machine_state
+    from attnprof.measure.quality import quality
+    from attnprof.stats.order import median_ci
 
     cuda = device.startswith("cuda")
     if cuda:
@@ -317,7 +319,7 @@ def time_modules(net, x, targets: list[tuple[str, Any]], budget_s: float, device
                     acc[path] += seconds(a, b)
                 totals.append(total)
                 if len(totals) % 16 == 1:  # the run queue now and then while timing
-                    machine.append(stats.machine_state())
+                    machine.append(machine_state())
                 for p, v in acc.items():
                     per[p].append(v)
                 sums.append(sum(acc.values()))
@@ -332,8 +334,8 @@ def time_modules(net, x, targets: list[tuple[str, Any]], budget_s: float, device
         module_ms={p: median(v) * 1e3 for p, v in per.items()},
         module_share={p: median([a / t for a, t in zip(v, totals, strict=True)])
                       for p, v in per.items()},
-        warnings=stats.quality(
-            totals, threads=torch.get_num_threads(), ci=stats.median_ci(totals),
+        warnings=quality(
+            totals, threads=torch.get_num_threads(), ci=median_ci(totals),
             machine=sorted(machine, key=lambda m: m.others or 0)[len(machine) // 2]
             if machine else None).warnings,
         network_ci=_ci(totals, 1e3), attention_ci=_ci(sums, 1e3), share_ci=_ci(shares),
@@ -341,9 +343,9 @@ def time_modules(net, x, targets: list[tuple[str, Any]], budget_s: float, device
 
 
 def _ci(samples: list[float], scale: float = 1.0) -> list[float] | None:
-    """The median's 95% interval (attnprof.measure.stats.median_ci), scaled; None when
+    """The median's 95% interval (attnprof.stats.order.median_ci), scaled; None when
     there are too few samples for one."""
-    from attnprof.measure.stats import median_ci
+    from attnprof.stats.order import median_ci
 
     est = median_ci(samples)
     return [est.low * scale, est.high * scale] if est.bounded else None

@@ -89,7 +89,7 @@ STATUS_TONE: dict[str, Tone] = {"ok": "good", "failed": "bad", "skipped": "warn"
 
 def median_text(lat: Any) -> str:
     """A latency's median with no more digits than its 95% interval supports."""
-    from attnprof.measure.stats import format_ms
+    from attnprof.units import format_ms
 
     plain = fmt.ms(lat.median_ms)
     if lat.ci_low_ms is None or lat.ci_high_ms is None:
@@ -357,9 +357,9 @@ def comparison(profiles: list[Profile], baseline: str | None) -> dict[str, Any] 
 
 def latency_verdict(p: Profile, base: Profile) -> dict[str, Any]:
     """``p``'s latency against ``base``'s: the ratio's 95% interval and a verdict (faster,
-    slower, same within ±5%, or inconclusive; attnprof.measure.stats). A time whose samples
+    slower, same within ±5%, or inconclusive; attnprof.stats.verdicts). A time whose samples
     timed the scheduler is never decisive."""
-    from attnprof.measure import stats
+    from attnprof.stats.verdicts import verdict
 
     if p is base or p.latency is None or base.latency is None:
         return {"ci_low": None, "ci_high": None, "verdict": None}
@@ -367,7 +367,7 @@ def latency_verdict(p: Profile, base: Profile) -> dict[str, Any]:
     trusted = p.latency.trustworthy and base.latency.trustworthy
     return {"ci_low": est.low if est.bounded else None,
             "ci_high": est.high if est.bounded else None,
-            "verdict": stats.verdict(est, trusted=trusted)}
+            "verdict": verdict(est, trusted=trusted)}
 
 
 def _name(p: Profile, base: Profile | None) -> str:
@@ -607,7 +607,7 @@ def model_views(doc: Mapping[str, Any]) -> list[View]:
         return [fmt.count(c["params"]), fmt.si(c["macs"]), fmt.si(c["flops"]),
                 fmt.nbytes(c["bytes"])]
 
-    from attnprof.measure.stats import format_ms
+    from attnprof.units import format_ms
 
     def ms(value: float | None, ci: Sequence[float] | None) -> str:
         """A median time with the digits its interval supports (3 without one)."""

@@ -26,6 +26,21 @@ def write(tmp_path, text, name="suite.toml"):
     return str(p)
 
 
+def verdict_by_definition(ratio, low, high, trusted, threshold=0.05):
+    """docs/latency.md's verdict of a ratio (candidate / baseline time) and its 95% interval:
+    same when the whole interval lies within 1 +- 5%, faster when it lies below 1 and the
+    ratio below 0.95, slower mirrored, else inconclusive; never decisive on untrusted times."""
+    if not trusted:
+        return "inconclusive"
+    if 1 - threshold <= low and high <= 1 + threshold:
+        return "same"
+    if high < 1 and ratio < 1 - threshold:
+        return "faster"
+    if low > 1 and ratio > 1 + threshold:
+        return "slower"
+    return "inconclusive"
+
+
 def test_compare_baseline_json_csv_markdown(cli, tmp_path):
     out, csv, md = tmp_path / "r.json", tmp_path / "r.csv", tmp_path / "r.md"
     r = cli("compare", "se", "eca", "cbam", "-c", "32", "-s", "16", "-o", "ratio=8",
@@ -47,8 +62,10 @@ def test_compare_baseline_json_csv_markdown(cli, tmp_path):
     assert rows["se"]["latency_ms"]["verdict"] is None  # the baseline itself
     for name in ("eca", "cbam"):
         lat = rows[name]["latency_ms"]
-        assert lat["verdict"] in ("faster", "slower", "same", "inconclusive")
         assert lat["ci_low"] <= lat["ratio"] <= lat["ci_high"]
+        trusted = all(by[n]["latency"]["quality"]["trustworthy"] for n in (name, "se"))
+        assert lat["verdict"] == verdict_by_definition(lat["ratio"], lat["ci_low"],
+                                                       lat["ci_high"], trusted)
     se_params, cbam_params = 2 * 32 * 4, 2 * 32 * 4 + 2 * 49
     assert rows["cbam"]["params"]["value"] == cbam_params
     assert rows["cbam"]["params"]["ratio"] == pytest.approx(cbam_params / se_params)

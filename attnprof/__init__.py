@@ -13,11 +13,11 @@ if TYPE_CHECKING:
     from torch import nn
 
     from attnprof.registry import BlockSpec
-    from attnprof.results import Profile
+    from attnprof.results import NetworkProfile, Profile
 
-__all__ = ["__version__", "create_block", "profile", "list_blocks", "get_block",
-           "register_block", "BlockSpec", "Option", "Paper", "Profile", "AttnprofError",
-           "BadInput", "BadOption", "UnknownBlock", "DeviceUnavailable"]
+__all__ = ["__version__", "create_block", "profile", "model", "list_blocks", "get_block",
+           "register_block", "BlockSpec", "Option", "Paper", "Profile", "NetworkProfile",
+           "AttnprofError", "BadInput", "BadOption", "UnknownBlock", "DeviceUnavailable"]
 
 
 def create_block(name: str, channels: int, **options: Any) -> nn.Module:
@@ -49,6 +49,26 @@ def profile(block: Any, channels: int | None = None,
         channels = _infer_channels(block)
     return run(ProfileRequest(block=block, channels=channels, size=size, batch=batch,
                               options=options or {}, **kwargs))
+
+
+def model(network: str, *, block: str | None = None, options: dict[str, Any] | None = None,
+          match: tuple[str, ...] | list[str] = (), size: int | str | tuple[int, int] | None = None,
+          batch: int = 1, **kwargs: Any) -> NetworkProfile:
+    """The attention inside a whole network, as ``attnprof model`` reports it.
+
+    ``network``: ``timm:NAME``, ``torchvision:NAME``, one of attnprof's hosts or
+    ``package.module:Name``; ``block`` (with ``options``) is put in its attention slots
+    first; ``match``: fnmatch patterns naming more modules as attention. ``kwargs`` are the
+    other fields of :class:`attnprof.request.NetworkRequest` (channels, device, backends,
+    latency, threads, budget_s, time_cap_s, verbose). Returns a
+    :class:`attnprof.results.NetworkProfile` (``to_dict()`` is the CLI's JSON document);
+    raises :class:`AttnprofError` subclasses for bad input."""
+    from attnprof.network import profile_network
+    from attnprof.request import NetworkRequest
+
+    return profile_network(NetworkRequest(network=network, block=block, options=options or {},
+                                          match=tuple(match), size=size, batch=batch,
+                                          **kwargs))
 
 
 def _infer_channels(module: Any) -> int:
@@ -145,10 +165,10 @@ def __getattr__(name: str) -> Any:
         from attnprof import registry
 
         return getattr(registry, name)
-    if name == "Profile":
-        from attnprof.results import Profile
+    if name in ("Profile", "NetworkProfile"):
+        from attnprof import results
 
-        return Profile
+        return getattr(results, name)
     if name in ("AttnprofError", "BadInput", "BadOption", "UnknownBlock", "DeviceUnavailable"):
         from attnprof import errors
 

@@ -104,16 +104,29 @@ def _check_parameters_fit(spec, channels: int, options: dict[str, Any]) -> None:
                        "use fewer --channels or other options")
 
 
-def _host(plan: Plan) -> tuple[Any, Any, dict[int, dict[str, Any]], int, dict[str, Any]]:
-    """The host network with the block in every slot, the same network without it, the
-    block's resolved options per channel count, how many slots were filled, and the options
-    the block's ``**kwargs`` took without using them (checked on the first slot's block)."""
+@dataclass(frozen=True)
+class HostBuild:
+    """A host network with the block in every slot (and the same network without it, when
+    asked): the block's resolved options per channel count, how many slots were filled, the
+    options its ``**kwargs`` took without using them, and the block's class."""
+
+    network: Any
+    base: Any
+    per_channels: dict[int, dict[str, Any]]
+    slots: int
+    unused: dict[str, Any]
+    block_type: type | None
+
+
+def host_networks(spec, host, options, *, base: bool = True) -> HostBuild:
+    """Build ``host`` with ``spec`` in every slot (each block by :func:`construct`:
+    containment, module checks), seeded, and without it when ``base``. Options are resolved
+    per slot's channel count; the unused ones are found on the first slot's block."""
     import torch
 
     from attnprof.errors import BadOption
     from attnprof.registry import import_object
 
-    spec, host = plan.spec, plan.host
     make = import_object(host.factory)
     per_channels: dict[int, dict[str, Any]] = {}
     slots = 0
@@ -124,7 +137,7 @@ def _host(plan: Plan) -> tuple[Any, Any, dict[int, dict[str, Any]], int, dict[st
         slots += 1
         if channels not in per_channels:
             try:
-                per_channels[channels] = spec.resolve_options(channels, plan.options)
+                per_channels[channels] = spec.resolve_options(channels, dict(options))
             except BadOption as exc:
                 raise BadOption(f"{exc} (at a {channels}-channel slot of {host.name})") from None
         module = construct(spec, channels, per_channels[channels],
@@ -136,10 +149,11 @@ def _host(plan: Plan) -> tuple[Any, Any, dict[int, dict[str, Any]], int, dict[st
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         network = make(attention)
-        base = make(None)
+        without = make(None) if base else None
     unused = (unused_options(spec, first[0][0], dict(per_channels[first[0][0]]), first[0][1])
               if first else {})
-    return network, base, per_channels, slots, unused
+    return HostBuild(network, without, per_channels, slots, unused,
+                     type(first[0][1]) if first else None)
 
 
 def build_subjects(plan: Plan) -> Built:
@@ -161,14 +175,19 @@ def build_subjects(plan: Plan) -> Built:
         info = BlockInfo(spec.name, recorded_options(applied), spec.kind, spec.source, paper,
                          unused_options=recorded_options(unused))
         return Built(info, (Subject("block", module),))
-    network, base, per_channels, slots, unused = _host(plan)
-    per_channels = {c: recorded_options({k: v for k, v in o.items() if k not in unused})
-                    for c, o in per_channels.items()}
+    h = host_networks(spec, plan.host, plan.options)
+    per_channels = slot_options(h)
     first = next(iter(per_channels.values()), {})
     info = BlockInfo(spec.name, first, spec.kind, spec.source, paper,
-                     unused_options=recorded_options(unused))
-    subjects = (Subject("network", network), Subject("base", base))
-    return Built(info, subjects, per_channels, slots)
+                     unused_options=recorded_options(h.unused))
+    subjects = (Subject("network", h.network), Subject("base", h.base))
+    return Built(info, subjects, per_channels, h.slots)
+
+
+def slot_options(h: HostBuild) -> dict[int, dict[str, Any]]:
+    """Each slot channel count's options as recorded (JSON-safe), the unused ones left out."""
+    return {c: recorded_options({k: v for k, v in o.items() if k not in h.unused})
+            for c, o in h.per_channels.items()}
 
 
 def materialize_lazy(module: Any, plan: Plan) -> None:
@@ -268,3 +287,97 @@ def _plain(v: Any, depth: int = 0) -> Any:
         return ("callable", getattr(v, "__module__", None), getattr(v, "__qualname__", None)
                 or type(v).__qualname__)
     return ("object", type(v).__module__, type(v).__qualname__)
+
+
+# -- a whole network (attnprof model) ------------------------------------------------------------
+
+@dataclass
+class NetworkBuilt:
+    """What the build stage hands on for ``model``: the network (with the block in its slots
+    when one was asked for), its default input size (C, H, W) when the zoo says it, the
+    block's description, and the classes the block built (found as attention by type)."""
+
+    network: Any
+    default_input: tuple[int, ...] | None
+    block: dict[str, Any] | None
+    block_types: dict[type, str]
+
+
+def build_network(plan, *, on_meta: bool = False) -> NetworkBuilt:
+    """Build ``plan``'s network, seeded (and on the meta device when ``on_meta`` and its
+    constructor allows: counting alone needs no memory). With a block, by
+    :func:`host_networks`, as ``--host`` builds it."""
+    import torch
+
+    from attnprof.zoo import zoo_source
+
+    def seeded(make):
+        if on_meta:
+            try:
+                with torch.device("meta"):
+                    return make()
+            except Exception:  # a constructor that reads data (.item()): build it for real
+                pass
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            return make()
+
+    name = plan.network
+    if plan.spec is not None:
+        spec = plan.spec
+        h = seeded(lambda: host_networks(spec, plan.host, plan.options, base=False))
+        block = {"name": spec.name, "source": spec.source, "host_slot": plan.host.slot,
+                 "options": {str(c): o for c, o in sorted(slot_options(h).items())},
+                 "slots": h.slots, "unused_options": recorded_options(h.unused)}
+        types = {h.block_type: f"block:{spec.name}"} if h.block_type is not None else {}
+        return NetworkBuilt(h.network, None, block, types)
+    if zoo_source(name) is not None:
+        from attnprof.zoo.networks import load_network
+
+        net, size = seeded(lambda: load_network(name))
+        return NetworkBuilt(net, size, None, {})
+    from attnprof.hosts import HOSTS
+    from attnprof.registry import import_object
+
+    if name.lower() in HOSTS:
+        factory = import_object(HOSTS[name.lower()].factory)
+        return NetworkBuilt(seeded(lambda: factory(None)), None, None, {})
+    obj = import_object(name)
+    return NetworkBuilt(seeded(lambda: _instantiate(name, obj)), None, None, {})
+
+
+def _instantiate(name: str, obj: Any) -> Any:
+    """A user's network: a module instance (copied) or a constructor called with no
+    arguments, contained (its prints, exits and errors are its own)."""
+    from torch import nn
+
+    from attnprof.contain import first_line, user_code
+    from attnprof.errors import AttnprofError
+    from attnprof.registry import check_network_callable
+
+    if isinstance(obj, nn.Module):
+        return copy.deepcopy(obj)
+    check_network_callable(obj, name)  # nothing but a network's constructor is called
+    try:
+        with user_code(f"network '{name}', while being built,"):
+            net = obj()
+    except AttnprofError:
+        raise
+    except Exception as exc:
+        raise BadInput(f"building network '{name}' with no arguments failed: "
+                       f"{type(exc).__name__}: {first_line(exc)}") from None
+    if not isinstance(net, nn.Module):
+        raise BadInput(f"'{name}' built a {type(net).__name__}, not an nn.Module")
+    return net
+
+
+def without_attention(net: Any, paths: list[str]) -> Any:
+    """A copy of ``net`` with the modules at ``paths`` replaced by ``nn.Identity`` (every
+    other weight the same): the network as it would run without its attention."""
+    from torch import nn
+
+    bare = copy.deepcopy(net)
+    for path in paths:
+        parent, _, child = path.rpartition(".")
+        setattr(bare.get_submodule(parent) if parent else bare, child, nn.Identity())
+    return bare

@@ -298,3 +298,125 @@ def make_plan(r: ProfileRequest) -> Plan:
         cuda_graph=bool(r.cuda_graph), verbose=bool(r.verbose), name=r.name, host=host,
         l2_flush=bool(r.l2_flush),
     )
+
+
+# -- a whole network (attnprof model) ------------------------------------------------------------
+
+#: the backends ``model`` runs unless told otherwise: attnprof's count of every op and torch's
+#: own counter (torchinfo and fvcore run on request: --backends; they trace the whole network)
+NETWORK_BACKENDS = ("attnprof", "torch")
+#: how long ``model`` may keep adding interleaved timing rounds (--time-cap)
+NETWORK_TIME_CAP_S = 20.0
+#: the most fresh processes ``--repeat`` starts
+MAX_REPEAT = 50
+
+
+@dataclass(frozen=True)
+class NetworkRequest:
+    """What was asked of ``model``: a network by name (``timm:NAME``, ``torchvision:NAME``,
+    one of attnprof's hosts, ``package.module:Name``), optionally with ``block`` put in its
+    attention slots, and how to count and time it. :meth:`validated` makes the plan."""
+
+    network: str
+    block: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+    match: tuple[str, ...] = ()
+    size: Any = None  # the network's own input size, else 224
+    batch: int = 1
+    channels: int | None = None
+    device: str = "cpu"
+    backends: Any = NETWORK_BACKENDS
+    latency: bool = True
+    threads: int | None = None
+    budget_s: float = 1.0
+    time_cap_s: float = NETWORK_TIME_CAP_S
+    verbose: bool = False
+
+    def validated(self) -> NetworkPlan:
+        return make_network_plan(self)
+
+
+@dataclass(frozen=True)
+class NetworkPlan:
+    """A network request parsed and checked once. ``spec`` and ``host``: the block to put in
+    the slots and the network as a host (with ``block``); its options are resolved per slot
+    when the network is built."""
+
+    network: str
+    spec: Any  # registry.BlockSpec, or None
+    host: Any  # hosts.HostSpec, or None (without a block)
+    options: Mapping[str, Any]
+    match: tuple[str, ...]
+    size: tuple[int, int] | None
+    batch: int
+    channels: int | None
+    device: str
+    backends: tuple[str, ...]
+    latency: bool
+    threads: int | None
+    budget_s: float
+    time_cap_s: float
+    verbose: bool
+
+    @property
+    def label(self) -> str:
+        return self.network
+
+    def validated(self) -> NetworkPlan:
+        return self
+
+
+def make_network_plan(r: NetworkRequest | NetworkPlan) -> NetworkPlan:
+    """Parse and check every field of ``r`` once (errors: :class:`BadInput`, exit 2)."""
+    if isinstance(r, NetworkPlan):
+        return r
+    if not isinstance(r.network, str) or not r.network.strip():
+        raise BadInput("model needs a network: timm:NAME, torchvision:NAME, one of attnprof's "
+                       "hosts, or package.module:Name")
+    name = r.network.strip()
+    check_dim("batch", r.batch)
+    if r.channels is not None:
+        check_dim("channels", r.channels)
+    size = parse_size(r.size) if r.size is not None else None
+    if size is not None:
+        elements = r.batch * (r.channels or 3) * size[0] * size[1]
+        if elements > MAX_ELEMENTS:
+            raise BadInput(f"an input of {r.batch}x{r.channels or 3}x{size[0]}x{size[1]} has "
+                           f"{elements:,} elements; attnprof takes at most {MAX_ELEMENTS:,}")
+    check_threads(r.threads)
+    budget = seconds("the timing budget", r.budget_s)
+    cap = seconds("--time-cap", r.time_cap_s)
+    device = parse_device(r.device)
+    if device == "meta":
+        raise BadInput("--device meta is for counting only; attnprof counts on meta by itself")
+    patterns = tuple(p.strip() for p in (r.match or ()) if isinstance(p, str) and p.strip())
+    spec = host = None
+    options = dict(r.options or {})
+    if r.block is not None:
+        from attnprof.hosts import resolve_host
+        from attnprof.registry import REGISTRY
+
+        spec = REGISTRY.get(r.block)
+        host = resolve_host(name)
+    elif options:
+        raise BadInput("block options (-o) need a block: add --block NAME")
+    else:
+        _check_network_name(name)
+    return NetworkPlan(
+        network=name, spec=spec, host=host, options=options, match=patterns, size=size,
+        batch=r.batch, channels=r.channels, device=device,
+        backends=parse_backends(r.backends), latency=bool(r.latency), threads=r.threads,
+        budget_s=budget, time_cap_s=max(cap, budget), verbose=bool(r.verbose))
+
+
+def _check_network_name(name: str) -> None:
+    """A network ``model`` can build without a block: a zoo name, attnprof's host, or
+    ``package.module:Name`` (checked when imported, at build)."""
+    from attnprof.zoo import zoo_source
+
+    if zoo_source(name) is not None or ":" in name:
+        return
+    from attnprof.hosts import HOSTS, resolve_host
+
+    if name.lower() not in HOSTS:
+        resolve_host(name)  # raises BadInput with the choices

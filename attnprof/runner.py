@@ -2,10 +2,18 @@
 
     plan      ProfileRequest -> Plan (request.py: parsed and validated once)
     build     Plan -> subjects (building.py: the block, or a host with and without it)
-    preflight each subject runs, keeps its shape, fits in memory (preflight.py)
-    count     each backend on each subject (counters/)
-    time      every subject of every case, interleaved in rotating rounds (measure/latency.py)
-    assemble  the Profile (results.py), with the host delta when there is a host
+    preflight each subject runs, keeps its shape, fits in memory (preflight.py; attnprof's
+              count is the trace the memory check reads)
+    count     each other backend on each subject (counters/)
+    memory    each subject's memory (measure/memory.py)
+    time      every subject of every case, interleaved in rotating rounds (measure/latency.py);
+              a host's two networks until their ratio has a verdict
+    ops       --ops: per-op self time (measure/opsprof.py)
+    roofline  against the device's calibration file (measure/roofline.py)
+    assemble  the Profile (results.py), with the host delta when there is a host; runs nothing
+
+A network (``attnprof model``) takes the same stages in attnprof/network.py, with these
+functions where they apply (preserved_state, count_order, measure_memory).
 
 The caller's process is left as found: the block is built from a forked RNG, every backend
 and measurement works on private copies of the module, and torch's thread count, grad mode,
@@ -24,6 +32,7 @@ from attnprof.counters import Target, run_backend
 from attnprof.preflight import check_device, check_fits, check_forward, check_real_forward
 from attnprof.request import Plan, ProfileRequest, make_plan
 from attnprof.results import (
+    Comparison,
     Count,
     Environment,
     HostDelta,
@@ -74,19 +83,34 @@ class Case:
 
     plan: Plan
     built: Built
+    op_times: tuple[OpTime, ...] = ()  # --ops: torch.profiler self time per op
+    roofline: Roofline | None = None
 
 
-# -- build and preflight --------------------------------------------------------------------
+# -- build ----------------------------------------------------------------------------------
 
-def _prepare(plan: Plan, note: Note) -> Case:
-    """Build the subjects, check them, and put them on the device."""
+def _build(plan: Plan) -> Case:
+    """The subjects: the block, or the host network with and without it."""
+    return Case(plan, build_subjects(plan))
+
+
+# -- preflight ------------------------------------------------------------------------------
+
+def _preflight(case: Case, note: Note) -> None:
+    """Every check before anything real runs, in one stage: the device exists; each subject
+    runs (on meta when it can) and keeps its shape; attnprof's trace of the block says the
+    real runs fit in memory; the block runs for real once when timing will need it and the
+    meta run could not show its errors. Subjects are moved to the device here."""
     import torch
 
+    from attnprof.counters import run_backend
+
+    plan = case.plan
     check_device(plan.device)
     dtype = torch_dtype(plan.dtype)
-    built = build_subjects(plan)
-    name = built.info.name
-    for subject in built.subjects:
+    name = case.built.info.name
+    runs_for_real = plan.latency or any(b != "attnprof" for b in plan.backends)
+    for subject in case.built.subjects:
         subject.runs_on_meta = check_forward(
             subject.module, plan.shape, dtype, name, plan.device, train=plan.train,
             same_shape=plan.host is None)
@@ -97,7 +121,17 @@ def _prepare(plan: Plan, note: Note) -> Case:
         subject.target = Target(module, plan.shape, dtype, plan.device, plan.mode,
                                 channels_last=plan.channels_last,
                                 runs_on_meta=subject.runs_on_meta)
-    return Case(plan, built)
+        what = name if subject.role != "base" else f"{plan.host.name} without {name}"
+        note(f"{what}: counting with attnprof")
+        # attnprof's count is the trace the memory check reads; the count stage keeps it
+        own = run_backend("attnprof", subject.target, verbose=plan.verbose)
+        subject.counts["attnprof"] = own
+        if subject.role == "base":
+            continue
+        if runs_for_real and own.ok:
+            check_fits(subject.module, subject.target, own.extra.get("peak_live_bytes"), name)
+        if plan.latency and subject.runs_on_meta:  # a real forward that preflight did not run
+            check_real_forward(subject.target, name, plan.dtype)
 
 
 # -- count ----------------------------------------------------------------------------------
@@ -110,49 +144,48 @@ def _prepare(plan: Plan, note: Note) -> Case:
 _COUNT_ORDER = ("attnprof", "torch", "torchinfo", "fvcore", "torchstat")
 
 
-def _count_order(backend: str) -> int:
+def count_order(backend: str) -> int:
     return _COUNT_ORDER.index(backend) if backend in _COUNT_ORDER else len(_COUNT_ORDER)
 
 
 def _count(case: Case, note: Note) -> None:
-    """Every requested backend on the block (attnprof's first: on meta it is free, and its
-    trace of live tensors says whether the real runs can fit); attnprof's alone on a host's
-    base network, for the delta."""
+    """Every requested backend on the block, quickest first (attnprof's ran in preflight);
+    attnprof's alone on a host's base network, for the delta."""
     plan, name = case.plan, case.built.info.name
-    runs_for_real = plan.latency or any(b != "attnprof" for b in plan.backends)
     for subject in case.built.subjects:
         backends = plan.backends if subject.role != "base" else ("attnprof",)
-        what = name if subject.role != "base" else f"{plan.host.name} without {name}"
-        note(f"{what}: counting with attnprof")
-        own = run_backend("attnprof", subject.target, verbose=plan.verbose)
-        if subject.role != "base":
-            if runs_for_real and own.ok:
-                check_fits(subject.module, subject.target, own.extra.get("peak_live_bytes"),
-                           name)
-            # a real forward only when timing will need one and preflight did not run it
-            if plan.latency and subject.runs_on_meta:
-                check_real_forward(subject.target, name, plan.dtype)
-        found = {"attnprof": own}
-        for backend in sorted(backends, key=_count_order):  # quickest first
+        found = dict(subject.counts)
+        for backend in sorted(backends, key=count_order):  # quickest first
             if backend not in found:
-                note(f"{what}: counting with {backend}")
+                note(f"{name}: counting with {backend}")
                 found[backend] = run_backend(backend, subject.target, verbose=plan.verbose)
-        for backend in backends:  # reported in the request's order, whatever order they ran
-            subject.counts[backend] = found[backend]
-        subject.memory = _memory(subject, own)
+        # reported in the request's order, whatever order they ran
+        subject.counts = {backend: found[backend] for backend in backends}
+
+
+# -- memory ---------------------------------------------------------------------------------
+
+def _measure_memory(case: Case) -> None:
+    for subject in case.built.subjects:
+        subject.memory = _memory(subject, subject.counts.get("attnprof"))
 
 
 def _memory(subject: Subject, own: Count | None) -> Memory:
+    return measure_memory(subject.target, own)
+
+
+def measure_memory(t: Target, own: Count | None) -> Memory:
+    """The memory stage: parameters, activations and peak of ``t``'s module (from attnprof's
+    count when it succeeded; preflight said whether it ran on meta)."""
     from attnprof.measure import memory as memory_mod
 
-    t = subject.target
     ok = own is not None and own.ok
     return memory_mod.memory(
-        subject.module, t.shape, t.dtype, train=t.train, device=t.device, make_input=t.input,
+        t.module, t.shape, t.dtype, train=t.train, device=t.device, make_input=t.input,
         activations_bytes=own.bytes_written if ok else None,
         peak_live_bytes=own.extra.get("peak_live_bytes") if ok else None,
         # preflight found out whether the block runs on meta: not one more forward to ask
-        traced_on="meta" if subject.runs_on_meta else t.device)
+        traced_on="meta" if t.runs_on_meta else t.device)
 
 
 # -- time -----------------------------------------------------------------------------------
@@ -168,6 +201,11 @@ class Until:
     decide: Callable[[list[list[list[float]] | None]], bool]
     time_cap_s: float = 10.0
     on_done: Callable[[int, str], None] | None = None  # rounds run, why timing stopped
+
+
+#: how long a host comparison (the network with and without its block) may keep adding
+#: interleaved rounds to reach a verdict, when the command sets no --time-cap
+HOST_TIME_CAP_S = 10.0
 
 
 def _time(cases: Sequence[Case], rounds: int, tick: Note, until: Until | None = None) -> None:
@@ -188,14 +226,26 @@ def _time(cases: Sequence[Case], rounds: int, tick: Note, until: Until | None = 
             subjects.append(subject)
     budget = max(c.plan.budget_s for c in timed)
     calls = [s.timed for s in subjects]
+    if until is None and any(c.built.base is not None for c in timed):
+        until = Until(lambda _mains: True, HOST_TIME_CAP_S)  # the host pairs decide (below)
     if until is None:
         lats = measure_interleaved(calls, budget, rounds,
                                    on_round=lambda r: tick(f"timing round {r}/{rounds}"))
     else:
         mains = [case.built.main.timed if case.plan.latency else None for case in cases]
+        # a host run is a comparison: the network with the block against it without,
+        # decided like any other pair (a verdict on the ratio's interval)
+        hosts = [(c.built.main.timed, c.built.base.timed) for c in timed
+                 if c.built.base is not None]
 
         def decide(_by_call: list) -> bool:
-            return until.decide([m.rounds() if m is not None else None for m in mains])
+            from attnprof.stats.bootstrap import ratio_ci
+            from attnprof.stats.verdicts import is_decisive, verdict
+
+            if not until.decide([m.rounds() if m is not None else None for m in mains]):
+                return False
+            return all(is_decisive(verdict(ratio_ci(a.rounds(), b.rounds())))
+                       for a, b in hosts)
 
         adaptive = measure_until(calls, decide, round_budget_s=budget / rounds,
                                  min_rounds=rounds, time_cap_s=until.time_cap_s,
@@ -232,34 +282,49 @@ def _totals(subject: Subject) -> Totals:
                   latency=subject.latency)
 
 
-def _assemble(case: Case, note: Note) -> Profile:
-    """Per-op times and the roofline (when timed), then the Profile."""
-    from attnprof.env import environment
+def _op_times(case: Case, note: Note) -> None:
+    """--ops: each op's self time by torch.profiler, on a private copy of the timed block."""
+    plan, main = case.plan, case.built.main
+    own = main.counts.get("attnprof")
+    if main.latency is None or not plan.ops:
+        return
+    note(f"{case.built.info.name}: timing each op")
+    from attnprof.measure.opsprof import op_times as time_ops
+
+    counted = {row.op for row in own.ops} if own is not None and own.ok else set()
+    case.op_times = tuple(OpTime.from_dict(r) for r in time_ops(
+        copy.deepcopy(main.module), main.target.input(), train=plan.train,
+        counted=counted, threads=main.latency.threads, quiet=not plan.verbose))
+
+
+def _roofline(case: Case) -> None:
+    """Against the device's calibration (`attnprof calibrate`), when there is one."""
     from attnprof.measure import roofline as roof_mod
+
+    plan, main = case.plan, case.built.main
+    own, lat = main.counts.get("attnprof"), main.latency
+    if lat is None or own is None or not own.ok:
+        return
+    found = roof_mod.roofline(roof_mod.load(plan.device, lat.threads), own.flops, own.bytes,
+                              lat.median_ms / 1e3, plan.dtype)
+    case.roofline = Roofline.from_dict(found) if found else None
+
+
+def _assemble(case: Case) -> Profile:
+    """The Profile, from what the stages found (nothing runs here)."""
+    from attnprof.env import environment
 
     plan, built = case.plan, case.built
     main = built.main
-    own, lat = main.counts.get("attnprof"), main.latency
-    op_times: tuple[OpTime, ...] = ()
-    roof = None
-    if lat is not None and plan.ops:
-        note(f"{built.info.name}: timing each op")
-        from attnprof.measure.opsprof import op_times as time_ops
-
-        counted = {row.op for row in own.ops} if own is not None and own.ok else set()
-        op_times = tuple(OpTime.from_dict(r) for r in time_ops(
-            copy.deepcopy(main.module), main.target.input(), train=plan.train,
-            counted=counted, threads=lat.threads, quiet=not plan.verbose))
-    if lat is not None and own is not None and own.ok:
-        found = roof_mod.roofline(roof_mod.load(plan.device, lat.threads), own.flops,
-                                  own.bytes, lat.median_ms / 1e3, plan.dtype)
-        roof = Roofline.from_dict(found) if found else None
     params = list(main.module.parameters())
     host = None
     if built.base is not None:
+        timed = main.latency is not None and built.base.latency is not None
         host = HostDelta(name=plan.host.name, slot=plan.host.slot, blocks=built.slots,
                          block_options=built.slot_options or {}, base=_totals(built.base),
-                         total=_totals(main))
+                         total=_totals(main),
+                         latency_comparison=Comparison.of(main.latency, built.base.latency)
+                         if timed else None)
     return Profile(
         block=built.info,
         input=InputInfo(shape=plan.shape, dtype=plan.dtype, device=plan.device,
@@ -268,10 +333,10 @@ def _assemble(case: Case, note: Note) -> Profile:
         parameters=Params(total=sum(p.numel() for p in params),
                           trainable=sum(p.numel() for p in params if p.requires_grad),
                           bytes=main.memory.params_bytes),
-        counters=dict(main.counts), memory=main.memory, latency=lat,
+        counters=dict(main.counts), memory=main.memory, latency=main.latency,
         environment=Environment.from_dict(environment(plan.device)),
-        layers=_layers(main.module, main.counts), name=plan.name, op_times=op_times,
-        roofline=roof, host=host,
+        layers=_layers(main.module, main.counts), name=plan.name, op_times=case.op_times,
+        roofline=case.roofline, host=host,
     )
 
 
@@ -304,8 +369,10 @@ def profile_many(
         cases = []
         for plan in plans:
             with user_code(f"block '{plan.label}'"):
-                case = _prepare(plan, quiet)
+                case = _build(plan)
+                _preflight(case, quiet)
                 _count(case, quiet)
+                _measure_memory(case)
             cases.append(case)
             tick(f"counted {case.built.info.name}")
         labels = [c.plan.label for c in cases if c.plan.latency]
@@ -315,7 +382,9 @@ def profile_many(
         out = []
         for case in cases:
             with user_code(f"block '{case.plan.label}'"):
-                out.append(_assemble(case, quiet))
+                _op_times(case, quiet)
+                _roofline(case)
+                out.append(_assemble(case))
             tick(f"finished {case.built.info.name}")
     return out
 

@@ -1,40 +1,140 @@
-"""``attnprof model``'s timing: intervals on every median it reports, and the caller's
-thread count left as it was."""
+"""``attnprof model``'s timing on the main road: the network timed under stat's timing
+policy, the attention's own time (hooks) and the saving by removal (identity in its place),
+each with an interval that says what it covers; the caller's thread count left as it was."""
 
 import json
+import math
+from pathlib import Path
 
+import pytest
 import torch
 
-from attnprof.model import analyze
+import attnprof
+from attnprof.results import NetworkProfile
+
+FIXTURE = Path(__file__).parent / "fixtures" / "model_se_in_resnet18.json"
 
 
-def test_model_timing_has_intervals_and_restores_threads():
+@pytest.fixture(scope="module")
+def timed() -> NetworkProfile:
     before = torch.get_num_threads()
     want = 1 if before != 1 else 2
-    report = analyze("resnet18", block="se", size=(32, 32), latency=True, budget_s=0.3,
-                     threads=want)
-    assert torch.get_num_threads() == before
-    doc = json.loads(json.dumps(report.to_dict()))
+    p = attnprof.model("resnet18", block="se", size=(32, 32), budget_s=0.3, time_cap_s=2.0,
+                       threads=want)
+    assert torch.get_num_threads() == before  # restored
+    return p
+
+
+def test_a_timed_network_has_both_measures_with_intervals(timed):
+    doc = json.loads(json.dumps(timed.to_dict()))
     t = doc["timing"]
-    assert t["threads"] == want and t["runs"] >= 3
+    assert t["threads"] == timed.timing.latency.threads
+    assert t["runs"] >= 6 and t["latency"]["samples"] == t["runs"]
     for key in ("network_ms", "attention_ms", "attention_share"):
-        low, high = t[f"{key}_ci"] if t[f"{key}_ci"] else (t[key], t[key])
+        low, high = t[f"{key}_ci"]
         assert low <= t[key] <= high
     for m in doc["modules"]:
         if m["time_ms_ci"]:
             assert m["time_ms_ci"][0] <= m["time_ms"] <= m["time_ms_ci"][1]
-    assert isinstance(t["warnings"], list)
+    removal = t["removal"]
+    # share = 1 - bare / network, from the ratio network / bare
+    assert math.isclose(removal["share"], 1 - 1 / removal["ratio"], rel_tol=1e-9)
+    assert math.isclose(removal["share"], 1 - removal["bare_ms"] / t["network_ms"],
+                        rel_tol=1e-9)
+    lo, hi = removal["share_ci"]
+    assert lo <= removal["share"] <= hi
+    assert removal["verdict"] in ("faster", "slower", "same", "inconclusive")
+    assert t["agreement"]
+    assert t["stopped"] in ("decisive", "time cap", "max rounds") and t["rounds"] >= 3
+    assert isinstance(t["warnings"], list) and t["threads_reason"]
 
 
-def test_timing_warnings_show_under_the_table():
-    from pathlib import Path
+def test_the_network_profile_reads_back_and_has_headlines(timed):
+    doc = json.loads(json.dumps(timed.to_dict()))
+    again = NetworkProfile.from_dict(doc)
+    assert again.to_dict() == doc
+    # torchvision's ResNet-18 (11,689,512) and eight SE blocks at ratio 4 without bias:
+    # 2 * C * C/4 each, C = 64, 64, 128, 128, 256, 256, 512, 512
+    assert timed.params == 11_689_512 + sum(c * c // 2 for c in (64, 64, 128, 128, 256, 256,
+                                                                  512, 512))
+    assert len(timed.modules) == 8
+    assert timed.attention_params == sum(m.params for m in timed.modules)
+    assert "NetworkProfile resnet18" in repr(timed)
+    frame = timed.to_frame()
+    assert list(frame["path"]) == [m.path for m in timed.modules]
 
+
+def test_intervals_say_their_coverage():
+    """With few forwards an order-statistic interval covers less than 95%: the table says
+    so, never "95%"."""
     from attnprof.report import markdown
     from attnprof.report.views import model_views
 
-    doc = json.loads((Path(__file__).parent / "fixtures" / "model_se_in_resnet18.json")
-                     .read_text(encoding="utf-8"))
+    doc = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    doc["timing"]["latency"]["ci_coverage"] = 0.75
+    doc["timing"]["own"]["coverage"] = 0.75
+    text = markdown.to_markdown(model_views(doc))
+    assert "75% interval" in text
+    network_row = next(line for line in text.splitlines() if line.startswith("| network |")
+                       and "interval" in line)
+    assert "95%" not in network_row
+
+
+def test_timing_warnings_show_under_the_table():
+    from attnprof.report import markdown
+    from attnprof.report.views import model_views
+
+    doc = json.loads(FIXTURE.read_text(encoding="utf-8"))
     doc["timing"]["warnings"] = ["busy machine: 3 other runnable tasks + 2 timing threads > "
                                  "2 usable CPUs"]
     text = markdown.to_markdown(model_views(doc))
     assert "time: busy machine: 3 other runnable tasks" in text
+
+
+def test_the_library_and_the_cli_give_the_same_counts(cli):
+    r = cli("model", "resnet18", "--block", "eca", "-s", "32", "--no-latency", "-f", "json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    lib = attnprof.model("resnet18", block="eca", size=32, latency=False).to_dict()
+    for key in ("network", "attention", "modules", "block", "counters"):
+        assert lib[key] == doc[key], key
+    # attnprof's count against torch's own counter, each called here directly: torch's
+    # FlopCounterMode counts matmuls and convolutions only, 2 per MAC
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from attnprof.building import build_network
+    from attnprof.request import NetworkRequest, make_network_plan
+
+    net = build_network(make_network_plan(NetworkRequest("resnet18", block="eca"))).network
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        net.eval()(torch.randn(1, 3, 32, 32))
+    assert doc["counters"]["torch"]["flops"] == counter.get_total_flops()
+    assert doc["network"]["macs"] * 2 == counter.get_total_flops()
+
+
+def test_host_latency_is_a_comparison_with_an_interval_and_a_verdict(cli):
+    r = cli("stat", "eca", "--host", "resnet18", "-s", "32", "--backends", "attnprof",
+            "--budget", "0.06", "--threads", "1", "-f", "json")
+    assert r.exit_code == 0, r.output
+    h = json.loads(r.stdout)["host"]
+    base, total = h["latency_base_ms"], h["latency_total_ms"]
+    assert math.isclose(h["latency_added_ms"], total - base, rel_tol=1e-9)
+    assert math.isclose(h["latency_ratio"], total / base, rel_tol=1e-9)
+    lo, hi = h["latency_ratio_ci"]
+    assert lo <= h["latency_ratio"] <= hi
+    assert h["latency_verdict"] in ("faster", "slower", "same", "inconclusive")
+    added_lo, added_hi = h["latency_added_ci_ms"]
+    assert math.isclose(added_lo, (lo - 1) * base) and math.isclose(added_hi, (hi - 1) * base)
+
+
+def test_repeat_times_in_fresh_processes(cli):
+    r = cli("model", "resnet18", "--block", "eca", "-s", "32", "--budget", "0.03",
+            "--time-cap", "0.3", "--threads", "1", "--repeat", "1", "--backends", "attnprof",
+            "-f", "json")
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.stdout)["repeat"]
+    assert rep["processes"] == 1 and len(rep["runs"]) == 1
+    run = rep["runs"][0]
+    assert run["network_ms"] > 0 and run["threads"] == 1
+    assert rep["network_ms"]["min"] == rep["network_ms"]["max"] == run["network_ms"]
+    assert rep["network_spread"] == 1.0

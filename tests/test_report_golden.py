@@ -218,8 +218,8 @@ def facts(p: Profile) -> list[str]:
         out.append(m.peak_method)
     if p.latency is not None:
         lat = p.latency
-        out += [fmt.ms(x) for x in (lat.median_ms, lat.iqr_ms, lat.min_ms, lat.mean_ms,
-                                    lat.p90_ms)]
+        out += [v.median_text(lat)]
+        out += [fmt.ms(x) for x in (lat.iqr_ms, lat.min_ms, lat.mean_ms, lat.p90_ms)]
         out += [f"{lat.samples} samples x {lat.runs_per_sample} runs", lat.method,
                 f"{fmt.sig3(lat.images_per_s)} img/s", *lat.warnings]
         if lat.ci_low_ms is not None:
@@ -232,9 +232,12 @@ def facts(p: Profile) -> list[str]:
         h = p.host
         out += [f"In {h.name}: {h.blocks} blocks ({h.slot})", f"+{h.added('params'):,}",
                 f"+{h.added('macs'):,}", f"+{h.added('flops'):,}",
-                fmt.ms(h.base.latency.median_ms) if h.base.latency else "-",
                 fmt.nbytes(h.base.peak_bytes), fmt.nbytes(h.total.peak_bytes),
                 f"{h.base.params / 2**20:.3f} M 2^20"]
+        c = h.latency_comparison
+        if c is not None:  # a comparison: the ratio with its interval and the verdict
+            out += [v.ms_text(h.base.latency), v.ms_text(h.total.latency), v.ratio_text(c),
+                    c.verdict, v.added_ms_text(h)]
     decomposed = p.own.extra.get("decomposed") or {} if p.own is not None else {}
     for t in p.op_times:
         out += [t.op, fmt.ms(t.self_ms), f"{100 * t.share:.1f}%", *decomposed.get(t.op, ())]
@@ -295,9 +298,15 @@ def model_facts(doc: dict) -> list[str]:
         out += [m["path"], m["type"], m["found_by"]]
     out += [units.percent(share[k], 1) for k in ("params", "macs", "flops", "bytes")]
     if doc["timing"]:
-        out += [doc["timing"]["method"], f"{doc['timing']['threads']} thread(s)",
-                units.percent(share["time"], 1)]
+        t = doc["timing"]
+        out += [t["method"], f"{t['threads']} thread(s)", units.percent(share["time"], 1),
+                t["own"]["method"], f"{t['own']['forwards']} hooked forwards",
+                f"{t['rounds']} rounds"]
         out += [units.percent(m["time_share"], 1) for m in doc["modules"]]
+        if t["removal"]:
+            out += [units.percent(t["removal"]["share"], 1), t["removal"]["verdict"]]
+        if t["agreement"]:
+            out.append(t["agreement"])
     return out + list(doc["notes"])
 
 

@@ -136,3 +136,45 @@ def test_new_backends_statuses_and_dtypes_keep_the_version():
     doc["counters"]["newlib"] = newer
     doc["input"]["dtype"] = "float8_e4m3fn"
     jsonschema.validate(doc, schema("attnprof.profile/1"))
+
+
+# -- attnprof.model/1 ----------------------------------------------------------------------------
+
+def test_the_model_schema_carries_the_profile_schemas_count_and_latency():
+    model, profile = schema("attnprof.model/1"), schema("attnprof.profile/1")
+    for key in ("count", "latency"):
+        assert model["$defs"][key] == profile["$defs"][key]
+
+
+def test_model_documents_validate(cli, tmp_path):
+    """Timed (the network, its own time, the removal), untimed, with a block, and read back
+    from the library: each a plain jsonschema.validate against the shipped schema."""
+    s = schema("attnprof.model/1")
+    timed = _json(cli("model", "resnet18", "--block", "eca", "-s", "32", "--budget", "0.03",
+                      "--time-cap", "0.5", "--threads", "1", "-f", "json"))
+    jsonschema.validate(timed, s)
+    assert timed["timing"]["removal"] is not None and timed["timing"]["own"] is not None
+    untimed = _json(cli("model", "mobilenetv2", "--no-latency", "-s", "32",
+                        "--backends", "attnprof", "-f", "json"))
+    jsonschema.validate(untimed, s)
+    assert untimed["timing"] is None
+    lib = attnprof.model("resnet18", block="se", size=32, latency=False).to_dict()
+    jsonschema.validate(json.loads(json.dumps(lib)), s)
+
+
+def test_the_model_schema_rejects_malformed_documents():
+    from pathlib import Path
+
+    good = json.loads((Path(__file__).parent / "fixtures" / "model_se_in_resnet18.json")
+                      .read_text(encoding="utf-8"))
+    s = schema("attnprof.model/1")
+    jsonschema.validate(good, s)
+    for mutate in (lambda d: d.pop("modules"),
+                   lambda d: d["network"].update(params="many"),
+                   lambda d: d["timing"]["removal"].update(verdict=3),
+                   lambda d: d["timing"].update(network_ms_ci=[1.0]),
+                   lambda d: d.update(schema="attnprof.model/2")):
+        bad = copy.deepcopy(good)
+        mutate(bad)
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, s)

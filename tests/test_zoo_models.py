@@ -200,16 +200,21 @@ def test_model_of_torchvision_mobilenet_v3_small_is_timed(cli):
     ref = torchvision_net("mobilenet_v3_small")
     ses = {p: nparams(m) for p, m in ref.named_modules() if isinstance(m, SqueezeExcitation)}
     r = cli("model", "torchvision:mobilenet_v3_small", "-s", "64", "--budget", "0.05",
-            "-f", "json")
+            "--time-cap", "1", "-f", "json")
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
     assert {m["path"]: m["params"] for m in doc["modules"]} == ses
     assert doc["network"]["params"] == nparams(ref)
     t = doc["timing"]
-    assert t["runs"] >= 3 and "module hooks" in t["method"]
+    assert t["runs"] >= 3 and "torch.utils.benchmark" in t["method"]
+    assert "module hooks" in t["own"]["method"] and t["rounds"] >= 3
     assert 0 < doc["attention"]["share"]["time"] < 1
     assert all(m["time_ms"] > 0 for m in doc["modules"])
-    assert sum(m["time_ms"] for m in doc["modules"]) < doc["network"]["time_ms"]
+    # the modules' own time is part of the hooked forward's
+    assert sum(m["time_ms"] for m in doc["modules"]) < t["own"]["network_ms"]
+    # every SE module keeps its input's shape: identity stands in for each, and the saving
+    # by removal is measured beside the own time
+    assert t["removal"] is not None and t["removal_why"] is None
 
 
 def test_model_with_a_block_and_match_patterns(cli):
@@ -240,6 +245,14 @@ def test_model_table_output(cli):
     (["model", "resnet18", "-o", "ratio=8"], "need a block"),
     (["model", "resnet18", "--block", "se", "-o", "ratio=1024"], "64-channel slot"),
     (["model", "resnet18", "--batch", "0"], "batch"),
+    (["model", "resnet18", "--time-cap", "0"], "--time-cap"),
+    (["model", "resnet18", "--time-cap", "nan"], "--time-cap"),
+    (["model", "resnet18", "--repeat", "-1"], "--repeat"),
+    (["model", "resnet18", "--repeat", "51"], "--repeat"),
+    (["model", "resnet18", "--repeat", "2"], "drop --no-latency"),
+    (["model", "resnet18", "--backends", "nope"], "unknown backend"),
+    (["model", "resnet18", "--device", "meta"], "counting only"),
+    (["model", "", ], "needs a network"),
 ])
 def test_model_bad_input(cli, args, needle):
     r = cli(*args, "--no-latency")

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from attnprof.cli.app import STATE, app, handled
-from attnprof.cli.options import Debug, Device, Format, JsonPath, Threads, output_format
+from attnprof.cli.options import Debug, Device, Format, JsonPath, Threads, Verbose, output_format
 from attnprof.cli.output import emit, status_line
 
 
@@ -28,41 +28,54 @@ def model(
         "--size", "-s", metavar="S|HxW", help="Input size (default: the network's own, else "
         "224).")] = None,
     batch: Annotated[int, typer.Option("--batch", "-b", metavar="B", help="Batch size.")] = 1,
+    backends: Annotated[str, typer.Option(
+        "--backends", metavar="NAME,NAME", help="Counters to run on the network: any of "
+        "attnprof, torch, torchinfo, fvcore, torchstat, or all.")] = "attnprof,torch",
     latency: Annotated[bool, typer.Option(
-        "--latency/--no-latency", help="Measure each attention module's share of the "
-        "network's time (module hooks).")] = True,
+        "--latency/--no-latency", help="Time the network, the attention's own time (module "
+        "hooks) and the saving by removing it (identity in its place), interleaved.")] = True,
     budget: Annotated[float, typer.Option(
-        "--budget", metavar="SECONDS", help="Seconds of timed forwards (at least 3).")] = 1.0,
+        "--budget", metavar="SECONDS", help="Seconds of timing per timed network in the "
+        "first three interleaved rounds.")] = 1.0,
+    time_cap: Annotated[float, typer.Option(
+        "--time-cap", metavar="SECONDS", help="Stop adding timing rounds after this long, "
+        "narrow interval or not.")] = 20.0,
+    repeat: Annotated[int, typer.Option(
+        "--repeat", metavar="N", help="Also time in N fresh processes and report the spread "
+        "of their medians (what an interval within one process does not cover).")] = 0,
     device: Device = "cpu", threads: Threads = None,
     format: Format = "table", json_path: JsonPath = None, debug: Debug = False,
+    verbose: Verbose = False,
 ) -> None:
     """The attention inside a whole network: per attention module and in total, its
-    parameters, MACs, FLOPs, bytes and share of the network's time."""
+    parameters, MACs, FLOPs, bytes, its own time and what removing it saves."""
     STATE.debug = STATE.debug or debug
     fmt_ = output_format(format)
     from attnprof.files import check_outputs
     from attnprof.options import parse_assignments
-    from attnprof.request import parse_device, parse_size
+    from attnprof.request import NetworkRequest, make_network_plan
 
-    check_outputs({"--json": json_path})  # batch, threads and budget: checked by analyze
-    options = parse_assignments(option or [])
-    hw = parse_size(size) if size is not None else None
-    dev = parse_device(device)
+    check_outputs({"--json": json_path})
+    plan = make_network_plan(NetworkRequest(
+        network=network, block=block, options=parse_assignments(option or []),
+        match=tuple(match or ()), size=size, batch=batch, backends=backends, latency=latency,
+        device=device, threads=threads, budget_s=budget, time_cap_s=time_cap,
+        verbose=verbose or STATE.verbose))
+    from attnprof.network import check_repeat, profile_network, repeat_in_processes
+
+    check_repeat(repeat, plan)
     note = status_line()
-    if note:
-        note(f"{network}: building, counting{' and timing' if latency else ''}")
-    from attnprof.contain import user_code
-    from attnprof.model import analyze
+    profile = profile_network(plan, note)
+    if repeat:
+        if note:
+            note(f"{network}: timing again in {repeat} fresh processes")
+        from dataclasses import replace
 
-    with user_code(f"network '{network}'"):  # its prints to stderr, its exits its failure
-        report = analyze(network, block=block, options=options, match=match or (), size=hw,
-                         batch=batch, latency=latency, device=dev, budget_s=budget,
-                         threads=threads)
-    doc = report.to_dict()
+        profile = replace(profile, repeat=repeat_in_processes(plan, repeat))
+    doc = profile.to_dict()
     from attnprof.report.markdown import to_markdown
     from attnprof.report.rich_render import print_views
     from attnprof.report.views import model_views
 
     views = model_views(doc)
     emit(fmt_, doc, to_markdown(views), lambda console: print_views(console, views), json_path)
-

@@ -350,7 +350,8 @@ class Adaptive:
 def measure_until(calls: Sequence[TimedCall], decide: Decide, *, round_budget_s: float = 0.06,
                   min_rounds: int = 3, max_rounds: int = 100, time_cap_s: float = 10.0,
                   on_round: Callable[[int], None] | None = None,
-                  clock: Callable[[], float] = time.perf_counter) -> Adaptive:
+                  clock: Callable[[], float] = time.perf_counter,
+                  cap_after_min: bool = False) -> Adaptive:
     """Interleaved rounds (rotating, as ``measure_interleaved``) of ``round_budget_s`` per
     call, until ``decide`` is satisfied or the time cap says stop.
 
@@ -362,7 +363,8 @@ def measure_until(calls: Sequence[TimedCall], decide: Decide, *, round_budget_s:
         decide = lambda s: is_decisive(budget(ratio_ci(s[1], s[0]), max_ratio))
 
     It stops at ``max_rounds``, or before a round that would end past ``time_cap_s`` (the
-    mean round so far predicts the next)."""
+    mean round so far predicts the next); with ``cap_after_min`` the cap applies only once
+    ``min_rounds`` are done (a network's timing needs them for its intervals)."""
     if min_rounds < 1 or max_rounds < min_rounds:
         raise ValueError("need 1 <= min_rounds <= max_rounds")
     start = clock()
@@ -376,7 +378,7 @@ def measure_until(calls: Sequence[TimedCall], decide: Decide, *, round_budget_s:
             stopped = "decisive"
             break
         elapsed = clock() - start
-        if elapsed + elapsed / r > time_cap_s:
+        if (r >= min_rounds or not cap_after_min) and elapsed + elapsed / r > time_cap_s:
             stopped = "time cap"
             break
     return Adaptive([c.latency(r) for c in calls], r, stopped, clock() - start)

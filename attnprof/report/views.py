@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from attnprof.metrics import METRICS, metric
 from attnprof.reconcile import missed_ops, missed_text, share_text
 from attnprof.report import fmt
-from attnprof.results import Count, HostDelta, OpCost, OpTime, Profile
+from attnprof.results import Comparison, Count, HostDelta, OpCost, OpTime, Profile
 from attnprof.spec import BACKENDS
 
 if TYPE_CHECKING:  # only their fields are read; importing them here would pull in more
@@ -141,10 +141,15 @@ def host_view(p: Profile) -> TableView:
     if b.bytes is not None and t.bytes is not None:
         rows.append(["bytes read + written", fmt.nbytes(b.bytes), fmt.nbytes(t.bytes),
                      fmt.nbytes(h.added("bytes")), _pct(h.added("bytes"), b.bytes)])
+    notes = []
     if b.latency is not None and t.latency is not None:
-        rows.append(["latency (median)", fmt.ms(b.latency.median_ms),
-                     fmt.ms(t.latency.median_ms), fmt.ms(h.added("latency_ms")),
+        c = h.latency_comparison
+        rows.append(["latency (median)", ms_text(b.latency), ms_text(t.latency),
+                     added_ms_text(h), ratio_text(c) if c else
                      _pct(h.added("latency_ms"), b.latency.median_ms)])
+        if c is not None:
+            notes.append(comparison_note(c, f"{h.name} with {p.block.name}",
+                                         f"{h.name} without it"))
     if b.peak_bytes is not None and t.peak_bytes is not None:
         rows.append(["peak memory", fmt.nbytes(b.peak_bytes), fmt.nbytes(t.peak_bytes),
                      fmt.nbytes(h.added("peak_bytes")),
@@ -152,11 +157,56 @@ def host_view(p: Profile) -> TableView:
     by_options: dict[str, list[str]] = {}  # the options each slot's block was built with
     for c, o in sorted(h.block_options.items()):
         by_options.setdefault(fmt.option_text(dict(o)), []).append(str(c))
-    notes = [f"{p.block.name} at {', '.join(cs)} channels: {text}"
-             for text, cs in by_options.items()]
+    notes += [f"{p.block.name} at {', '.join(cs)} channels: {text}"
+              for text, cs in by_options.items()]
     return _table(f"In {h.name}: {h.blocks} blocks ({h.slot})",
                   _cols("", f"{h.name}>", f"+ {p.block.name}>", "added>", "overhead>"),
                   rows, notes)
+
+
+def ms_text(lat: Any) -> str:
+    """A median time with the digits its interval supports."""
+    from attnprof.units import format_ms
+
+    return format_ms(lat.median_ms, lat.ci_low_ms, lat.ci_high_ms)
+
+
+def ratio_text(c: Comparison) -> str:
+    """"1.21× [1.15×, 1.26×] slower": a ratio with the digits its interval supports."""
+    from attnprof.units import significant
+
+    if c.ci_low is None or c.ci_high is None:
+        return f"{c.ratio:.3g}× (no interval) {c.verdict}"
+    lo, hi = c.ci_low, c.ci_high
+    d = max(len(significant(c.ratio, lo, hi).partition(".")[2]), 2)
+    return f"{c.ratio:.{d}f}× [{lo:.{d}f}×, {hi:.{d}f}×] {c.verdict}"
+
+
+def added_ms_text(h: HostDelta) -> str:
+    """The latency the block adds, with the digits its interval supports."""
+    from attnprof.units import significant
+
+    added, ci = h.added("latency_ms"), h.added_ci_ms()
+    if added is None:
+        return "-"
+    if ci is None:
+        return f"{added:+.3g} ms"
+    lo, hi = ci
+    text = significant(added, lo, hi)
+    d = len(text.partition(".")[2])
+    return f"{'+' if added >= 0 else ''}{text} ms [{lo:+.{d}f}, {hi:+.{d}f}]"
+
+
+def comparison_note(c: Comparison, candidate: str, baseline: str) -> str:
+    """What a ratio and its verdict mean, in words."""
+    cover = f"{100 * c.coverage:.0f}%" if c.coverage else "no"
+    what = {"slower": f"{candidate} is slower than {baseline}",
+            "faster": f"{candidate} is faster than {baseline}",
+            "same": f"{candidate} and {baseline} take the same time within ±5%",
+            "inconclusive": f"the interval does not decide whether {candidate} is faster or "
+                            f"slower than {baseline} (more time, or a quieter machine, would)"}
+    return (f"latency: timed interleaved; ratio {candidate} / {baseline} with its {cover} "
+            f"interval (variation within this run): {what.get(c.verdict, c.verdict)}")
 
 
 def _missed(name: str, c: Count, own: Count | None) -> str:
@@ -415,6 +465,8 @@ def _added(h: HostDelta | None, key: str, render: Callable[[Any], str]) -> str:
     a = h.added(key) if h is not None else None
     if a is None:
         return "-"
+    if key == "latency_ms" and h.latency_comparison is not None:
+        return f"{added_ms_text(h)} ({ratio_text(h.latency_comparison)})"
     if key == "latency_ms":
         b = h.base.latency.median_ms if h.base.latency else None
     else:
@@ -587,10 +639,18 @@ def records_view(profiles: Iterable[Profile]) -> Records:
 
 # -- a whole network (model) ------------------------------------------------------------------
 
+def interval_label(coverage: float | None) -> str:
+    """"95% interval", or the interval's true coverage when it covers less (few samples)."""
+    if coverage is None:
+        return "interval"
+    return "95% interval" if coverage >= 0.95 else f"{100 * coverage:.0f}% interval"
+
+
 def model_views(doc: Mapping[str, Any]) -> list[View]:
-    """What ``model`` shows, from its JSON document (attnprof.model.ModelReport.to_dict):
-    the network, then one row per attention module and the totals: the attention together,
-    its share of the network, the network."""
+    """What ``model`` shows, from its JSON document (results.NetworkProfile.to_dict): the
+    network, then one row per attention module and the totals (the attention together, its
+    share of the network, the network), and the time: the attention's own time and the
+    saving by removal, each with its interval."""
     net, att, mods = doc["network"], doc["attention"], doc["modules"]
     timing = doc.get("timing")
     lines = []
@@ -630,17 +690,82 @@ def model_views(doc: Mapping[str, Any]) -> list[View]:
     rows.append(["network", "", "", *costs(net)]
                 + ([ms(net["time_ms"], timing.get("network_ms_ci")), "100%"]
                    if timing else []))
-    notes = []
-    if timing:
-        notes.append(f"time: {timing['method']}; {timing['threads']} thread(s)")
-        notes += [f"time: {w}" for w in timing.get("warnings") or ()]
-        ci = timing.get("attention_share_ci")
-        if ci:
-            notes.append(f"the attention's share of the time: {pct(share['time'])}, 95% "
-                         f"interval {pct(ci[0])} to {pct(ci[1])} (median over the forwards)")
-    notes.append("params: the module's own; MACs, FLOPs, bytes read + written: attnprof's "
-                 "count of every op on the meta device")
+    notes = ["params: the module's own; MACs, FLOPs, bytes read + written: attnprof's count "
+             "of every op"]
     notes += [f"note: {n}" for n in doc.get("notes", ())]
     cols = _cols("module", "type", "found by", "params>", "MACs>", "FLOPs>", "bytes>",
-                 *(("time>", "share>") if timing else ()))
-    return [head, _table(f"{len(mods)} attention modules", cols, rows, notes)]
+                 *(("own time>", "share>") if timing else ()))
+    views: list[View] = [head, _table(f"{len(mods)} attention modules", cols, rows, notes)]
+    if timing:
+        views.append(_model_time_view(timing, pct, ms))
+    if doc.get("repeat"):
+        views.append(_repeat_view(doc["repeat"], pct))
+    return views
+
+
+def _share_text(share: float | None, ci: Sequence[float] | None, coverage: float | None,
+                pct: Callable[[float | None], str]) -> str:
+    if share is None:
+        return "-"
+    if not ci:
+        return f"{pct(share)} (no interval)"
+    return f"{pct(share)} [{pct(ci[0])}, {pct(ci[1])}] ({interval_label(coverage)})"
+
+
+def _model_time_view(timing: Mapping[str, Any], pct, ms) -> TableView:
+    """The network's time and the attention's two measures of cost, each with its interval."""
+    lat = timing.get("latency") or {}
+    own, removal = timing.get("own"), timing.get("removal")
+    rows = [["network", ms(timing["network_ms"], timing.get("network_ms_ci")),
+             interval_label(lat.get("ci_coverage")) + (
+                 f" {ms(*timing['network_ms_ci'][:1], timing['network_ms_ci'])} to "
+                 f"{ms(timing['network_ms_ci'][1], timing['network_ms_ci'])}"
+                 if timing.get("network_ms_ci") else ""),
+             f"{lat.get('samples', timing.get('runs'))} samples, {timing['threads']} thread(s)"]]
+    if own:
+        rows.append(["attention's own time (hooks)", pct(own["share"]),
+                     _share_text(own["share"], own.get("share_ci"), own.get("coverage"), pct),
+                     f"{own['forwards']} hooked forwards"])
+    if removal:
+        rows.append(["saving by removal (identity)", pct(removal["share"]),
+                     _share_text(removal["share"], removal.get("share_ci"),
+                                 removal.get("coverage"), pct),
+                     f"with attention vs without: {removal['verdict']}"])
+    notes = []
+    notes.append(f"network: {timing['method']}")
+    if own:
+        notes.append(f"own time: {own['method']}")
+    if timing.get("threads_reason"):
+        notes.append(f"threads: {timing['threads_reason']}")
+    notes.append(f"timed interleaved in {timing.get('rounds', 1)} rounds (stopped: "
+                 f"{timing.get('stopped') or '-'}); the network by torch.utils.benchmark, the "
+                 "bare network (identity for each attention module) beside it, the hooked "
+                 "network beside both")
+    if not removal and timing.get("removal_why"):
+        notes.append(f"no saving by removal: {timing['removal_why']}")
+    if timing.get("agreement"):
+        notes.append(timing["agreement"])
+    notes.append("intervals cover the variation within this process, not from process to "
+                 "process or machine to machine (--repeat N measures the former)")
+    notes += [f"time: {w}" for w in timing.get("warnings") or ()]
+    return _table("The attention's time, two ways", _cols("measure", "value>", "interval",
+                                                          "how"), rows, notes)
+
+
+def _repeat_view(r: Mapping[str, Any], pct) -> TableView:
+    rows = []
+    lat = r.get("network_ms")
+    if lat:
+        rows.append(["network (ms)", f"{lat['min']:.3g}", f"{lat['median']:.3g}",
+                     f"{lat['max']:.3g}"])
+    for key, label in (("own_share", "own time share"), ("removal_share", "removal share")):
+        v = r.get(key)
+        if v:
+            rows.append([label, pct(v["min"]), pct(v["median"]), pct(v["max"])])
+    spread = r.get("network_spread")
+    notes = [f"each process's median; {r.get('covers', '')}"]
+    if spread:
+        notes.append(f"the network's medians vary {spread:.3g}x from the fastest process to the "
+                     "slowest")
+    return _table(f"In {r['processes']} fresh processes", _cols("", "min>", "median>", "max>"),
+                  rows, notes)

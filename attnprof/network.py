@@ -96,9 +96,8 @@ def _profile(plan: NetworkPlan, say: Note) -> NetworkProfile:
     device = plan.device if plan.latency else "cpu"
     runs_on_meta = _preflight(net, shape, plan.network, device, check_forward)
     # why identity cannot stand in for the attention ("" when it can)
-    unfit = (_keeps_shape(net, shape, [p for p, _, _ in found]) or "" if runs_on_meta else
-             "the network does not run on the meta device, where each module's shape is "
-             "checked")
+    unfit = _keeps_shape(net, shape, [p for p, _, _ in found],
+                         "meta" if runs_on_meta else "cpu") if plan.latency else ""
     if not on_meta:
         net = net.to(device)
     target = Target(net, shape, dtype, device, "infer", runs_on_meta=runs_on_meta)
@@ -174,17 +173,18 @@ def _preflight(net, shape, name: str, device: str, check_forward) -> bool:
                          same_shape=False)
 
 
-def _keeps_shape(net, shape, paths: list[str]) -> str | None:
-    """None when every module at ``paths`` returns one tensor of its input's shape (so
+def _keeps_shape(net, shape, paths: list[str], device: str = "meta") -> str:
+    """"" when every module at ``paths`` returns one tensor of its input's shape (so
     identity can stand in for it); else why not, for the first that does not. One forward
-    on the meta device, hooks on a private copy."""
+    with hooks on a private copy: on the meta device, or on a seeded real input for a
+    network that does not run there."""
     import torch
 
     from attnprof.counters.own import meta_copy
 
     if not paths:
-        return None
-    twin = meta_copy(net).eval()
+        return ""
+    twin = (meta_copy(net) if device == "meta" else copy.deepcopy(net).to(device)).eval()
     bad: list[str] = []
     handles = []
     for path in paths:
@@ -198,13 +198,15 @@ def _keeps_shape(net, shape, paths: list[str]) -> str | None:
                 bad.append(f"attention module {path} returns {got} for an input of {want}: "
                            "identity cannot stand in for it")
         handles.append(twin.get_submodule(path).register_forward_hook(hook))
+    x = (torch.empty(shape, device="meta") if device == "meta" else
+         torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(device))
     try:
         with torch.no_grad():
-            twin(torch.empty(shape, device="meta"))
+            twin(x)
     finally:
         for h in handles:
             h.remove()
-    return bad[0] if bad else None
+    return bad[0] if bad else ""
 
 
 def _count(plan: NetworkPlan, target, say: Note) -> dict[str, Any]:

@@ -16,6 +16,9 @@ from attnprof.stats.bootstrap import ratio_ci, ratio_from_cis
 from attnprof.stats.uncertainty import Estimate, Quality
 
 PROFILE_SCHEMA = "attnprof.profile/1"
+#: what every interval of a time covers, said in the JSON beside it (docs/latency.md)
+INTERVAL_COVERS = ("the variation within this process only: not from process to process "
+                   "or machine to machine (attnprof model --repeat N measures the former)")
 RESULTS_SCHEMA = "attnprof.results/1"
 
 
@@ -264,6 +267,7 @@ class Latency:
     def to_dict(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "rounds_ms"}
         d["quality"] = self.quality.to_dict() if self.quality is not None else None
+        d["ci_covers"] = INTERVAL_COVERS
         return d
 
     @classmethod
@@ -931,6 +935,7 @@ class NetworkTiming:
             "latency": lat.to_dict(), "own": own.to_dict() if own else None,
             "removal": self.removal.to_dict() if self.removal else None,
             "removal_why": self.removal_why, "agreement": self.agreement,
+            "intervals_cover": INTERVAL_COVERS,
         }
         return d
 

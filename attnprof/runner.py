@@ -103,8 +103,6 @@ def _preflight(case: Case, note: Note) -> None:
     meta run could not show its errors. Subjects are moved to the device here."""
     import torch
 
-    from attnprof.counters import run_backend
-
     plan = case.plan
     check_device(plan.device)
     dtype = torch_dtype(plan.dtype)

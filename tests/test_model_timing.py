@@ -138,3 +138,60 @@ def test_repeat_times_in_fresh_processes(cli):
     assert run["network_ms"] > 0 and run["threads"] == 1
     assert rep["network_ms"]["min"] == rep["network_ms"]["max"] == run["network_ms"]
     assert rep["network_spread"] == 1.0
+
+
+def test_one_view_feeds_every_format_of_model(cli, tmp_path):
+    """The document's modules reach the CSV with raw figures, and the HTML with the table."""
+    import csv
+
+    from attnprof.report.html import network_html
+
+    out = tmp_path / "m.csv"
+    r = cli("model", "resnet18", "--block", "eca", "-s", "32", "--no-latency", "-f", "json",
+            "--csv", str(out))
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [x["row"] for x in rows] == ["module"] * 8 + ["attention", "network"]
+    for row, m in zip(rows, doc["modules"], strict=False):
+        assert row["path"] == m["path"] and int(row["flops"]) == m["flops"]
+        assert int(row["params"]) == m["params"]
+    assert int(rows[-1]["params"]) == doc["network"]["params"]
+    assert int(rows[-2]["flops"]) == sum(m["flops"] for m in doc["modules"])
+    html = network_html(doc)
+    assert "8 attention modules" in html and doc["modules"][0]["path"] in html
+
+
+TOKEN_NET = '''
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    """Conv stem, then self-attention over the 16 positions (a tuple out), then a head."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, stride=8, padding=1)
+        self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+        self.head = nn.Linear(8, 4)
+
+    def forward(self, x):
+        t = self.stem(x).flatten(2).transpose(1, 2)
+        t, _ = self.attn(t, t, t)
+        return self.head(t.mean(1))
+'''
+
+
+def test_attention_that_identity_cannot_replace_is_timed_by_hooks_only(cli, tmp_path,
+                                                                      monkeypatch):
+    (tmp_path / "tokennet2.py").write_text(TOKEN_NET, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    r = cli("model", "tokennet2:Net", "-s", "32", "--budget", "0.03", "--time-cap", "0.3",
+            "--threads", "1", "--backends", "attnprof", "-f", "json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert [m["path"] for m in doc["modules"]] == ["attn"]
+    t = doc["timing"]
+    assert t["removal"] is None and "attn returns tuple" in t["removal_why"]
+    assert t["own"]["forwards"] >= 3 and 0 < t["attention_share"] < 1

@@ -43,6 +43,8 @@ def model(
     repeat: Annotated[int, typer.Option(
         "--repeat", metavar="N", help="Also time in N fresh processes and report the spread "
         "of their medians (what an interval within one process does not cover).")] = 0,
+    csv_path: Annotated[str | None, typer.Option(
+        "--csv", metavar="PATH", help="Also write the modules table as CSV to PATH.")] = None,
     device: Device = "cpu", threads: Threads = None,
     format: Format = "table", json_path: JsonPath = None, debug: Debug = False,
     verbose: Verbose = False,
@@ -55,7 +57,7 @@ def model(
     from attnprof.options import parse_assignments
     from attnprof.request import NetworkRequest, make_network_plan
 
-    check_outputs({"--json": json_path})
+    check_outputs({"--json": json_path, "--csv": csv_path})
     plan = make_network_plan(NetworkRequest(
         network=network, block=block, options=parse_assignments(option or []),
         match=tuple(match or ()), size=size, batch=batch, backends=backends, latency=latency,
@@ -78,4 +80,10 @@ def model(
     from attnprof.report.views import model_views
 
     views = model_views(doc)
-    emit(fmt_, doc, to_markdown(views), lambda console: print_views(console, views), json_path)
+    emit(fmt_, doc, to_markdown(views), lambda console: print_views(console, views), json_path,
+         claims=(csv_path,))
+    if csv_path:
+        from attnprof.files import write_text
+        from attnprof.report.csv import model_csv
+
+        write_text(csv_path, model_csv(doc))

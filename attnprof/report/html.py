@@ -19,3 +19,20 @@ def profile_html(p: Profile) -> str:
         console.print(part)
     return console.export_html(inline_styles=True, code_format="<pre style=\"font-family:"
                                "Menlo,'DejaVu Sans Mono',consolas,monospace\">{code}</pre>")
+
+
+def network_html(doc: dict) -> str:
+    """What ``model`` prints, from its ``attnprof.model/1`` document, as inline-styled HTML
+    (``NetworkProfile.to_dict()``)."""
+    import io
+
+    from rich.console import Console
+
+    from attnprof.report.rich_render import renderables
+    from attnprof.report.views import model_views
+
+    console = Console(record=True, width=120, file=io.StringIO(), force_terminal=True)
+    for part in renderables(model_views(doc)):
+        console.print(part)
+    return console.export_html(inline_styles=True, code_format="<pre style=\"font-family:"
+                               "Menlo,'DejaVu Sans Mono',consolas,monospace\">{code}</pre>")

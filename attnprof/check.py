@@ -121,10 +121,11 @@ def check_fraction(what: str, value: Any) -> float:
 
 def _latency_ratios(profiles: list[Profile], relative_to: str | None,
                     path: str) -> dict[str, Any]:
-    """Each case's latency (ms), or its ratio to ``relative_to``'s, as a ``stats.Estimate``
+    """Each case's latency (ms), or its ratio to ``relative_to``'s, as an ``Estimate``
     with the interval its stored figures give (unbounded where they give none); None where
     the case was not timed."""
-    from attnprof.measure.stats import Estimate, ratio_from_cis
+    from attnprof.stats.bootstrap import ratio_from_cis
+    from attnprof.stats.uncertainty import Estimate
 
     def estimate(p: Profile) -> Estimate | None:
         lat = p.latency
@@ -151,18 +152,19 @@ def _latency_diff(name: str, label: str, b: Any, v: Any, tolerance: float,
     when the whole 95% interval of now / baseline lies above 1 + tolerance, ok when it lies
     at or below, inconclusive (a warning, not a failure) when it straddles. Where a file
     carries no interval (made before attnprof recorded them), the point ratio decides."""
-    from attnprof.measure import stats
+    from attnprof.stats.bootstrap import ratio_from_cis
+    from attnprof.stats.verdicts import budget
 
     change = v.value / b.value - 1
     if not math.isfinite(change):  # figures too far apart to compare: not a pass
         return Diff(name, label, b.value, v.value, None, "cannot compare (out of range)", True)
     limit = 1 + tolerance
-    est = stats.ratio_from_cis(v, b)
+    est = ratio_from_cis(v, b)
     if not est.bounded:
         slower = change > tolerance
         return Diff(name, label, b.value, v.value, change,
                     ("slower" if slower else "ok") + " (no interval: point ratio)", slower)
-    outcome = stats.budget(est, limit, trusted=trusted)
+    outcome = budget(est, limit, trusted=trusted)
     verdict = {"pass": "ok", "fail": "slower",
                "inconclusive": "inconclusive (interval straddles the tolerance)"}[outcome]
     return Diff(name, label, b.value, v.value, change, verdict, outcome == "fail",

@@ -225,9 +225,9 @@ def _count(plan: NetworkPlan, target, say: Note) -> dict[str, Any]:
 def _time(plan: NetworkPlan, net, bare, paths: list[str], target, why: str | None):
     """The network, the bare network and the hooked network, interleaved in rotating rounds
     (measure_until) until the removal share is narrow enough, or the time cap."""
-    from attnprof.measure import stats
     from attnprof.measure.hooks import HookedCall
     from attnprof.measure.latency import TimedCall, measure_until
+    from attnprof.stats.bootstrap import ratio_ci
 
     x = target.input()
     try:
@@ -253,7 +253,7 @@ def _time(plan: NetworkPlan, net, bare, paths: list[str], target, why: str | Non
             return True
         if len(bare_call.times) < MIN_SAMPLES:
             return False
-        est = stats.ratio_ci(full.rounds(), bare_call.rounds())
+        est = ratio_ci(full.rounds(), bare_call.rounds())
         if not est.bounded:
             return False
         return 1 / est.low - 1 / est.high <= SHARE_WIDTH  # the removal share's width

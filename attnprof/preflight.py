@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 
+from attnprof.contain import first_line, one_line
 from attnprof.counters import Target
 from attnprof.errors import BadInput, DeviceUnavailable
 from attnprof.units import nbytes
@@ -60,7 +61,7 @@ def check_real_forward(target: Target, name: str, dtype_name: str) -> None:
 
 
 def _forward_error(exc: BaseException, name: str, device: str, dtype_name: str) -> BadInput:
-    line = (str(exc).strip().splitlines() or [""])[0]
+    line = first_line(exc)
     if "more than 1 value per channel when training" in line:
         # BatchNorm in training needs batch statistics: one value per channel has no variance
         size = line.rpartition("torch.Size(")[2].rstrip(")") or "?"
@@ -70,8 +71,7 @@ def _forward_error(exc: BaseException, name: str, device: str, dtype_name: str) 
     if "not implemented for" in line or "Unsupported" in line or "dtype" in line.lower():
         return BadInput(f"block '{name}' cannot run in {dtype_name} on {device}: {line}; "
                         "try --dtype float32")
-    return BadInput(f"block '{name}' failed in forward on {device}: "
-                    f"{type(exc).__name__}: {line}")
+    return BadInput(f"block '{name}' failed in forward on {device}: {one_line(exc, 300)}")
 
 
 def check_forward(module, shape: tuple[int, ...], dtype, name: str, device: str,
@@ -135,6 +135,5 @@ def _check_backward(out, name: str) -> None:
     try:
         backward_from(out)
     except (RuntimeError, NotImplementedError, TypeError, ValueError) as exc:
-        line = (str(exc).strip().splitlines() or [""])[0]
         raise BadInput(f"block '{name}' fails in its backward pass (--mode train): "
-                       f"{type(exc).__name__}: {line}") from None
+                       f"{one_line(exc, 300)}") from None

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from attnprof.measure.stats import Estimate, Quality, ratio_ci, ratio_from_cis
+from attnprof.stats.bootstrap import ratio_ci, ratio_from_cis
+from attnprof.stats.uncertainty import Estimate, Quality
 
 PROFILE_SCHEMA = "attnprof.profile/1"
 #: what every interval of a time covers, said in the JSON beside it (docs/latency.md)
@@ -216,7 +217,7 @@ class Latency:
     cuda_graph: bool = False
     channels_last: bool = False
     device_ms: float | None = None  # CUDA only: kernel time between CUDA events, per call
-    # the median's interval and how far to trust it (attnprof.measure.stats); the interval
+    # the median's interval and how far to trust it (attnprof.stats); the interval
     # is None when there is none (one sample)
     ci_low_ms: float | None = None
     ci_high_ms: float | None = None
@@ -297,7 +298,7 @@ class Comparison:
     @classmethod
     def of(cls, candidate: Latency, baseline: Latency, threshold: float | None = None
            ) -> Comparison:
-        from attnprof.measure.stats import NOISE_THRESHOLD, verdict
+        from attnprof.stats.verdicts import NOISE_THRESHOLD, verdict
 
         est = candidate.ratio_to(baseline)
         trusted = candidate.trustworthy and baseline.trustworthy

@@ -237,7 +237,8 @@ def _time(cases: Sequence[Case], rounds: int, tick: Note, until: Until | None = 
                  if c.built.base is not None]
 
         def decide(_by_call: list) -> bool:
-            from attnprof.measure.stats import is_decisive, ratio_ci, verdict
+            from attnprof.stats.bootstrap import ratio_ci
+            from attnprof.stats.verdicts import is_decisive, verdict
 
             if not until.decide([m.rounds() if m is not None else None for m in mains]):
                 return False

@@ -415,14 +415,14 @@ def _latency_budget(b: Budget, p: Profile, base: Profile) -> BudgetResult:
     """``latency_vs``: pass when the ratio's whole 95% interval is within ``max_ratio``,
     fail only when the whole interval is above it, inconclusive otherwise (or when either
     time timed the scheduler rather than the block)."""
-    from attnprof.measure import stats
+    from attnprof.stats.verdicts import budget
 
     what = f"latency / {b.latency_vs} <= {b.max_ratio:g}"
     mine, theirs = p.latency, base.latency
     if mine is None or theirs is None or not theirs.median_ms:
         return BudgetResult(b.case, what, None, float(b.max_ratio), False, "fail")
     est = mine.ratio_to(theirs)
-    outcome = stats.budget(est, float(b.max_ratio),
+    outcome = budget(est, float(b.max_ratio),
                            trusted=mine.trustworthy and theirs.trustworthy)
     return BudgetResult(b.case, what, mine.median_ms / theirs.median_ms, float(b.max_ratio),
                         outcome == "pass", outcome, est.low if est.bounded else None,
@@ -431,7 +431,7 @@ def _latency_budget(b: Budget, p: Profile, base: Profile) -> BudgetResult:
 
 def latency_pairs(budgets: list[Budget], names: list[str]) -> list[tuple[int, int, float]]:
     """The (case, baseline case, max_ratio) index triples of the latency_vs budgets, for
-    adaptive timing (``stats.pairs_decisive``)."""
+    adaptive timing (``attnprof.stats.verdicts.pairs_decisive``)."""
     at = {n: i for i, n in enumerate(names)}
     return [(at[b.case], at[b.latency_vs], float(b.max_ratio)) for b in budgets
             if b.latency_vs is not None and b.case in at and b.latency_vs in at]

@@ -125,9 +125,9 @@ def axis_value(p: Profile, axis: str) -> Any:
 
 
 def fit(xs: list[float], ys: list[float], flagged: list[bool] | None = None):
-    """The log-log least-squares fit of cost on the axis (``stats.Fit``: exponent, its 95%
-    interval, R²), or None with fewer than two usable points."""
-    from attnprof.measure.stats import loglog_fit
+    """The log-log least-squares fit of cost on the axis (``attnprof.stats.fits.Fit``: exponent,
+    its 95% interval, R²), or None with fewer than two usable points."""
+    from attnprof.stats.fits import loglog_fit
 
     flags = flagged if flagged is not None else [False] * len(xs)
     pts = [(x, y, f) for x, y, f in zip(xs, ys, flags, strict=True)

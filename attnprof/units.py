@@ -1,11 +1,14 @@
-"""Unit formatting: counts, SI and binary prefixes, milliseconds, percentages.
+"""Unit formatting: counts, SI and binary prefixes, milliseconds, percentages, and a time with
+no more digits than its interval supports (``significant``, ``format_ms``).
 
 A leaf module (standard library only, no torch), for any part of attnprof that prints a number.
 """
 
 from __future__ import annotations
 
-__all__ = ["count", "si", "nbytes", "ms", "percent"]
+import math
+
+__all__ = ["count", "si", "nbytes", "ms", "percent", "significant", "format_ms"]
 
 
 def count(n: int | None) -> str:
@@ -48,3 +51,39 @@ def percent(part: float | None, whole: float | None) -> str:
     if 0 < p < 0.1:
         return "<0.1%"
     return f"{p:.1f}%"
+
+
+def _decimals(value: float, low: float, high: float, unknown_digits: int) -> int:
+    """Decimal places for ``value``: the interval's half-width to one significant digit
+    (two when it starts with 1), never fewer than one significant digit of the value."""
+    half = (high - low) / 2 if math.isfinite(high) and math.isfinite(low) else math.nan
+    mag = math.floor(math.log10(abs(value))) if value else 0
+    if not half > 0:   # no interval (or a zero-width one): a few significant digits
+        return unknown_digits - 1 - mag
+    e = math.floor(math.log10(half))
+    if round(half / 10 ** e, 6) < 2:
+        e -= 1
+    return max(-e, -mag)
+
+
+def significant(value: float, low: float, high: float, *, unknown_digits: int = 3) -> str:
+    """``value`` with no more digits than [low, high] supports: 15.98 in [8, 24] -> "16",
+    0.25312 in [0.2501, 0.2562] -> "0.253". Without a usable interval, ``unknown_digits``
+    significant digits."""
+    d = _decimals(value, low, high, unknown_digits)
+    if d >= 0:
+        return f"{value:.{d}f}"
+    step = 10 ** (-d)
+    return f"{round(value / step) * step:.0f}"
+
+
+def format_ms(value_ms: float, low_ms: float | None = None, high_ms: float | None = None,
+              *, unknown_digits: int = 3) -> str:
+    """A time in ms (µs below 1 ms) with the digits its interval supports: "253 µs",
+    "16 ms"."""
+    lo = math.nan if low_ms is None else low_ms
+    hi = math.nan if high_ms is None else high_ms
+    if abs(value_ms) < 1:
+        return (significant(value_ms * 1e3, lo * 1e3, hi * 1e3,
+                            unknown_digits=unknown_digits) + " µs")
+    return significant(value_ms, lo, hi, unknown_digits=unknown_digits) + " ms"

@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from attnprof.contain import first_line
 from attnprof.errors import BadInput
 
 MAX_DEPTH = 64
@@ -87,7 +88,7 @@ def load_json(text: str, path: str) -> Any:
         raise BadInput(f"{path}: not valid JSON for attnprof: nested more than {MAX_DEPTH} "
                        "levels deep") from None
     except ValueError as exc:  # e.g. an integer of more digits than Python converts
-        raise BadInput(f"{path}: not valid JSON: {str(exc).splitlines()[0]}") from None
+        raise BadInput(f"{path}: not valid JSON: {first_line(exc)}") from None
 
 
 # -- the schema interpreter -----------------------------------------------------------------

@@ -258,12 +258,12 @@ class FakeTimer:
 @pytest.fixture
 def faked(monkeypatch):
     """A TimedCall of a trivial module whose timer and clock are fakes, on a quiet machine."""
-    from attnprof.measure import latency, stats
+    from attnprof.measure import latency, machine
 
     clock = FakeClock()
     monkeypatch.setattr(latency.time, "perf_counter", clock)
-    monkeypatch.setattr(latency.stats, "machine_state",
-                        lambda **kw: stats.MachineState(0.1, 1, 1, 2))
+    monkeypatch.setattr(latency.machine, "machine_state",
+                        lambda **kw: machine.MachineState(0.1, 1, 1, 2))
 
     def make(block):
         call = latency.TimedCall(torch.nn.Identity(), torch.zeros(1, 1, 1, 1), threads=1)
@@ -310,7 +310,7 @@ def test_default_threads_are_decided_once_and_explained(monkeypatch):
         asked.append(limit)
         return 1, "2 usable CPUs (affinity 2), 1 other runnable task: 1 thread"
 
-    monkeypatch.setattr(latency.stats, "default_threads", decide)
+    monkeypatch.setattr(latency.machine, "default_threads", decide)
     monkeypatch.setattr(latency, "_default", None)
     calls = [latency.TimedCall(torch.nn.Identity(), torch.zeros(1, 1, 1, 1)) for _ in "ab"]
     assert [c.threads for c in calls] == [1, 1] and asked == [torch.get_num_threads()]
@@ -377,13 +377,15 @@ def test_adaptive_rounds_stop_at_the_time_cap_or_max_rounds():
 
 
 def test_latency_json_round_trips_the_interval_and_quality():
-    from attnprof.measure import stats
+    from attnprof.measure.machine import MachineState
+    from attnprof.measure.quality import quality
     from attnprof.results import Latency
+    from attnprof.stats.order import median_ci
+    from attnprof.stats.verdicts import verdict
 
     samples = [1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9]
-    ci = stats.median_ci(samples)
-    q = stats.quality([s / 1e3 for s in samples], threads=1,
-                      machine=stats.MachineState(0.5, 2, 1, 2), ci=ci)
+    ci = median_ci(samples)
+    q = quality([s / 1e3 for s in samples], threads=1, machine=MachineState(0.5, 2, 1, 2), ci=ci)
     lat = Latency(median_ms=ci.value, iqr_ms=0.45, min_ms=1.0, mean_ms=1.45, p90_ms=1.81,
                   samples=10, runs_per_sample=1, threads=1, mode="infer", device="cpu",
                   images_per_s=1.0, method="t", ci_low_ms=ci.low, ci_high_ms=ci.high,
@@ -403,7 +405,7 @@ def test_latency_json_round_trips_the_interval_and_quality():
     assert slower.ratio_to(back).value == pytest.approx(2.0)
     assert "quadrature" in slower.ratio_to(back).method
     assert "bootstrap" in lat.ratio_to(lat).method and "2 per-round" in lat.ratio_to(lat).method
-    assert stats.verdict(slower.ratio_to(back)) == "slower"
+    assert verdict(slower.ratio_to(back)) == "slower"
 
 
 @pytest.mark.slow
@@ -413,8 +415,9 @@ def test_adaptive_rounds_on_real_timing_never_fail_identical_blocks():
     # bounds, and every median lies within its interval
     import copy
 
-    from attnprof.measure import stats
     from attnprof.measure.latency import TimedCall, measure_until
+    from attnprof.stats.bootstrap import ratio_ci
+    from attnprof.stats.verdicts import budget, is_decisive
 
     block = attnprof.create_block("se", 32).eval()
     x = torch.randn(2, 32, 28, 28)
@@ -423,8 +426,8 @@ def test_adaptive_rounds_on_real_timing_never_fail_identical_blocks():
 
     def decide(s):
         assert len(s[0]) == len(s[1]) >= 3  # by round
-        outcome.append(stats.budget(stats.ratio_ci(s[1], s[0]), 3.0))
-        return stats.is_decisive(outcome[-1])
+        outcome.append(budget(ratio_ci(s[1], s[0]), 3.0))
+        return is_decisive(outcome[-1])
 
     out = measure_until(calls, decide, round_budget_s=0.05, min_rounds=3, max_rounds=20,
                         time_cap_s=5.0)

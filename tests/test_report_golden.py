@@ -205,9 +205,9 @@ def test_rich_and_markdown_carry_the_same_words(name):
 
 def same_digits(lat):
     """The precision rule, written out: the median with the decimals its 95% interval
-    supports (attnprof.measure.stats.format_ms), and every other time of the same
+    supports (attnprof.units.format_ms), and every other time of the same
     measurement in the same unit with the same decimals."""
-    from attnprof.measure.stats import format_ms
+    from attnprof.units import format_ms
 
     number, unit = format_ms(lat.median_ms, lat.ci_low_ms, lat.ci_high_ms).split(" ")
     decimals = len(number.partition(".")[2])

@@ -72,7 +72,7 @@ def compare(
 
     until, timing = None, {}
     if baseline is not None and opts.latency:
-        from attnprof.measure.stats import pairs_decisive
+        from attnprof.stats.verdicts import pairs_decisive
 
         b = names.index(baseline)
         pairs = [(i, b, None) for i in range(len(names)) if i != b]

@@ -56,9 +56,9 @@ def run_suite(
 
         spec.requests = [replace(r, verbose=True) for r in spec.requests]
 
-    from attnprof.measure.stats import pairs_decisive
     from attnprof.request import seconds
     from attnprof.runner import Until, profile_many
+    from attnprof.stats.verdicts import pairs_decisive
 
     seconds("--time-cap", time_cap)
     from attnprof.suite import latency_pairs

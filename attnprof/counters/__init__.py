@@ -1,4 +1,5 @@
-"""Counting backends behind one interface: ``count(target) -> Count``.
+"""Counting backends behind one seam: the :class:`Backend` protocol, ``count(target) ->
+Counted``, and one table of them (:data:`BACKEND_TABLE`).
 
 Each wrapped library runs contained: on a private copy of the module, its prints and log
 records captured, its failure turned into a status row, whatever it patches restored.
@@ -14,17 +15,13 @@ import sys
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from attnprof.contain import one_line
 from attnprof.results import Count
-from attnprof.spec import BACKENDS
 
-# backend NAME is implemented by attnprof/counters/_NAME.py
-_IMPL = {name: f"attnprof.counters._{name}" for name in BACKENDS}
-
-
-PIP_NAMES = {"torchstat": "torchstat", "torchinfo": "torchinfo", "fvcore": "fvcore"}
+if TYPE_CHECKING:
+    from attnprof.counters.coverage import Attribution
 
 
 @dataclass(frozen=True)
@@ -56,6 +53,52 @@ class Target:
         if self.channels_last and x.dim() == 4:
             x = x.contiguous(memory_format=torch.channels_last)
         return x
+
+
+@dataclass(frozen=True)
+class Counted:
+    """What every backend's ``count`` returns: its ``Count``, and what it attributed that
+    count to (:class:`~attnprof.counters.coverage.Attribution`), from which attnprof tells
+    what the backend counted and missed of its own count. ``attribution`` is None for
+    attnprof's own count, and for a backend that gives a status row instead of a count."""
+
+    count: Count
+    attribution: Attribution | None = None
+
+
+class Backend(Protocol):
+    """A counting backend: anything with ``count(target) -> Counted`` (each entry of
+    :data:`BACKEND_TABLE` is a module that defines it). It may raise: ``run_backend`` runs it
+    contained and turns an exception into a failed status row."""
+
+    def count(self, target: Target) -> Counted: ...
+
+
+@dataclass(frozen=True)
+class BackendEntry:
+    """Where a backend's code is: the module that implements :class:`Backend`, imported only
+    when the backend runs (the wrapped libraries are optional and slow to import), and the
+    pip package that provides its library (said when the import fails)."""
+
+    module: str
+    pip: str | None = None
+
+
+# Every backend, by the name ``--backends`` takes (``attnprof.spec.BACKENDS``, the torch-free
+# list the command line checks names against, holds the same names).
+BACKEND_TABLE: dict[str, BackendEntry] = {
+    "torchstat": BackendEntry("attnprof.counters._torchstat", pip="torchstat"),
+    "torchinfo": BackendEntry("attnprof.counters._torchinfo", pip="torchinfo"),
+    "fvcore": BackendEntry("attnprof.counters._fvcore", pip="fvcore"),
+    "torch": BackendEntry("attnprof.counters._torch"),
+    "attnprof": BackendEntry("attnprof.counters._attnprof"),
+}
+
+
+def load_backend(name: str) -> Backend:
+    """The backend named ``name`` (a key of :data:`BACKEND_TABLE`). ImportError when its
+    library is not installed."""
+    return importlib.import_module(BACKEND_TABLE[name].module)  # type: ignore[return-value]
 
 
 _LIBRARY_LOGGERS = ("fvcore", "iopath", "torch.utils.flop_counter", "torch.utils.module_tracker")
@@ -90,28 +133,26 @@ def run_backend(name: str, target: Target, verbose: bool = False) -> Count:
     """Run one backend; never raises for the backend's own failures."""
     with contained(verbose):
         try:  # importing a wrapped library can warn too (fvcore imports torch.jit)
-            impl = importlib.import_module(_IMPL[name])
+            backend = load_backend(name)
         except ImportError as exc:
-            pip = PIP_NAMES.get(name, name)
+            pip = BACKEND_TABLE[name].pip or name
             return Count.failed(name, f"{pip} is not installed ({exc}); pip install {pip}",
                                 status="unavailable")
         try:
-            found = impl.count(target)
+            counted = backend.count(target)
         except Exception as exc:  # the library failed on this block: a status row, not a crash
             return Count.failed(name, one_line(exc, 300))
-        if name == "attnprof":
-            return found
-        count, attribution = found
-        return _against_attnprof(count, attribution, target)
+        return _against_attnprof(counted, target)
 
 
-def _against_attnprof(count: Count, attribution: Any, target: Target) -> Count:
-    """``count`` with what it counted and missed of attnprof's count of the same target
-    (:mod:`attnprof.counters.coverage`); said in a note when attnprof's count failed."""
+def _against_attnprof(counted: Counted, target: Target) -> Count:
+    """The backend's count with what it counted and missed of attnprof's count of the same
+    target (:mod:`attnprof.counters.coverage`); said in a note when attnprof's count failed."""
     from dataclasses import replace
 
     from attnprof.counters import coverage
 
+    count, attribution = counted.count, counted.attribution
     if attribution is None or not count.ok:
         return count
     try:

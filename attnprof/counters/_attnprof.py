@@ -8,7 +8,7 @@ other backend is matched against it (:mod:`attnprof.counters.coverage`).
 
 from __future__ import annotations
 
-from attnprof.counters import Target
+from attnprof.counters import Counted, Target
 from attnprof.counters.inputs import Runs, describe, spread, variation_note
 from attnprof.counters.own import OpCount
 from attnprof.results import Cost, Count, OpCost
@@ -62,8 +62,8 @@ def to_count(result: OpCount, train: bool, runs: Runs | None = None) -> Count:
     )
 
 
-def count(target: Target) -> Count:
+def count(target: Target) -> Counted:
     from attnprof.counters.coverage import reference
 
     runs = reference(target)
-    return to_count(runs.first, target.train, runs)
+    return Counted(to_count(runs.first, target.train, runs))

@@ -13,7 +13,7 @@ import copy
 import torch
 from fvcore.nn import ActivationCountAnalysis, FlopCountAnalysis
 
-from attnprof.counters import Target
+from attnprof.counters import Counted, Target
 from attnprof.counters.coverage import Attribution, exclusive, fvcore_covers, unplaced_fvcore
 from attnprof.counters.own import seeded_rngs
 from attnprof.results import Count
@@ -26,7 +26,7 @@ def _quiet(analysis):
         .tracer_warnings("none")
 
 
-def count(target: Target) -> tuple[Count, Attribution]:
+def count(target: Target) -> Counted:
     model = copy.deepcopy(target.module).train(target.train)
     x = target.input()
     device = str(target.device)
@@ -56,5 +56,5 @@ def count(target: Target) -> tuple[Count, Attribution]:
         f"torch.Generator seed 0 on {device}, global RNGs seeded 0",
     )
     handled = exclusive(per_module)
-    return result, Attribution(covers=lambda own: fvcore_covers(handled), same_input=True,
-                               unplaced=lambda own: unplaced_fvcore(handled, own))
+    return Counted(result, Attribution(covers=lambda own: fvcore_covers(handled), same_input=True,
+                                       unplaced=lambda own: unplaced_fvcore(handled, own)))

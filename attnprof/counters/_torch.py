@@ -16,7 +16,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode, flop_registry
 
-from attnprof.counters import Target
+from attnprof.counters import Counted, Target
 from attnprof.counters.coverage import Attribution, torch_covers
 from attnprof.counters.inputs import describe, run_on_inputs, spread, variation_note
 from attnprof.counters.own import grad_input, grad_outputs, meta_copy, seeded_input, seeded_rngs
@@ -63,7 +63,7 @@ def _run(target: Target, device: str, seed: int) -> tuple[_Run, bool]:
     return run, rng["used"]
 
 
-def count(target: Target) -> tuple[Count, Attribution]:
+def count(target: Target) -> Counted:
     runs = run_on_inputs(lambda device, seed: _run(target, device, seed), target.device)
     first: _Run = runs.first
     total = first.total
@@ -96,4 +96,5 @@ def count(target: Target) -> tuple[Count, Attribution]:
         input="meta" if runs.on_meta else "real", input_why=describe(runs),
         flops_range=spread(by_seed),
     )
-    return result, Attribution(covers=lambda own: torch_covers(counted_ops), same_input=True)
+    return Counted(result, Attribution(covers=lambda own: torch_covers(counted_ops),
+                                       same_input=True))

@@ -10,13 +10,13 @@ import copy
 
 from torchinfo import summary
 
-from attnprof.counters import Target
+from attnprof.counters import Counted, Target
 from attnprof.counters.coverage import Attribution, torchinfo_covers
 from attnprof.counters.own import seeded_rngs
 from attnprof.results import Count
 
 
-def count(target: Target) -> tuple[Count, Attribution]:
+def count(target: Target) -> Counted:
     model = copy.deepcopy(target.module)
     x = target.input()
     with seeded_rngs(0, str(target.device)):  # the same random numbers as attnprof's seed 0
@@ -57,8 +57,8 @@ def count(target: Target) -> tuple[Count, Attribution]:
         input="real", input_why="torchinfo runs the module on attnprof's input: N(0, 1) from "
         f"torch.Generator seed 0 on {target.device}, global RNGs seeded 0",
     )
-    return result, Attribution(covers=lambda own: torchinfo_covers(layer_calls, own),
-                               same_input=True)
+    return Counted(result, Attribution(covers=lambda own: torchinfo_covers(layer_calls, own),
+                                       same_input=True))
 
 
 def _path(info) -> str:

@@ -17,7 +17,7 @@ import torch
 from torchstat.model_hook import ModelHook
 from torchstat.statistics import convert_leaf_modules_to_stat_tree
 
-from attnprof.counters import Target
+from attnprof.counters import Counted, Target
 from attnprof.counters.coverage import Attribution, torchstat_covers
 from attnprof.counters.own import seeded_rngs
 from attnprof.results import Count
@@ -30,10 +30,11 @@ OWN_INPUT = ("torchstat makes its own input: torch.rand(1, C, H, W) (uniform in 
              "batch 1, global RNG seeded 0), not attnprof's")
 
 
-def count(target: Target) -> tuple[Count, Attribution | None]:
+def count(target: Target) -> Counted:
     if not str(target.device).startswith("cpu"):
-        return Count.failed("torchstat", "torchstat runs on CPU only; its counts do not depend "
-                            "on the device: rerun with --device cpu to see them", "skipped"), None
+        return Counted(Count.failed("torchstat", "torchstat runs on CPU only; its counts do "
+                                    "not depend on the device: rerun with --device cpu to see "
+                                    "them", "skipped"))
     model = copy.deepcopy(target.module).to(device="cpu", dtype=torch.float32)
     classes = {type(m) for m in model.modules() if not list(m.children())}
     saved = {cls: cls.__dict__.get("__call__", _MISSING) for cls in classes}
@@ -89,8 +90,8 @@ def count(target: Target) -> tuple[Count, Attribution | None]:
         uncounted={name: 1 for name in unsupported}, notes=tuple(notes),
         layers=layers, extra=extra, input="own", input_why=OWN_INPUT,
     )
-    return result, Attribution(covers=lambda own: torchstat_covers(counted, own),
-                               same_input=False)
+    return Counted(result, Attribution(covers=lambda own: torchstat_covers(counted, own),
+                                       same_input=False))
 
 
 def _walk(node: Any):

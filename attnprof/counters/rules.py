@@ -10,7 +10,10 @@ Conventions (XLA's cost analysis; see docs/counting.md):
 * ``transcendentals``: sigmoid, exp, tanh, log, erf, sqrt, rsqrt, pow ... one per element, apart;
 * bytes are not ruled here: the engine adds what every op reads and writes.
 
-Adding an op is one line in :data:`RULES`. An op with no rule is reported as uncounted.
+Adding a built-in op is one line in :data:`RULES`; code outside attnprof (a plugin, a block's
+own module, a custom ``torch.library`` op) adds or replaces rules with :func:`register_rule`,
+as ``torch.utils.flop_counter.register_flop_formula`` does for PyTorch's counter. An op with
+no rule is reported as uncounted.
 """
 
 from __future__ import annotations
@@ -207,6 +210,55 @@ RULES: dict[str, Rule] = {
          "native_dropout_backward eye linspace logspace scalar_tensor tril triu "
          "nonzero nonzero_static argwhere masked_select", free),
 }
+
+
+def op_name(op: Any) -> str:
+    """The name :data:`RULES` files an op under: ``"aten::mul"`` for ``"aten::mul"``, ``"mul"``,
+    ``torch.ops.aten.mul`` or ``torch.ops.aten.mul.Tensor``; ``"mylib::op"`` for a custom op
+    (its qualified name, its ``torch.ops`` packet or overload, or the ``torch.library.custom_op``
+    object)."""
+    if isinstance(op, str):
+        name = op.strip()
+        if not name or name.count("::") > 1 or name.startswith("::") or name.endswith("::"):
+            raise ValueError(f"not an op name: {op!r} (an aten op such as 'aten::mul', or "
+                             "'namespace::op')")
+        return name if "::" in name else f"aten::{name}"
+    # a torch.ops packet, a torch.library.custom_op object, an overload (torch.ops...default)
+    for name in (getattr(op, "_qualified_op_name", None), getattr(op, "_qualname", None),
+                 getattr(getattr(op, "_schema", None), "name", None)):
+        if isinstance(name, str):
+            return name
+    raise TypeError(f"not an op: {op!r} (give its name, 'namespace::op', or "
+                    "torch.ops.namespace.op)")
+
+
+def register_rule(*ops: Any, replace: bool = False) -> Callable[[Rule], Rule]:
+    """A decorator that makes the decorated function the cost rule of each op in ``ops`` for
+    attnprof's own counter: ``rule(call: Call) -> Cost`` (MACs, FLOPs, transcendentals; the
+    counter adds the bytes each op reads and writes). Ops are named as :func:`op_name` takes
+    them. An op that has a rule already (a built-in one included) raises ``ValueError``
+    unless ``replace=True``. Returns the rule unchanged::
+
+        @register_rule("mylib::scaled_gate")
+        def scaled_gate(call: Call) -> Cost:
+            return Cost(flops=2 * call.out_numel)
+    """
+    names = [op_name(op) for op in ops]
+    if not names:
+        raise TypeError("register_rule needs at least one op")
+
+    def register(rule: Rule) -> Rule:
+        if not callable(rule):
+            raise TypeError(f"a rule is a function of a Call, not {rule!r}")
+        taken = [n for n in names if n in RULES]
+        if taken and not replace:
+            raise ValueError(f"{', '.join(taken)} already ha{'ve' if len(taken) > 1 else 's'} "
+                             "a rule; pass replace=True to replace it")
+        for name in names:
+            RULES[name] = rule
+        return rule
+
+    return register
 
 
 def rule_for(func: Any) -> Rule | None:

@@ -23,8 +23,10 @@ from typing import Any
 
 import torch
 
-from attnprof.measure import stats
+from attnprof.measure import machine
 from attnprof.results import OwnTime
+from attnprof.stats.order import median_ci
+from attnprof.stats.uncertainty import Estimate
 
 METHOD = ("module hooks: {clock} from each attention module's forward pre-hook to its "
           "forward hook, summed per forward and divided by that forward's time (inference "
@@ -50,7 +52,7 @@ class HookedCall:
         self.sums: list[float] = []    # the attention modules' time in it
         self.per: dict[str, list[float]] = {p: [] for p in self.paths}
         self.round_sizes: list[int] = []
-        self.machine: list[stats.MachineState] = []
+        self.machine: list[machine.MachineState] = []
         with self._context():
             for _ in range(warmup):
                 net(x)
@@ -105,7 +107,7 @@ class HookedCall:
                     self.per[p].append(v)
                 self.sums.append(sum(acc.values()))
         self.round_sizes.append(len(self.totals) - before)
-        self.machine.append(stats.machine_state(reads=3, interval_s=0.001))
+        self.machine.append(machine.machine_state(reads=3, interval_s=0.001))
 
     def rounds(self) -> tuple[tuple[float, ...], ...]:
         out, i = [], 0
@@ -130,7 +132,7 @@ class HookedCall:
         """The summary, and per module path: (median ms, median share, ms interval)."""
         shares = [s / t if t > 0 else 0.0 for s, t in zip(self.sums, self.totals, strict=True)]
         median = statistics.median
-        net_ci, att_ci, share_ci = (stats.median_ci(xs) for xs in
+        net_ci, att_ci, share_ci = (median_ci(xs) for xs in
                                     (self.totals, self.sums, shares))
         clock = ("CUDA events recorded on the stream (GPU time, no synchronisation inside "
                  "the forward)" if self.cuda else "wall time")
@@ -146,9 +148,9 @@ class HookedCall:
             ms = median(v) * 1e3
             share = median([a / t if t > 0 else 0.0 for a, t in
                             zip(v, self.totals, strict=True)])
-            per[p] = (ms, share, _scaled(stats.median_ci(v), 1e3))
+            per[p] = (ms, share, _scaled(median_ci(v), 1e3))
         return own, per
 
 
-def _scaled(est: stats.Estimate, scale: float) -> tuple[float, float] | None:
+def _scaled(est: Estimate, scale: float) -> tuple[float, float] | None:
     return (est.low * scale, est.high * scale) if est.bounded else None

@@ -12,9 +12,9 @@ time. ``compile`` times
 ``torch.compile(module)``, compiled during warm-up, outside the timed region.
 
 Every Latency carries the order-statistic interval of its median and a quality record
-(``attnprof.measure.stats``: noise figures, scheduler quantisation, the run queue, and
+(``attnprof.measure.quality``: noise figures, scheduler quantisation, the run queue, and
 warnings). Without an explicit thread count, the count comes from
-``stats.default_threads`` (usable CPUs less other runnable tasks, one left spare) and the
+``machine.default_threads`` (usable CPUs less other runnable tasks, one left spare) and the
 reason is recorded; one decision serves every TimedCall made within 30 s, so interleaved
 calls time with the same count.
 
@@ -42,8 +42,10 @@ import torch
 from torch.utils import benchmark
 
 from attnprof.errors import BadInput
-from attnprof.measure import stats
+from attnprof.measure import machine
+from attnprof.measure.quality import quality as sample_quality
 from attnprof.results import Latency
+from attnprof.stats.order import median_ci
 
 DEFAULT_BUDGET_S = 0.3
 L2_FLUSH_BYTES = 256 * 2**20      # Triton's do_bench flushes with 256 MB
@@ -54,11 +56,11 @@ _default: tuple[float, int, str] | None = None
 
 
 def default_threads() -> tuple[int, str]:
-    """``stats.default_threads`` capped at torch's own count, decided once per 30 s."""
+    """``machine.default_threads`` capped at torch's own count, decided once per 30 s."""
     global _default
     now = time.monotonic()
     if _default is None or now - _default[0] > DEFAULT_REUSE_S:
-        threads, why = stats.default_threads(limit=torch.get_num_threads())
+        threads, why = machine.default_threads(limit=torch.get_num_threads())
         _default = (now, threads, why)
     return _default[1], _default[2]
 
@@ -137,7 +139,7 @@ class TimedCall:
         self.times: list[float] = []   # seconds per call, one per sample
         self.sizes: list[int] = []     # calls per sample, beside ``times``
         self.round_sizes: list[int] = []   # samples taken by each sample() call (a round)
-        self.machine: list[stats.MachineState] = []   # the run queue after each sample
+        self.machine: list[machine.MachineState] = []   # the run queue after each sample
         self.runs_per_sample = 0
         self._flush = _flush_buffer(x.device) if l2_flush else None
         self._block: int | None = None
@@ -175,7 +177,7 @@ class TimedCall:
                 else:
                     self._sample_blocks(budget_s)
         self.round_sizes.append(len(self.times) - before)
-        self.machine.append(stats.machine_state(reads=3, interval_s=0.001))
+        self.machine.append(machine.machine_state(reads=3, interval_s=0.001))
 
     def rounds(self) -> tuple[tuple[float, ...], ...]:
         """The samples (seconds per call) split by the sample() call (round) that took them."""
@@ -253,7 +255,7 @@ class TimedCall:
             end.synchronize()
         return start.elapsed_time(end) / calls
 
-    def machine_state(self) -> stats.MachineState | None:
+    def machine_state(self) -> machine.MachineState | None:
         """The run queue while sampling: the reading with the median number of others."""
         seen = sorted(self.machine, key=lambda m: -1 if m.others is None else m.others)
         return seen[len(seen) // 2] if seen else None
@@ -268,10 +270,10 @@ class TimedCall:
             iqr, p90 = q[14] - q[4], q[17]
         else:
             iqr, p90 = 0.0, times[0]
-        ci = stats.median_ci(self.times)
+        ci = median_ci(self.times)
         sizes = self.sizes if len(self.sizes) == len(self.times) else 1
-        quality = stats.quality(self.times, block_sizes=sizes, threads=self.threads,
-                                machine=self.machine_state(), ci=ci)
+        quality = sample_quality(self.times, block_sizes=sizes, threads=self.threads,
+                                 machine=self.machine_state(), ci=ci)
         variant = [v for v, on in (("compiled", self.compile), ("cuda graph", self.cuda_graph),
                                    ("L2 flushed before each", self.l2_flush),
                                    (f"{rounds} interleaved rounds", rounds > 1),
@@ -355,10 +357,10 @@ def measure_until(calls: Sequence[TimedCall], decide: Decide, *, round_budget_s:
 
     After each round from ``min_rounds`` on, ``decide`` gets every call's samples so far, by
     round (``TimedCall.rounds()``: seconds per call, in ``calls`` order), and returns True
-    once its decision is decisive, e.g. for a budget of call 1 against call 0::
+    once its decision is decisive, e.g. for a budget of call 1 against call 0
+    (:mod:`attnprof.stats.verdicts`, :mod:`attnprof.stats.bootstrap`)::
 
-        decide = lambda s: stats.is_decisive(
-            stats.budget(stats.ratio_ci(s[1], s[0]), max_ratio))
+        decide = lambda s: is_decisive(budget(ratio_ci(s[1], s[0]), max_ratio))
 
     It stops at ``max_rounds``, or before a round that would end past ``time_cap_s`` (the
     mean round so far predicts the next); with ``cap_after_min`` the cap applies only once

@@ -85,7 +85,7 @@ STATUS_TONE: dict[str, Tone] = {"ok": "good", "failed": "bad", "skipped": "warn"
 
 def ratio_text(x: float, low: float | None = None, high: float | None = None) -> str:
     """A ratio with the digits its interval supports (3 significant without one)."""
-    from attnprof.measure.stats import significant
+    from attnprof.units import significant
 
     return significant(x, math.nan if low is None else low, math.nan if high is None else high)
 
@@ -95,7 +95,7 @@ def time_format(lat: Any) -> Callable[[float | None], str]:
     interval supports (3 significant without one), and every other time of the same
     measurement (interval, IQR, min, mean, p90) is written in the same unit with the same
     decimals, so no figure claims more than the median's."""
-    from attnprof.measure.stats import format_ms
+    from attnprof.units import format_ms
 
     head = format_ms(lat.median_ms, lat.ci_low_ms, lat.ci_high_ms)
     number, unit = head.split(" ")
@@ -248,7 +248,7 @@ def comparison_text(c: Comparison) -> str:
 
 def added_ms_text(h: HostDelta) -> str:
     """The latency the block adds, with the digits its interval supports."""
-    from attnprof.measure.stats import significant
+    from attnprof.units import significant
 
     added, ci = h.added("latency_ms"), h.added_ci_ms()
     if added is None:
@@ -503,9 +503,9 @@ def comparison(profiles: list[Profile], baseline: str | None) -> dict[str, Any] 
 
 def latency_verdict(p: Profile, base: Profile) -> dict[str, Any]:
     """``p``'s latency against ``base``'s: the ratio's 95% interval and a verdict (faster,
-    slower, same within ±5%, or inconclusive; attnprof.measure.stats). A time whose samples
+    slower, same within ±5%, or inconclusive; attnprof.stats.verdicts). A time whose samples
     timed the scheduler is never decisive."""
-    from attnprof.measure import stats
+    from attnprof.stats.verdicts import verdict
 
     if p is base or p.latency is None or base.latency is None:
         return {"ci_low": None, "ci_high": None, "verdict": None}
@@ -513,7 +513,7 @@ def latency_verdict(p: Profile, base: Profile) -> dict[str, Any]:
     trusted = p.latency.trustworthy and base.latency.trustworthy
     return {"ci_low": est.low if est.bounded else None,
             "ci_high": est.high if est.bounded else None,
-            "verdict": stats.verdict(est, trusted=trusted)}
+            "verdict": verdict(est, trusted=trusted)}
 
 
 def _name(p: Profile, base: Profile | None) -> str:
@@ -688,7 +688,7 @@ def model_views(doc: Mapping[str, Any]) -> list[View]:
         return [fmt.count(c["params"]), fmt.si(c["macs"]), fmt.si(c["flops"]),
                 fmt.nbytes(c["bytes"])]
 
-    from attnprof.measure.stats import format_ms
+    from attnprof.units import format_ms
 
     def ms(value: float | None, ci: Sequence[float] | None) -> str:
         """A median time with the digits its interval supports (3 without one)."""

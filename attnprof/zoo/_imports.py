@@ -11,6 +11,7 @@ import importlib
 import importlib.util
 from types import ModuleType
 
+from attnprof.contain import first_line, one_line
 from attnprof.errors import BadInput
 
 EXTRA_HINT = "pip install 'attnprof[zoo]'"
@@ -56,7 +57,7 @@ def torchvision(what: str = "this") -> ModuleType:
     except Exception as exc:  # any failure of its import is reported in one line
         import torch
 
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         if "torchvision::" in first or "undefined symbol" in first or "_C" in first:
             raise BadInput(
                 f"{what} needs torchvision, and torchvision {_version('torchvision')} is "
@@ -66,7 +67,7 @@ def torchvision(what: str = "this") -> ModuleType:
                 "--index-url https://download.pytorch.org/whl/cpu' for a CPU torch"
             ) from None
         raise BadInput(f"{what} needs torchvision, whose import failed: "
-                       f"{type(exc).__name__}: {first}") from None
+                       f"{one_line(exc, 300)}") from None
 
 
 def timm(what: str = "this") -> ModuleType:
@@ -82,5 +83,4 @@ def timm(what: str = "this") -> ModuleType:
         raise BadInput(f"{what} needs timm, whose import failed: no module named "
                        f"'{exc.name}'") from None
     except Exception as exc:
-        raise BadInput(f"{what} needs timm, whose import failed: {type(exc).__name__}: "
-                       f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}") from None
+        raise BadInput(f"{what} needs timm, whose import failed: {one_line(exc, 300)}") from None

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from attnprof.contain import first_line
 from attnprof.errors import BadInput, UnknownBlock, did_you_mean
 from attnprof.spec import BlockSpec, Option, Paper
 
@@ -532,7 +533,7 @@ def _layer(name: str, value: str):
 
 def _describe(exc: BaseException) -> str:
     """``Type: message``; an assertion without a message shows the asserting source line."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    text = first_line(exc)
     if not text and isinstance(exc, AssertionError):
         import traceback
 

@@ -74,16 +74,50 @@ def _forward_error(exc: BaseException, name: str, device: str, dtype_name: str) 
                     f"{type(exc).__name__}: {line}")
 
 
+def _small_forward(module, shape: tuple[int, ...], dtype, device: str, train: bool,
+                   compile: bool) -> tuple[object, bool] | None:
+    """One forward (and backward, in train mode) on real tensors for an input small enough
+    to count on (:mod:`attnprof.counters.real`): (its output, whether it read values), or
+    None when it does not fit its budget or fails (the meta device then decides)."""
+    from attnprof.counters.no_dynamo import without_dynamo_import
+    from attnprof.counters.own import backward_from, grad_input, seeded_input, seeded_rngs
+    from attnprof.counters.real import Budget, Watch
+
+    budget = Budget()
+    try:
+        real = copy.deepcopy(module).to(device=device, dtype=dtype).train(train)
+        x = seeded_input(shape, dtype, device)
+        with without_dynamo_import(Watch, compile=compile), seeded_rngs(0, device), \
+                Watch(budget):
+            import torch
+
+            with torch.enable_grad() if train else torch.no_grad():
+                out = real(grad_input(x) if train else x)
+            if train:
+                backward_from(out)
+    except Exception:
+        return None
+    return out, bool(budget.reads)
+
+
 def check_forward(module, shape: tuple[int, ...], dtype, name: str, device: str,
-                  train: bool = False, same_shape: bool = True) -> bool:
+                  train: bool = False, same_shape: bool = True, compile: bool = False) -> bool:
     """Run the block once on meta tensors (free at any size): its own errors and shape
     changes are bad input. A block that cannot run on meta (data-dependent control flow,
     ``.item()``, a tensor made without ``device=x.device``) is run once for real on
-    ``device`` instead. Returns whether it ran on meta."""
+    ``device`` instead. An input small enough to count on real tensors
+    (:func:`attnprof.counters.real.counts_on_real`) is run for real first: meta would cost
+    more (``compile``: ``torch.compile`` is in use). Returns whether the block runs on meta
+    (as far as the real run shows: it read no values)."""
     import torch
 
-    from attnprof.counters.own import grad_input, main_output, meta_copy
+    from attnprof.counters.own import grad_input, meta_copy
+    from attnprof.counters.real import counts_on_real
 
+    small = (_small_forward(module, shape, dtype, device, train, compile)
+             if counts_on_real(module, shape, dtype, device) else None)
+    if small is not None:
+        return _check_output(small[0], shape, name, same_shape) and not small[1]
     on_meta = True
     try:
         twin = meta_copy(module).to(dtype=dtype).train(train)
@@ -115,6 +149,13 @@ def check_forward(module, shape: tuple[int, ...], dtype, name: str, device: str,
             raise _forward_error(exc, name, device, str(dtype).replace("torch.", "")) from exc
         if train:
             _check_backward(out, name)
+    return _check_output(out, shape, name, same_shape) and on_meta
+
+
+def _check_output(out, shape: tuple[int, ...], name: str, same_shape: bool) -> bool:
+    """The block's output is a tensor (or holds one first) of its input's shape."""
+    from attnprof.counters.own import main_output
+
     main = main_output(out)
     if main is None:
         raise BadInput(f"block '{name}' returned a {type(out).__name__} with no tensor in it; "
@@ -124,7 +165,7 @@ def check_forward(module, shape: tuple[int, ...], dtype, name: str, device: str,
     if same_shape and tuple(out.shape) != tuple(shape):
         raise BadInput(f"block '{name}' changed the tensor's shape from {list(shape)} to "
                        f"{list(out.shape)}; an attention block must keep its input's shape")
-    return on_meta
+    return True
 
 
 def _check_backward(out, name: str) -> None:

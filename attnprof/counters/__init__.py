@@ -38,6 +38,14 @@ class Target:
     mode: str  # "infer" | "train"
     channels_last: bool = False
     runs_on_meta: bool = True  # False: the block needs real data (data-dependent ops)
+    compile: bool = False  # torch.compile is in use (--compile): torch._dynamo is paid for
+
+    def counts_on_real(self) -> bool:
+        """Whether the counters run on real tensors first (a small input on a CPU target:
+        :mod:`attnprof.counters.real`), rather than on the meta device."""
+        from attnprof.counters.real import counts_on_real
+
+        return counts_on_real(self.module, self.shape, self.dtype, self.device)
 
     @property
     def train(self) -> bool:

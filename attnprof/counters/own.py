@@ -31,6 +31,8 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 from torch.utils.module_tracker import ModuleTracker
 
+from attnprof.counters.no_dynamo import without_dynamo_import
+from attnprof.counters.real import Budget, LiveBytes
 from attnprof.counters.rules import Call, rule_for
 
 
@@ -83,6 +85,7 @@ class OpCount:
     calls: Counter = field(default_factory=Counter)  # module path -> forward calls
     seed: int = 0  # of the input (and of the RNGs the block may draw from)
     rng_used: bool = False  # the block drew from torch's, Python's or NumPy's global RNG
+    reads_values: tuple[str, ...] = ()  # on real tensors: ops that read values (nonzero, item)
 
 
 def tensor_bytes(t: torch.Tensor) -> int:
@@ -202,7 +205,7 @@ ALIASING = frozenset({"aten::_unsafe_view", "aten::alias", "aten::lift_fresh", "
 
 class _CountingMode(TorchDispatchMode):
     def __init__(self, result: OpCount, tracker: ModuleTracker, root: str,
-                 scopes: _Scopes, sources: _Sources) -> None:
+                 scopes: _Scopes, sources: _Sources, budget: Budget | None = None) -> None:
         super().__init__()
         self.result = result
         self.tracker = tracker
@@ -210,11 +213,13 @@ class _CountingMode(TorchDispatchMode):
         self.scopes = scopes
         self.sources = sources
         self.backward = False
-        self.live = 0
-        self._live_by_storage: dict[int, int] = {}
+        self.live = LiveBytes()
+        self.budget = budget  # on real tensors: stops a count that would not fit
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        if self.budget is not None:
+            self.budget.before(func, args)
         rule = rule_for(func)
         if rule is None and not func.is_view:
             # An op without a rule may decompose into ops that have one (as FlopCounterMode does).
@@ -276,25 +281,10 @@ class _CountingMode(TorchDispatchMode):
 
     def _track_live(self, outputs: list[torch.Tensor]) -> None:
         """Estimate peak memory: add each new storage an op writes, drop it when freed."""
-        import weakref
-
-        for t in outputs:
-            try:
-                storage = t.untyped_storage()
-            except (RuntimeError, NotImplementedError):
-                continue
-            key = storage._cdata
-            if key in self._live_by_storage:
-                continue
-            nbytes = storage.nbytes()
-            self._live_by_storage[key] = nbytes
-            self.live += nbytes
-            self.result.peak_live_bytes = max(self.result.peak_live_bytes, self.live)
-            weakref.finalize(t, self._release, key)
-
-    def _release(self, key: int) -> None:
-        nbytes = self._live_by_storage.pop(key, 0)
-        self.live -= nbytes
+        self.live.add(outputs)
+        self.result.peak_live_bytes = self.live.peak
+        if self.budget is not None:
+            self.budget.after(self.live)
 
 
 def meta_copy(module: nn.Module) -> nn.Module:
@@ -414,7 +404,7 @@ def seeded_rngs(seed: int, device: str = "cpu") -> Iterator[dict[str, bool]]:
 
 def count_module(
     module: nn.Module, shape: tuple[int, ...], dtype: torch.dtype, *, train: bool = False,
-    device: str = "meta", seed: int = 0,
+    device: str = "meta", seed: int = 0, budget: Budget | None = None, compile: bool = False,
 ) -> OpCount:
     """Count one forward (and, with ``train``, the backward) of ``module`` on ``shape``.
 
@@ -422,7 +412,10 @@ def count_module(
     :func:`seeded_input`. Either way the global RNGs are seeded with ``seed`` for the run (a
     block that draws random numbers gets the same ones every time) and restored after.
     One dispatch mode sees both passes, so the tensors the forward leaves alive for the
-    backward count toward the peak.
+    backward count toward the peak. ``budget`` (real tensors only) stops a count that would
+    not fit (:mod:`attnprof.counters.real`) and notes the ops that read values; ``compile``
+    says ``torch.compile`` is in use, so the mode pays for ``torch._dynamo`` as torch wants
+    (:mod:`attnprof.counters.no_dynamo`).
     """
     twin = meta_copy(module) if device == "meta" else copy.deepcopy(module).to(device)
     if dtype.is_floating_point:
@@ -433,8 +426,9 @@ def count_module(
     tracker = ModuleTracker()
     scopes = _Scopes(twin)
     sources = _Sources()
-    mode = _CountingMode(result, tracker, type(twin).__name__, scopes, sources)
-    with seeded_rngs(seed, device) as rng:
+    mode = _CountingMode(result, tracker, type(twin).__name__, scopes, sources, budget)
+    with without_dynamo_import(_CountingMode, compile=compile), \
+            seeded_rngs(seed, device) as rng:
         if not train:
             with torch.no_grad(), tracker, scopes, mode, sources:
                 twin(x)
@@ -448,4 +442,5 @@ def count_module(
                 torch.autograd.backward(outs, grads)
     result.rng_used = rng["used"]
     result.calls = scopes.calls
+    result.reads_values = tuple(budget.reads) if budget is not None else ()
     return result

@@ -87,12 +87,14 @@ def _small_forward(module, shape: tuple[int, ...], dtype, device: str, train: bo
     try:
         real = copy.deepcopy(module).to(device=device, dtype=dtype).train(train)
         x = seeded_input(shape, dtype, device)
+        x = grad_input(x) if train else x
+        budget.mark([x, *real.parameters(), *real.buffers()])
         with without_dynamo_import(Watch, compile=compile), seeded_rngs(0, device), \
                 Watch(budget):
             import torch
 
             with torch.enable_grad() if train else torch.no_grad():
-                out = real(grad_input(x) if train else x)
+                out = real(x)
             if train:
                 backward_from(out)
     except Exception:

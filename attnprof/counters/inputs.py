@@ -128,17 +128,15 @@ def describe(runs: Runs) -> str:
                      f"RNGs seeded {', '.join(str(s) for s in SEEDS[1:])}")
         return text
     again = " and ".join(str(s) for s in SEEDS[1:])
-    if runs.chosen:
+    if runs.chosen and not runs.reads:
         text = (f"real {runs.device} tensors: the input is small, so counting on it is quicker "
                 f"than on the meta device and gives the same count; {INPUT_TEXT.format(seed=0)}")
-        if runs.reads:
-            text += (f"; the block reads values ({', '.join(runs.reads)}), so it was counted "
-                     f"again on seeds {again} to see whether the count depends on the input")
-        elif runs.reseeded:
+        if runs.reseeded:
             text += (f"; the block draws random numbers, so it was also counted with the "
                      f"global RNGs seeded {', '.join(str(s) for s in SEEDS[1:])}")
         return text
-    return (f"the block does not run on the meta device ({runs.meta_error}); counted on "
+    why = runs.meta_error or f"it reads values: {', '.join(runs.reads)}"
+    return (f"the block does not run on the meta device ({why}); counted on "
             f"{runs.device} tensors: {INPUT_TEXT.format(seed=0)} (and again on seeds {again}"
             " to see whether the count depends on the input)")
 

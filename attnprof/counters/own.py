@@ -219,7 +219,7 @@ class _CountingMode(TorchDispatchMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         if self.budget is not None:
-            self.budget.before(func, args)
+            self.budget.before(func, args, kwargs)
         rule = rule_for(func)
         if rule is None and not func.is_view:
             # An op without a rule may decompose into ops that have one (as FlopCounterMode does).
@@ -230,6 +230,8 @@ class _CountingMode(TorchDispatchMode):
         out = func(*args, **kwargs)
         if not func.is_view and func._schema.name not in ALIASING:
             self._record(func, rule, args, kwargs, out)
+        if self.budget is not None:
+            self.budget.after(args, kwargs, out, self.live)
         return out
 
     def _cell(self, name: str, inputs: list[torch.Tensor]) -> Cell:
@@ -283,8 +285,6 @@ class _CountingMode(TorchDispatchMode):
         """Estimate peak memory: add each new storage an op writes, drop it when freed."""
         self.live.add(outputs)
         self.result.peak_live_bytes = self.live.peak
-        if self.budget is not None:
-            self.budget.after(self.live)
 
 
 def meta_copy(module: nn.Module) -> nn.Module:
@@ -427,13 +427,19 @@ def count_module(
     scopes = _Scopes(twin)
     sources = _Sources()
     mode = _CountingMode(result, tracker, type(twin).__name__, scopes, sources, budget)
+    if budget is not None:
+        budget.mark(itertools.chain(twin.parameters(), twin.buffers()))
     with without_dynamo_import(_CountingMode, compile=compile), \
             seeded_rngs(seed, device) as rng:
         if not train:
+            if budget is not None:
+                budget.mark([x])
             with torch.no_grad(), tracker, scopes, mode, sources:
                 twin(x)
         else:
             x = grad_input(x)
+            if budget is not None:
+                budget.mark([x])
             with tracker, scopes, mode, sources:
                 outs = grad_outputs(twin(x))
             grads = [torch.ones_like(t) for t in outs]  # the backward's seed is not the work

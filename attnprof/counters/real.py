@@ -140,20 +140,41 @@ class LiveBytes:
 
 
 class Budget:
-    """The guard of a count on real tensors: :meth:`before` an op, :meth:`after` it."""
+    """The guard of a count on real tensors: :meth:`before` an op, :meth:`after` it.
+
+    It also notes the ops that read values the meta device would not have: values that
+    follow from the input or the block's weights (tensors :meth:`mark` ed, and every op
+    output made from one). A branch on ``torch.rand(1)`` reads a value too, but one that
+    runs on meta as well (the global RNGs are seeded, so the draw is checked apart)."""
 
     def __init__(self, cap: int | None = None) -> None:
         self.cap = CAP_BYTES if cap is None else cap
         self.reads: list[str] = []  # value-reading ops seen, in order, once each
+        self._derived: dict[int, weakref.ref] = {}  # id -> tensor, from the input or weights
 
-    def before(self, func: Any, args: tuple) -> None:
-        if reads_values(func, args) and func._schema.name not in self.reads:
+    def mark(self, tensors: Any) -> None:
+        for t in tensors:
+            key = id(t)
+            if key not in self._derived:
+                self._derived[key] = weakref.ref(t, lambda _, key=key: self._derived.pop(key, None))
+
+    def _is_derived(self, t: Any) -> bool:
+        ref = self._derived.get(id(t))
+        return ref is not None and ref() is t
+
+    def before(self, func: Any, args: tuple, kwargs: dict | None = None) -> None:
+        tensors = [t for t in tree_flatten((args, kwargs or {}))[0]
+                   if isinstance(t, torch.Tensor)]
+        if (reads_values(func, args) and func._schema.name not in self.reads
+                and any(self._is_derived(t) for t in tensors)):
             self.reads.append(func._schema.name)
-        tensors = [a for a in args if isinstance(a, torch.Tensor)]
         if tensors and output_elements(func, args) * tensors[0].element_size() > self.cap:
             raise TooLarge(f"{func._schema.name} would allocate more than {self.cap} bytes")
 
-    def after(self, live: LiveBytes) -> None:
+    def after(self, args: tuple, kwargs: dict | None, out: Any, live: LiveBytes) -> None:
+        if any(isinstance(t, torch.Tensor) and self._is_derived(t)
+               for t in tree_flatten((args, kwargs or {}))[0]):
+            self.mark(t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor))
         if live.now > self.cap:
             raise TooLarge(f"the op outputs alive at once passed {self.cap} bytes")
 
@@ -167,10 +188,9 @@ class Watch(TorchDispatchMode):
         self.live = LiveBytes()
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        self.budget.before(func, args)
+        self.budget.before(func, args, kwargs)
         out = func(*args, **(kwargs or {}))
         if not func.is_view:
-            self.live.add([t for t in tree_flatten(out)[0]
-                           if isinstance(t, torch.Tensor)])
-            self.budget.after(self.live)
+            self.live.add([t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)])
+        self.budget.after(args, kwargs, out, self.live)
         return out

@@ -279,7 +279,7 @@ class _CountingMode(TorchDispatchMode):
                 continue
             path = "" if parent == self.root else parent.split(".", 1)[1]
             self.result.layers[path].add(tally)
-        self._track_live(outputs)
+        self._track_live(written)  # what the op writes: an eval batch norm saves no statistics
 
     def _track_live(self, outputs: list[torch.Tensor]) -> None:
         """Estimate peak memory: add each new storage an op writes, drop it when freed."""

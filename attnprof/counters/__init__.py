@@ -52,15 +52,13 @@ class Target:
         return self.mode == "train"
 
     def input(self, device: str | None = None, dtype: Any = None):
-        """A fresh input, filled from a private generator (the global RNG is not touched)."""
+        """A fresh input, filled from a private generator (the global RNG is not touched):
+        :func:`attnprof.counters.own.seeded_input`, seed 0."""
         import torch
 
-        device = device or self.device
-        dtype = dtype or self.dtype
-        x = torch.empty(self.shape, dtype=dtype, device=device)
-        if device != "meta":
-            gen = torch.Generator(device=device).manual_seed(0)
-            x.normal_(generator=gen)
+        from attnprof.counters.own import seeded_input
+
+        x = seeded_input(self.shape, dtype or self.dtype, device or self.device)
         if self.channels_last and x.dim() == 4:
             x = x.contiguous(memory_format=torch.channels_last)
         return x

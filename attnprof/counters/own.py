@@ -345,13 +345,26 @@ def main_output(out: Any) -> torch.Tensor | None:
     return next((t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)), None)
 
 
+#: the last small input drawn (key, tensor): preflight, the counters, torchinfo, fvcore and the
+#: timer all take the same seed-0 input, so it is drawn once and copied (a copy is cheaper)
+_LAST_INPUT: list[Any] = [None, None]
+_KEEP_BYTES = 16 * 2**20
+
+
 def seeded_input(shape: tuple[int, ...], dtype: torch.dtype, device: str,
                  seed: int = 0) -> torch.Tensor:
     """The input attnprof counts on: N(0, 1) from a private ``torch.Generator`` seeded with
-    ``seed`` (meta: shapes only). The global RNG is not touched."""
+    ``seed`` (meta: shapes only). The global RNG is not touched. Each call returns a fresh
+    tensor (a block may write into its input)."""
+    if device == "meta":
+        return torch.empty(shape, dtype=dtype, device=device)
+    key = (tuple(shape), dtype, str(device), seed)
+    if _LAST_INPUT[0] == key:
+        return _LAST_INPUT[1].clone()
     x = torch.empty(shape, dtype=dtype, device=device)
-    if device != "meta":
-        x.normal_(generator=torch.Generator(device=device).manual_seed(seed))
+    x.normal_(generator=torch.Generator(device=device).manual_seed(seed))
+    if x.numel() * x.element_size() <= _KEEP_BYTES:
+        _LAST_INPUT[:] = [key, x.clone()]
     return x
 
 

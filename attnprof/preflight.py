@@ -77,29 +77,30 @@ def _forward_error(exc: BaseException, name: str, device: str, dtype_name: str) 
 def _small_forward(module, shape: tuple[int, ...], dtype, device: str, train: bool,
                    compile: bool) -> tuple[object, bool] | None:
     """One forward (and backward, in train mode) on real tensors for an input small enough
-    to count on (:mod:`attnprof.counters.real`): (its output, whether it read values), or
-    None when it does not fit its budget or fails (the meta device then decides)."""
-    from attnprof.counters.no_dynamo import without_dynamo_import
-    from attnprof.counters.own import backward_from, grad_input, seeded_input, seeded_rngs
-    from attnprof.counters.real import Budget, Watch
+    to count on (:mod:`attnprof.counters.real`): (its output, whether it read values that
+    follow from the input or weights), or None when it does not fit its budget or fails
+    (the meta device then decides)."""
+    import torch
 
-    budget = Budget()
+    from attnprof.counters.own import backward_from, grad_input, seeded_input, seeded_rngs
+    from attnprof.counters.real import watched
+
     try:
         real = copy.deepcopy(module).to(device=device, dtype=dtype).train(train)
-        x = seeded_input(shape, dtype, device)
-        x = grad_input(x) if train else x
-        budget.mark([x, *real.parameters(), *real.buffers()])
-        with without_dynamo_import(Watch, compile=compile), seeded_rngs(0, device), \
-                Watch(budget):
-            import torch
-
-            with torch.enable_grad() if train else torch.no_grad():
-                out = real(x)
-            if train:
-                backward_from(out)
     except Exception:
         return None
-    return out, bool(budget.reads)
+    x = seeded_input(shape, dtype, device)
+    x = grad_input(x) if train else x
+
+    def forward():
+        with seeded_rngs(0, device), torch.enable_grad() if train else torch.no_grad():
+            out = real(x)
+            if train:
+                backward_from(out)
+        return out
+
+    found = watched(forward, [x, *real.parameters(), *real.buffers()], compile)
+    return None if found is None else (found[0], bool(found[1].reads))
 
 
 def check_forward(module, shape: tuple[int, ...], dtype, name: str, device: str,

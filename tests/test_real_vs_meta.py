@@ -71,14 +71,16 @@ def test_timm_blocks_count_the_same_on_meta_and_real(key, opts, monkeypatch):
     assert_same(meta, real_)
 
 
-@pytest.mark.parametrize("block", ["se", "cbam", "non_local"])
-def test_a_profiles_json_differs_only_in_where_it_counted(block, monkeypatch):
-    """Every backend, the memory figures and the layer table: the JSON is the same but for
-    ``input``/``input_why``/``device`` of the counters that ran on meta or real tensors."""
+@pytest.mark.parametrize("block,mode", [("se", "infer"), ("cbam", "infer"),
+                                        ("non_local", "infer"), ("cbam", "train")])
+def test_a_profiles_json_differs_only_in_where_it_counted(block, mode, monkeypatch):
+    """Every backend, the memory figures (saved-for-backward bytes in train mode) and the
+    layer table: the JSON is the same but for ``input``/``input_why``/``device`` of the
+    counters that ran on meta or real tensors."""
     docs = {}
     for where, limit in (("meta", 0), ("real", 1 << 40)):
         monkeypatch.setattr(real, "LIMIT_BYTES", limit)
-        p = attnprof.profile(block, channels=16, size=12, latency=False)
+        p = attnprof.profile(block, channels=16, size=12, latency=False, mode=mode)
         docs[where] = json.loads(json.dumps(p.to_dict()))
     for doc in docs.values():
         doc.pop("environment")
@@ -89,6 +91,18 @@ def test_a_profiles_json_differs_only_in_where_it_counted(block, monkeypatch):
             for key in WHICH:
                 count.pop(key, None)
     assert docs["real"] == docs["meta"]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_saved_for_backward_bytes_are_the_same_on_meta_and_real(name, monkeypatch):
+    from attnprof.measure.memory import saved_for_backward_bytes
+
+    block = attnprof.create_block(name, 16)
+    got = {}
+    for where, limit in (("meta", 0), ("real", 1 << 40)):
+        monkeypatch.setattr(real, "LIMIT_BYTES", limit)
+        got[where] = saved_for_backward_bytes(block, (2, 16, 12, 10), torch.float32, "cpu")
+    assert got["real"] == got["meta"] > 0
 
 
 def test_a_small_input_counts_on_real_tensors_and_a_huge_one_on_meta():

@@ -7,6 +7,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 import attnprof.runner as runner_mod
 from attnprof.results import Count
 
@@ -69,19 +71,23 @@ _RAW = ("import attnprof.counters.own as own, torch.utils.flop_counter as fc\n"
         "for c in (own._CountingMode, fc._FlopCounterMode)]\n")
 
 
-def test_a_counting_run_on_a_small_input_imports_no_dynamo_and_leaves_torch_as_found():
+@pytest.mark.parametrize("mode", ["infer", "train"])
+def test_a_counting_run_on_a_small_input_imports_no_dynamo_and_leaves_torch_as_found(mode):
     """``stat cbam -c 16 -s 256 --backends attnprof,torch --no-latency``: attnprof's dispatch
     mode and FlopCounterMode's count on real tensors without importing torch._dynamo or
-    sympy, and the disable caches they were given are emptied afterwards."""
+    sympy, and the disable caches they were given are emptied afterwards (in train mode,
+    the saved-for-backward bytes too). In train mode torch itself imports sympy: its
+    ``autograd.backward`` checks the gradients' shapes with ``symbolic_shapes``."""
     lines = _fresh(
         "import sys\nfrom attnprof.cli import main\n"
-        "sys.argv = ['attnprof', 'stat', 'cbam', '-c', '16', '-s', '256', "
-        "'--backends', 'attnprof,torch', '--no-latency', '--format', 'json']\n"
+        "sys.argv = ['attnprof', 'stat', 'cbam', '-c', '16', '-s', '256', '--mode', "
+        f"'{mode}', '--backends', 'attnprof,torch', '--no-latency', '--format', 'json']\n"
         "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
         + _RAW +
         "print('DYNAMO', 'torch._dynamo' in sys.modules, 'sympy' in sys.modules)\n"
         "print('CACHES', *['__dynamo_disable' in r.__dict__ for r in raws])")
-    assert lines[lines.index("DYNAMO"):] == ["DYNAMO", "False", "False",
+    sympy = "True" if mode == "train" else "False"
+    assert lines[lines.index("DYNAMO"):] == ["DYNAMO", "False", sympy,
                                               "CACHES", "False", "False"]
 
 

@@ -26,7 +26,8 @@ from __future__ import annotations
 import itertools
 import math
 import weakref
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -38,6 +39,9 @@ LIMIT_BYTES = 64 * 2**20
 #: what a real count may allocate in one op, or hold in op outputs at once, before it stops
 #: and runs on meta instead
 CAP_BYTES = 4 * LIMIT_BYTES
+
+
+T = TypeVar("T")
 
 
 class TooLarge(Exception):
@@ -194,3 +198,20 @@ class Watch(TorchDispatchMode):
             self.live.add([t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)])
         self.budget.after(args, kwargs, out, self.live)
         return out
+
+
+def watched(run: Callable[[], T], derived: Any = (), compile: bool = False,
+            ) -> tuple[T, Budget] | None:
+    """``run()`` on real tensors under a :class:`Watch` (``derived``: the input and weights
+    whose values it may read), without importing ``torch._dynamo``: (its result, the budget
+    with the value reads it saw), or None when it would not fit or fails (the caller then
+    goes to the meta device)."""
+    from attnprof.counters.no_dynamo import without_dynamo_import
+
+    budget = Budget()
+    budget.mark(derived)
+    try:
+        with without_dynamo_import(Watch, compile=compile), Watch(budget):
+            return run(), budget
+    except Exception:
+        return None

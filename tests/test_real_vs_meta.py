@@ -146,14 +146,32 @@ def test_an_attention_map_too_large_for_real_tensors_is_counted_on_meta(name, mo
     assert figures(own) == figures(ref)
 
 
+def test_a_small_input_with_much_work_is_counted_on_meta(monkeypatch):
+    """A 3x3 convolution of 256 channels at 64x64: a 4 MiB input, but 2.4 G MACs, more than
+    real.CAP_MACS: the real count stops at that op and the count runs on meta."""
+    conv = torch.nn.Conv2d(256, 256, 3, padding=1, bias=False)
+    shape = (1, 256, 64, 64)
+    t = Target(copy.deepcopy(conv), shape, torch.float32, "cpu", "infer")
+    assert t.counts_on_real()
+    own = run_backend("attnprof", t)
+    assert own.ok and own.input == "meta" and own.macs == 64 * 64 * 256 * 256 * 9 > real.CAP_MACS
+    monkeypatch.setattr(real, "LIMIT_BYTES", 0)
+    ref = run_backend("attnprof", Target(copy.deepcopy(conv), shape, torch.float32, "cpu",
+                                         "infer"))
+    assert figures(own) == figures(ref)
+
+
 def test_the_budget_estimates_a_matrix_products_output_before_it_runs():
     a, b = torch.empty(2, 300, 8, device="meta"), torch.empty(2, 8, 400, device="meta")
     assert real.output_elements(torch.ops.aten.bmm.default, (a, b)) == 2 * 300 * 400
     x, y = torch.empty(5, 1, 3, device="meta"), torch.empty(4, 1, device="meta")
     assert real.output_elements(torch.ops.aten.mul.Tensor, (x, y)) == 5 * 4 * 3
+    assert real.work_macs(torch.ops.aten.bmm.default, (a, b)) == 2 * 300 * 8 * 400
     budget = real.Budget(cap=2 * 300 * 400 * 4 - 1)
     with pytest.raises(real.TooLarge):
         budget.before(torch.ops.aten.bmm.default, (a, b))
+    with pytest.raises(real.TooLarge):
+        real.Budget(cap_macs=2 * 300 * 8 * 400 - 1).before(torch.ops.aten.bmm.default, (a, b))
 
 
 def test_a_value_read_counts_only_when_it_follows_from_the_input_or_weights():

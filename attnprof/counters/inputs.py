@@ -121,20 +121,16 @@ def spread(values: dict[int, int | None]) -> tuple[int, int] | None:
 
 def describe(runs: Runs) -> str:
     """Why the count was made where it was, for ``counters.<backend>.input_why``."""
+    drew = ("; the block draws random numbers, so it was also counted with the global RNGs "
+            f"seeded {', '.join(str(s) for s in SEEDS[1:])}") if runs.reseeded else ""
     if runs.on_meta:
-        text = "meta tensors: shapes only, so the count does not depend on the input's values"
-        if runs.reseeded:
-            text += ("; the block draws random numbers, so it was also counted with the global "
-                     f"RNGs seeded {', '.join(str(s) for s in SEEDS[1:])}")
-        return text
-    again = " and ".join(str(s) for s in SEEDS[1:])
+        return "meta tensors: shapes only, so the count does not depend on the input's values" \
+            + drew
     if runs.chosen and not runs.reads:
-        text = (f"real {runs.device} tensors: the input is small, so counting on it is quicker "
-                f"than on the meta device and gives the same count; {INPUT_TEXT.format(seed=0)}")
-        if runs.reseeded:
-            text += (f"; the block draws random numbers, so it was also counted with the "
-                     f"global RNGs seeded {', '.join(str(s) for s in SEEDS[1:])}")
-        return text
+        return (f"real {runs.device} tensors: the input is small, so counting on it is quicker "
+                f"than on the meta device and gives the same count; "
+                f"{INPUT_TEXT.format(seed=0)}{drew}")
+    again = " and ".join(str(s) for s in SEEDS[1:])
     why = runs.meta_error or f"it reads values: {', '.join(runs.reads)}"
     return (f"the block does not run on the meta device ({why}); counted on "
             f"{runs.device} tensors: {INPUT_TEXT.format(seed=0)} (and again on seeds {again}"

@@ -11,11 +11,13 @@ real CPU tensors (attnprof's seeded input), and everything else on meta as befor
   size); at or under :data:`LIMIT_BYTES` the count runs on real CPU tensors;
 * **while it runs**, a guard stops it the moment an op would allocate, or the op outputs
   alive at once reach, :data:`CAP_BYTES` (an attention map of H·W × H·W that the estimate
-  could not foresee); the count then runs on meta, as it would have;
-* an op that reads values (``.item()``, ``nonzero``, boolean-mask indexing: torch tags them
-  ``data_dependent_output`` or ``dynamic_output_shape``) makes the count one that may
-  depend on the input, which is then counted on seeds 1 and 2 too, exactly as a block that
-  does not run on meta.
+  could not foresee), or its matrix products and convolutions pass :data:`CAP_MACS` (real
+  work would then cost more than the meta device); the count then runs on meta, as it
+  would have;
+* an op that reads values that follow from the input or the weights (``.item()``,
+  ``nonzero``, boolean-mask indexing: torch tags them ``data_dependent_output`` or
+  ``dynamic_output_shape``) makes the count one that may depend on the input, which is
+  then counted on seeds 1 and 2 too, exactly as a block that does not run on meta.
 
 Meta and real counts are the same figures (tests/test_real_vs_meta.py holds every block to
 it); ``counters.<backend>.input`` says which was used.
@@ -39,6 +41,10 @@ LIMIT_BYTES = 64 * 2**20
 #: what a real count may allocate in one op, or hold in op outputs at once, before it stops
 #: and runs on meta instead
 CAP_BYTES = 4 * LIMIT_BYTES
+#: the multiply-accumulates (matrix products and convolutions) a real count may run before
+#: it stops and runs on meta instead: about a tenth of a second or more of CPU, while the
+#: meta device's one-off import is about 1.2 s
+CAP_MACS = 2**30
 
 
 T = TypeVar("T")
@@ -85,6 +91,24 @@ def output_elements(func: Any, args: tuple) -> int:
         return math.prod(a.shape[:-1]) * (b.shape[-1] if b.dim() else 1)
     broadcast = _broadcast([tuple(t.shape) for t in tensors])
     return math.prod(broadcast) if broadcast is not None else max(t.numel() for t in tensors)
+
+
+def work_macs(func: Any, args: tuple) -> int:
+    """An estimate of the multiply-accumulates ``func`` will run, from its operands' shapes:
+    a matrix product's exactly, a convolution's as output positions (input positions over
+    the strides) x the weight's elements; 0 for other ops."""
+    name = func._schema.name
+    tensors = [a for a in args if isinstance(a, torch.Tensor)]
+    first = _PRODUCTS.get(name)
+    if first is not None and len(tensors) >= first + 2:
+        a, b = tensors[first], tensors[first + 1]
+        return math.prod(a.shape) * (b.shape[-1] if b.dim() > 1 else 1)
+    if name in ("aten::convolution", "aten::_convolution") and len(tensors) >= 2:
+        x, w = tensors[0], tensors[1]
+        stride = args[3] if len(args) > 3 and not (len(args) > 6 and args[6]) else ()
+        positions = math.prod(x.shape[2:]) // max(1, math.prod(stride or (1,)))
+        return x.shape[0] * positions * w.numel()
+    return 0
 
 
 def _broadcast(shapes: list[tuple[int, ...]]) -> tuple[int, ...] | None:
@@ -151,8 +175,10 @@ class Budget:
     output made from one). A branch on ``torch.rand(1)`` reads a value too, but one that
     runs on meta as well (the global RNGs are seeded, so the draw is checked apart)."""
 
-    def __init__(self, cap: int | None = None) -> None:
+    def __init__(self, cap: int | None = None, cap_macs: int | None = None) -> None:
         self.cap = CAP_BYTES if cap is None else cap
+        self.cap_macs = CAP_MACS if cap_macs is None else cap_macs
+        self.macs = 0
         self.reads: list[str] = []  # value-reading ops seen, in order, once each
         self._derived: dict[int, weakref.ref] = {}  # id -> tensor, from the input or weights
 
@@ -174,6 +200,9 @@ class Budget:
             self.reads.append(func._schema.name)
         if tensors and output_elements(func, args) * tensors[0].element_size() > self.cap:
             raise TooLarge(f"{func._schema.name} would allocate more than {self.cap} bytes")
+        self.macs += work_macs(func, args)
+        if self.macs > self.cap_macs:
+            raise TooLarge(f"the count would run more than {self.cap_macs} MACs for real")
 
     def after(self, args: tuple, kwargs: dict | None, out: Any, live: LiveBytes) -> None:
         if any(isinstance(t, torch.Tensor) and self._is_derived(t)

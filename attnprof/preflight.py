@@ -52,8 +52,10 @@ def check_real_forward(target: Target, name: str, dtype_name: str) -> None:
     not support, and errors that only real data shows, become bad input."""
     import torch
 
+    from attnprof.counters.real import one_thread
+
     try:
-        with torch.no_grad():
+        with torch.no_grad(), one_thread():
             copy.deepcopy(target.module).train(target.train)(target.input())
     except (RuntimeError, NotImplementedError, TypeError, ValueError) as exc:
         raise _forward_error(exc, name, target.device, dtype_name) from exc
@@ -143,10 +145,12 @@ def check_forward(module, shape: tuple[int, ...], dtype, name: str, device: str,
             raise BadInput(f"block '{name}' does not run on the meta device, and running it "
                            f"for real on {list(shape)} would not fit in {device} memory; "
                            "use a smaller --batch or --size") from None
+        from attnprof.counters.real import one_thread
+
         try:
             real = copy.deepcopy(module).to(device=device, dtype=dtype).train(train)
             x = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(device, dtype)
-            with torch.enable_grad() if train else torch.no_grad():
+            with torch.enable_grad() if train else torch.no_grad(), one_thread():
                 out = real(grad_input(x) if train else x)
         except Exception as exc:
             raise _forward_error(exc, name, device, str(dtype).replace("torch.", "")) from exc

@@ -191,3 +191,17 @@ def test_count_module_on_real_tensors_matches_closed_form():
                        device="cpu", budget=real.Budget())
     assert own.total.flops == 405_584 and own.total.macs == 2_048
     assert own.reads_values == ()
+
+
+def test_real_runs_use_one_thread_and_leave_torchs_count_as_found():
+    seen = []
+
+    class Probe(torch.nn.Module):
+        def forward(self, x):
+            seen.append(torch.get_num_threads())
+            return x * 2
+
+    threads = torch.get_num_threads()
+    own = run_backend("attnprof", Target(Probe(), (1, 2, 4, 4), torch.float32, "cpu", "infer"))
+    assert own.ok and own.input == "real" and seen == [1]
+    assert torch.get_num_threads() == threads

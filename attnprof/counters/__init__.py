@@ -92,6 +92,12 @@ def contained(verbose: bool = False) -> Iterator[io.StringIO]:
             lg.disabled = disabled
 
 
+def _one_thread():
+    from attnprof.counters.real import one_thread
+
+    return one_thread()
+
+
 def run_backend(name: str, target: Target, verbose: bool = False) -> Count:
     """Run one backend; never raises for the backend's own failures."""
     with contained(verbose):
@@ -102,7 +108,8 @@ def run_backend(name: str, target: Target, verbose: bool = False) -> Count:
             return Count.failed(name, f"{pip} is not installed ({exc}); pip install {pip}",
                                 status="unavailable")
         try:
-            found = impl.count(target)
+            with _one_thread():
+                found = impl.count(target)
         except Exception as exc:  # the library failed on this block: a status row, not a crash
             return Count.failed(name, one_line(exc, 300))
         if name == "attnprof":

@@ -28,7 +28,8 @@ from __future__ import annotations
 import itertools
 import math
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import torch
@@ -229,6 +230,21 @@ class Watch(TorchDispatchMode):
         return out
 
 
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Real runs made to count, not to time, on one intra-op thread: a small input gains
+    nothing from a second one, and starting and waking it costs more than the ops (several
+    times more on a busy machine). torch's thread count is restored on leaving."""
+    threads = torch.get_num_threads()
+    if threads != 1:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+
+
 def watched(run: Callable[[], T], derived: Any = (), compile: bool = False,
             ) -> tuple[T, Budget] | None:
     """``run()`` on real tensors under a :class:`Watch` (``derived``: the input and weights
@@ -240,7 +256,7 @@ def watched(run: Callable[[], T], derived: Any = (), compile: bool = False,
     budget = Budget()
     budget.mark(derived)
     try:
-        with without_dynamo_import(Watch, compile=compile), Watch(budget):
+        with one_thread(), without_dynamo_import(Watch, compile=compile), Watch(budget):
             return run(), budget
     except Exception:
         return None

@@ -5,6 +5,7 @@ the dtype is supported, and the run fits in the device's free memory. Failures a
 from __future__ import annotations
 
 import copy
+import weakref
 
 from attnprof.counters import Target
 from attnprof.errors import BadInput, DeviceUnavailable
@@ -47,10 +48,20 @@ def check_fits(module, target: Target, peak_live: int | None, name: str) -> None
             "--batch or --size, or count without running it: --backends attnprof --no-latency")
 
 
+# modules whose forward check_forward already ran for real on a small input, by
+# (shape, dtype, device, mode): check_real_forward need not run it again
+_RAN_REAL: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def check_real_forward(target: Target, name: str, dtype_name: str) -> None:
     """One real call on the target device: dtype/device combinations that the block's ops do
-    not support, and errors that only real data shows, become bad input."""
+    not support, and errors that only real data shows, become bad input (unless preflight
+    ran it for real already, on a small input)."""
     import torch
+
+    key = (tuple(target.shape), target.dtype, str(target.device), target.train)
+    if _RAN_REAL.get(target.module) == key and not target.channels_last:
+        return
 
     from attnprof.counters.real import one_thread
 
@@ -122,7 +133,9 @@ def check_forward(module, shape: tuple[int, ...], dtype, name: str, device: str,
     small = (_small_forward(module, shape, dtype, device, train, compile)
              if counts_on_real(module, shape, dtype, device) else None)
     if small is not None:
-        return _check_output(small[0], shape, name, same_shape) and not small[1]
+        fine = _check_output(small[0], shape, name, same_shape) and not small[1]
+        _RAN_REAL[module] = (tuple(shape), dtype, str(device), train)
+        return fine
     on_meta = True
     try:
         twin = meta_copy(module).to(dtype=dtype).train(train)

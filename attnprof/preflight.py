@@ -5,6 +5,7 @@ the dtype is supported, and the run fits in the device's free memory. Failures a
 from __future__ import annotations
 
 import copy
+import weakref
 
 from attnprof.contain import first_line, one_line
 from attnprof.counters import Target
@@ -48,13 +49,25 @@ def check_fits(module, target: Target, peak_live: int | None, name: str) -> None
             "--batch or --size, or count without running it: --backends attnprof --no-latency")
 
 
+# modules whose forward check_forward already ran for real on a small input, by
+# (shape, dtype, device, mode): check_real_forward need not run it again
+_RAN_REAL: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def check_real_forward(target: Target, name: str, dtype_name: str) -> None:
     """One real call on the target device: dtype/device combinations that the block's ops do
-    not support, and errors that only real data shows, become bad input."""
+    not support, and errors that only real data shows, become bad input (unless preflight
+    ran it for real already, on a small input)."""
     import torch
 
+    key = (tuple(target.shape), target.dtype, str(target.device), target.train)
+    if _RAN_REAL.get(target.module) == key and not target.channels_last:
+        return
+
+    from attnprof.counters.real import one_thread
+
     try:
-        with torch.no_grad():
+        with torch.no_grad(), one_thread():
             copy.deepcopy(target.module).train(target.train)(target.input())
     except (RuntimeError, NotImplementedError, TypeError, ValueError) as exc:
         raise _forward_error(exc, name, target.device, dtype_name) from exc
@@ -74,16 +87,55 @@ def _forward_error(exc: BaseException, name: str, device: str, dtype_name: str) 
     return BadInput(f"block '{name}' failed in forward on {device}: {one_line(exc, 300)}")
 
 
+def _small_forward(module, shape: tuple[int, ...], dtype, device: str, train: bool,
+                   compile: bool) -> tuple[object, bool] | None:
+    """One forward (and backward, in train mode) on real tensors for an input small enough
+    to count on (:mod:`attnprof.counters.real`): (its output, whether it read values that
+    follow from the input or weights), or None when it does not fit its budget or fails
+    (the meta device then decides)."""
+    import torch
+
+    from attnprof.counters.own import backward_from, grad_input, seeded_input, seeded_rngs
+    from attnprof.counters.real import watched
+
+    try:
+        real = copy.deepcopy(module).to(device=device, dtype=dtype).train(train)
+    except Exception:
+        return None
+    x = seeded_input(shape, dtype, device)
+    x = grad_input(x) if train else x
+
+    def forward():
+        with seeded_rngs(0, device), torch.enable_grad() if train else torch.no_grad():
+            out = real(x)
+            if train:
+                backward_from(out)
+        return out
+
+    found = watched(forward, [x, *real.parameters(), *real.buffers()], compile)
+    return None if found is None else (found[0], bool(found[1].reads))
+
+
 def check_forward(module, shape: tuple[int, ...], dtype, name: str, device: str,
-                  train: bool = False, same_shape: bool = True) -> bool:
+                  train: bool = False, same_shape: bool = True, compile: bool = False) -> bool:
     """Run the block once on meta tensors (free at any size): its own errors and shape
     changes are bad input. A block that cannot run on meta (data-dependent control flow,
     ``.item()``, a tensor made without ``device=x.device``) is run once for real on
-    ``device`` instead. Returns whether it ran on meta."""
+    ``device`` instead. An input small enough to count on real tensors
+    (:func:`attnprof.counters.real.counts_on_real`) is run for real first: meta would cost
+    more (``compile``: ``torch.compile`` is in use). Returns whether the block runs on meta
+    (as far as the real run shows: it read no values)."""
     import torch
 
-    from attnprof.counters.own import grad_input, main_output, meta_copy
+    from attnprof.counters.own import grad_input, meta_copy
+    from attnprof.counters.real import counts_on_real
 
+    small = (_small_forward(module, shape, dtype, device, train, compile)
+             if counts_on_real(module, shape, dtype, device) else None)
+    if small is not None:
+        fine = _check_output(small[0], shape, name, same_shape) and not small[1]
+        _RAN_REAL[module] = (tuple(shape), dtype, str(device), train)
+        return fine
     on_meta = True
     try:
         twin = meta_copy(module).to(dtype=dtype).train(train)
@@ -106,15 +158,24 @@ def check_forward(module, shape: tuple[int, ...], dtype, name: str, device: str,
             raise BadInput(f"block '{name}' does not run on the meta device, and running it "
                            f"for real on {list(shape)} would not fit in {device} memory; "
                            "use a smaller --batch or --size") from None
+        from attnprof.counters.real import one_thread
+
         try:
             real = copy.deepcopy(module).to(device=device, dtype=dtype).train(train)
             x = torch.randn(shape, generator=torch.Generator().manual_seed(0)).to(device, dtype)
-            with torch.enable_grad() if train else torch.no_grad():
+            with torch.enable_grad() if train else torch.no_grad(), one_thread():
                 out = real(grad_input(x) if train else x)
         except Exception as exc:
             raise _forward_error(exc, name, device, str(dtype).replace("torch.", "")) from exc
         if train:
             _check_backward(out, name)
+    return _check_output(out, shape, name, same_shape) and on_meta
+
+
+def _check_output(out, shape: tuple[int, ...], name: str, same_shape: bool) -> bool:
+    """The block's output is a tensor (or holds one first) of its input's shape."""
+    from attnprof.counters.own import main_output
+
     main = main_output(out)
     if main is None:
         raise BadInput(f"block '{name}' returned a {type(out).__name__} with no tensor in it; "
@@ -124,7 +185,7 @@ def check_forward(module, shape: tuple[int, ...], dtype, name: str, device: str,
     if same_shape and tuple(out.shape) != tuple(shape):
         raise BadInput(f"block '{name}' changed the tensor's shape from {list(shape)} to "
                        f"{list(out.shape)}; an attention block must keep its input's shape")
-    return on_meta
+    return True
 
 
 def _check_backward(out, name: str) -> None:

@@ -111,14 +111,14 @@ def _preflight(case: Case, note: Note) -> None:
     for subject in case.built.subjects:
         subject.runs_on_meta = check_forward(
             subject.module, plan.shape, dtype, name, plan.device, train=plan.train,
-            same_shape=plan.host is None)
+            same_shape=plan.host is None, compile=plan.compile)
         module = subject.module.to(device=plan.device, dtype=dtype)
         if plan.channels_last:
             module = module.to(memory_format=torch.channels_last)
         subject.module = module
         subject.target = Target(module, plan.shape, dtype, plan.device, plan.mode,
                                 channels_last=plan.channels_last,
-                                runs_on_meta=subject.runs_on_meta)
+                                runs_on_meta=subject.runs_on_meta, compile=plan.compile)
         what = name if subject.role != "base" else f"{plan.host.name} without {name}"
         note(f"{what}: counting with attnprof")
         # attnprof's count is the trace the memory check reads; the count stage keeps it

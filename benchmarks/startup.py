@@ -1,4 +1,4 @@
-"""Time to answer (issue 11): whole commands, cold, as ratios to ``python -c "import torch"``.
+"""Time to answer (issues 11, 24): whole commands, cold, as ratios to ``python -c "import torch"``.
 
 Every command runs in a fresh process, timed from its start to its exit; the commands run
 side by side in one run: each round runs every command once, in an order that rotates from
@@ -6,7 +6,7 @@ round to round, so a machine that slows down or speeds up during the run moves a
 alike. A command's figure is the median of its per-round ratio to ``import torch`` in the
 same round (and its median seconds, for scale).
 
-    python benchmarks/startup.py [--rounds 5] [--quick] [--compare-with DIR]
+    python benchmarks/startup.py [--rounds 5] [--quick] [--compare-with DIR] [--stages]
 
 ``--compare-with DIR``: DIR holds another version's ``attnprof`` package (for instance
 ``git archive HEAD~3 attnprof | tar -x -C DIR``); the two ``stat`` rows are run with it too,
@@ -19,14 +19,22 @@ Rows:
   makes torch import ``torch._dynamo`` and sympy (the meta kernels of reductions such as
   ``mean`` and ``amax`` are Python references wrapped by ``torch._compile._disable_dynamo``):
   the least that any count on the meta device of a block with a pooling or reduction costs.
+  A small input is therefore counted on real CPU tensors (attnprof/counters/real.py), with
+  the dispatch modes' disable cache seeded (attnprof/counters/no_dynamo.py): no dynamo.
 - ``attnprof --help``, ``list``, ``show se``: never import torch.
 - ``stat counting-only``: ``stat cbam -c 16 -s 256 --backends attnprof --no-latency``.
 - ``stat full``: ``stat cbam -c 16 -s 256`` (every backend, the default latency budget).
 - ``cold torchinfo.summary``, ``cold fvcore count``: each library alone on the same block
   and input, in a fresh process (import torch, the library and attnprof's block included).
 
-Targets (issue 11): counting-only <= 1.5x import torch; full stat <= 2x cold torchinfo;
-help/list/show <= 0.35x import torch. This script reports; it does not fail on them.
+Targets (issue 24): counting-only <= 1.4x import torch (moonshot 1.15x); full stat <= 1.8x
+cold torchinfo (moonshot 1.3x); help/list/show <= 0.35x import torch. This script reports;
+it does not fail on them.
+
+``--stages``: where the time of ``stat cbam -c 16 -s 256`` goes, stage by stage, each
+measured in a fresh process (the same rounds, medians): importing torch, attnprof's CLI and
+pipeline, building the block, preflight, each backend (its library's import included, in
+the runner's order), the latency machinery's import and the default 0.3 s of timing.
 """
 
 from __future__ import annotations
@@ -101,12 +109,60 @@ def run_once(run: tuple[list[str], Path]) -> float:
 
 
 TARGETS = {  # row: (reference row, at most)
-    "stat counting-only": ("import torch", 1.5),
-    "stat full": ("cold torchinfo.summary", 2.0),
+    "stat counting-only": ("import torch", 1.4),
+    "stat full": ("cold torchinfo.summary", 1.8),
     "attnprof --help": ("import torch", 0.35),
     "attnprof list": ("import torch", 0.35),
     "attnprof show se": ("import torch", 0.35),
 }
+
+
+STAGES = """
+import json, time
+marks = [("start", time.perf_counter())]
+def mark(name):
+    marks.append((name, time.perf_counter()))
+import torch
+mark("import torch")
+import attnprof.cli.app
+mark("import attnprof's CLI (typer, rich, click)")
+import attnprof.runner
+mark("import the pipeline (runner, building, results)")
+import attnprof
+block = attnprof.create_block("cbam", 16)
+mark("build the block")
+from attnprof.preflight import check_forward
+shape = (1, 16, 256, 256)
+check_forward(block, shape, torch.float32, "cbam", "cpu")
+mark("preflight (one real forward: the input is small)")
+from attnprof.counters import Target, run_backend
+target = Target(block, shape, torch.float32, "cpu", "infer")
+for backend in ("attnprof", "torch", "torchinfo", "fvcore", "torchstat"):
+    assert run_backend(backend, target).ok, backend
+    mark(f"count: {backend}")
+from attnprof.measure import latency
+mark("import the latency machinery (torch.utils.benchmark)")
+latency.measure(block, target.input(), budget_s=0.3)
+mark("latency: the default 0.3 s budget")
+print(json.dumps([(n, t - marks[i][1]) for i, (n, t) in enumerate(marks[1:])]))
+"""
+
+
+def stages(rounds: int) -> None:
+    """Each stage's median seconds over ``rounds`` fresh processes."""
+    import json
+
+    per: dict[str, list[float]] = {}
+    for _ in range(rounds + 1):  # the first warms the file cache
+        out = subprocess.run([PY, "-c", STAGES], cwd=ROOT, capture_output=True, text=True)
+        if out.returncode != 0:
+            raise SystemExit(out.stderr[-2000:])
+        for name, took in json.loads(out.stdout.strip().splitlines()[-1]):
+            per.setdefault(name, []).append(took)
+    print(f"stages of stat cbam -c 16 -s 256, {rounds} fresh processes, medians")
+    for name, took in per.items():
+        print(f"  {name:<55} {statistics.median(took[1:]):7.3f} s")
+    print(f"  {'total':<55} {sum(statistics.median(t[1:]) for t in per.values()):7.3f} s")
 
 
 def main() -> int:
@@ -115,8 +171,13 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="three rounds, fewer rows")
     ap.add_argument("--compare-with", type=Path, metavar="DIR",
                     help="a directory holding another version's attnprof package")
+    ap.add_argument("--stages", action="store_true",
+                    help="time each stage of stat in fresh processes instead")
     args = ap.parse_args()
     rounds = 3 if args.quick else args.rounds
+    if args.stages:
+        stages(rounds)
+        return 0
     other = args.compare_with.resolve() if args.compare_with else None
     if other is not None and not (other / "attnprof" / "__init__.py").is_file():
         ap.error(f"{other} holds no attnprof package")

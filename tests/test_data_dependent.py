@@ -117,11 +117,16 @@ def test_torch_row_is_there_wherever_attnprofs_is(block):
     assert flop_counter.flops == conv == flop_counter.counted_flops
 
 
-def test_random_branch_runs_on_meta_and_is_counted_on_three_seeds():
+@pytest.mark.parametrize("where", ["meta", "real"])
+def test_random_branch_is_counted_on_three_seeds_on_meta_or_real(where, monkeypatch):
+    """Above the real-count limit the block runs on meta; under it (a small input), on real
+    tensors: either way its random branch is counted on three seeds."""
+    if where == "meta":
+        monkeypatch.setattr("attnprof.counters.real.LIMIT_BYTES", 0)
     t = Target(RandomBranch(), SHAPE, torch.float32, "cpu", "infer")
     own, flop_counter = run_backend("attnprof", t), run_backend("torch", t)
     per_seed = [random_branch_flops(s) for s in (0, 1, 2)]
-    assert own.input == "meta" and own.flops == per_seed[0]
+    assert own.input == flop_counter.input == where and own.flops == per_seed[0]
     assert "draws random numbers" in own.input_why
     assert len(set(per_seed)) == 2  # able to fail: the draws take both branches
     assert own.flops_range == (min(per_seed), max(per_seed))

@@ -35,21 +35,27 @@ class Target:
     mode: str  # "infer" | "train"
     channels_last: bool = False
     runs_on_meta: bool = True  # False: the block needs real data (data-dependent ops)
+    compile: bool = False  # torch.compile is in use (--compile): torch._dynamo is paid for
+
+    def counts_on_real(self) -> bool:
+        """Whether the counters run on real tensors first (a small input on a CPU target:
+        :mod:`attnprof.counters.real`), rather than on the meta device."""
+        from attnprof.counters.real import counts_on_real
+
+        return counts_on_real(self.module, self.shape, self.dtype, self.device)
 
     @property
     def train(self) -> bool:
         return self.mode == "train"
 
     def input(self, device: str | None = None, dtype: Any = None):
-        """A fresh input, filled from a private generator (the global RNG is not touched)."""
+        """A fresh input, filled from a private generator (the global RNG is not touched):
+        :func:`attnprof.counters.own.seeded_input`, seed 0."""
         import torch
 
-        device = device or self.device
-        dtype = dtype or self.dtype
-        x = torch.empty(self.shape, dtype=dtype, device=device)
-        if device != "meta":
-            gen = torch.Generator(device=device).manual_seed(0)
-            x.normal_(generator=gen)
+        from attnprof.counters.own import seeded_input
+
+        x = seeded_input(self.shape, dtype or self.dtype, device or self.device)
         if self.channels_last and x.dim() == 4:
             x = x.contiguous(memory_format=torch.channels_last)
         return x
@@ -129,6 +135,12 @@ def contained(verbose: bool = False) -> Iterator[io.StringIO]:
             lg.disabled = disabled
 
 
+def _one_thread():
+    from attnprof.counters.real import one_thread
+
+    return one_thread()
+
+
 def run_backend(name: str, target: Target, verbose: bool = False) -> Count:
     """Run one backend; never raises for the backend's own failures."""
     with contained(verbose):
@@ -139,7 +151,8 @@ def run_backend(name: str, target: Target, verbose: bool = False) -> Count:
             return Count.failed(name, f"{pip} is not installed ({exc}); pip install {pip}",
                                 status="unavailable")
         try:
-            counted = backend.count(target)
+            with _one_thread():
+                counted = backend.count(target)
         except Exception as exc:  # the library failed on this block: a status row, not a crash
             return Count.failed(name, one_line(exc, 300))
         return _against_attnprof(counted, target)

@@ -1,7 +1,8 @@
 """The ``attnprof`` backend: the own counter of :mod:`attnprof.counters.own`, as a Count.
 
-Counts on the meta device; if the block cannot run there (data-dependent ops), counts on a
-real, seeded input on the target device, and again on other seeds to see whether the count
+Counts on the meta device, or on real CPU tensors when the input is small
+(:mod:`attnprof.counters.real`); if the block cannot run on meta (data-dependent ops), counts
+on a real, seeded input on the target device, and again on other seeds to see whether the count
 depends on the input (:mod:`attnprof.counters.inputs`). The count is kept per target: every
 other backend is matched against it (:mod:`attnprof.counters.coverage`).
 """
@@ -36,7 +37,7 @@ def to_count(result: OpCount, train: bool, runs: Runs | None = None) -> Count:
     layer_costs.setdefault("", Cost(**total.to_dict()))
     notes = ["every aten op: matmul/conv FLOPs = 2 x MACs, elementwise per output element, "
              "reductions and pooling per input element"]
-    if result.device != "meta":
+    if (runs.needs_data if runs is not None else result.device != "meta"):
         notes.append(f"counted on {result.device} tensors (seed {result.seed}): the block does "
                      "not run on the meta device")
     flops_range = None

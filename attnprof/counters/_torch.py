@@ -2,8 +2,8 @@
 
 It has formulas for the matmul family, convolutions and attention kernels only; its FLOPs
 are 2 x MACs. A second dispatch mode beside it records which ops ran without a formula.
-A block that cannot run on meta is counted on the same real, seeded input as attnprof's own
-counter (:mod:`attnprof.counters.inputs`).
+It counts on the inputs attnprof's own counter counted on (the meta device, or the same real,
+seeded input: :mod:`attnprof.counters.inputs`), so that the two are counts of one run.
 """
 
 from __future__ import annotations
@@ -13,12 +13,14 @@ from collections import Counter
 from dataclasses import dataclass
 
 import torch
+from torch.utils import flop_counter
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode, flop_registry
 
 from attnprof.counters import Counted, Target
-from attnprof.counters.coverage import Attribution, torch_covers
-from attnprof.counters.inputs import describe, run_on_inputs, spread, variation_note
+from attnprof.counters.coverage import Attribution, reference, torch_covers
+from attnprof.counters.inputs import describe, run_like, run_on_inputs, spread, variation_note
+from attnprof.counters.no_dynamo import without_dynamo_import
 from attnprof.counters.own import grad_input, grad_outputs, meta_copy, seeded_input, seeded_rngs
 from attnprof.results import Count
 
@@ -42,6 +44,10 @@ class _Run:
     root: str
 
 
+# the dispatch mode FlopCounterMode pushes (a private class of torch: absent, nothing is seeded)
+_MODES = (_SeenOps, getattr(flop_counter, "_FlopCounterMode", None))
+
+
 def _run(target: Target, device: str, seed: int) -> tuple[_Run, bool]:
     source = target.module
     model = meta_copy(source) if device == "meta" else copy.deepcopy(source).to(device)
@@ -51,7 +57,8 @@ def _run(target: Target, device: str, seed: int) -> tuple[_Run, bool]:
     counter = FlopCounterMode(display=False)
     if target.train:
         x = grad_input(x)
-    with seeded_rngs(seed, device) as rng, seen, counter:
+    with without_dynamo_import(*filter(None, _MODES), compile=target.compile), \
+            seeded_rngs(seed, device) as rng, seen, counter:
         if target.train:
             outs = grad_outputs(model(x))
             torch.autograd.backward(outs, [torch.ones_like(t) for t in outs])
@@ -64,7 +71,13 @@ def _run(target: Target, device: str, seed: int) -> tuple[_Run, bool]:
 
 
 def count(target: Target) -> Counted:
-    runs = run_on_inputs(lambda device, seed: _run(target, device, seed), target.device)
+    def run(device: str, seed: int, _budget) -> tuple[_Run, bool]:
+        return _run(target, device, seed)
+
+    try:
+        runs = run_like(run, reference(target))
+    except Exception:  # attnprof's count failed, or this one fails where it ran: on its own
+        runs = run_on_inputs(run, target.device)
     first: _Run = runs.first
     total = first.total
     root = first.root
@@ -80,7 +93,7 @@ def count(target: Target) -> Counted:
             sum(per_op.values()) // 2
     uncounted = [op for op in first.seen if not op.startswith("aten::_local_scalar")]
     notes = ["formulas for matmuls, convolutions and attention kernels only"]
-    if not runs.on_meta:
+    if runs.needs_data:
         notes.append(f"counted on {runs.device} tensors (seed 0): the block does not run on the "
                      "meta device")
     by_seed = {s: r.total for s, r in runs.results.items()}

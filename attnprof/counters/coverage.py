@@ -71,19 +71,20 @@ def reference(target) -> Runs:
     per_module = _REFERENCES.setdefault(target.module, {})
     key = _key(target)
     if key not in per_module:
-        def run(device: str, seed: int) -> tuple[OpCount, bool]:
+        def run(device: str, seed: int, budget) -> tuple[OpCount, bool]:
             result = count_module(target.module, target.shape, target.dtype,
-                                  train=target.train, device=device, seed=seed)
+                                  train=target.train, device=device, seed=seed, budget=budget,
+                                  compile=target.compile)
             return result, result.rng_used
 
-        per_module[key] = run_on_inputs(run, target.device)
+        per_module[key] = run_on_inputs(run, target.device, real_first=target.counts_on_real())
     return per_module[key]
 
 
 def depends_on_input(runs: Runs) -> bool:
     """Whether another input (a backend's own) could have given another count."""
     flops = {r.total.flops for r in runs.results.values()}
-    return not runs.on_meta or len(flops) > 1
+    return runs.needs_data or len(flops) > 1
 
 
 # -- matching -----------------------------------------------------------------------------

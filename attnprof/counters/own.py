@@ -31,6 +31,8 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 from torch.utils.module_tracker import ModuleTracker
 
+from attnprof.counters.no_dynamo import without_dynamo_import
+from attnprof.counters.real import Budget, LiveBytes
 from attnprof.counters.rules import Call, rule_for
 
 
@@ -85,6 +87,7 @@ class OpCount:
     output_shapes: dict[str, list[int]] = field(default_factory=dict)
     seed: int = 0  # of the input (and of the RNGs the block may draw from)
     rng_used: bool = False  # the block drew from torch's, Python's or NumPy's global RNG
+    reads_values: tuple[str, ...] = ()  # on real tensors: ops that read values (nonzero, item)
 
 
 def tensor_bytes(t: torch.Tensor) -> int:
@@ -209,7 +212,7 @@ ALIASING = frozenset({"aten::_unsafe_view", "aten::alias", "aten::lift_fresh", "
 
 class _CountingMode(TorchDispatchMode):
     def __init__(self, result: OpCount, tracker: ModuleTracker, root: str,
-                 scopes: _Scopes, sources: _Sources) -> None:
+                 scopes: _Scopes, sources: _Sources, budget: Budget | None = None) -> None:
         super().__init__()
         self.result = result
         self.tracker = tracker
@@ -217,11 +220,13 @@ class _CountingMode(TorchDispatchMode):
         self.scopes = scopes
         self.sources = sources
         self.backward = False
-        self.live = 0
-        self._live_by_storage: dict[int, int] = {}
+        self.live = LiveBytes()
+        self.budget = budget  # on real tensors: stops a count that would not fit
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        if self.budget is not None:
+            self.budget.before(func, args, kwargs)
         rule = rule_for(func)
         if rule is None and not func.is_view:
             # An op without a rule may decompose into ops that have one (as FlopCounterMode does).
@@ -232,6 +237,8 @@ class _CountingMode(TorchDispatchMode):
         out = func(*args, **kwargs)
         if not func.is_view and func._schema.name not in ALIASING:
             self._record(func, rule, args, kwargs, out)
+        if self.budget is not None:
+            self.budget.after(args, kwargs, out, self.live)
         return out
 
     def _cell(self, name: str, inputs: list[torch.Tensor]) -> Cell:
@@ -279,29 +286,12 @@ class _CountingMode(TorchDispatchMode):
                 continue
             path = "" if parent == self.root else parent.split(".", 1)[1]
             self.result.layers[path].add(tally)
-        self._track_live(outputs)
+        self._track_live(written)  # what the op writes: an eval batch norm saves no statistics
 
     def _track_live(self, outputs: list[torch.Tensor]) -> None:
         """Estimate peak memory: add each new storage an op writes, drop it when freed."""
-        import weakref
-
-        for t in outputs:
-            try:
-                storage = t.untyped_storage()
-            except (RuntimeError, NotImplementedError):
-                continue
-            key = storage._cdata
-            if key in self._live_by_storage:
-                continue
-            nbytes = storage.nbytes()
-            self._live_by_storage[key] = nbytes
-            self.live += nbytes
-            self.result.peak_live_bytes = max(self.result.peak_live_bytes, self.live)
-            weakref.finalize(t, self._release, key)
-
-    def _release(self, key: int) -> None:
-        nbytes = self._live_by_storage.pop(key, 0)
-        self.live -= nbytes
+        self.live.add(outputs)
+        self.result.peak_live_bytes = self.live.peak
 
 
 def meta_copy(module: nn.Module) -> nn.Module:
@@ -362,13 +352,26 @@ def main_output(out: Any) -> torch.Tensor | None:
     return next((t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)), None)
 
 
+#: the last small input drawn (key, tensor): preflight, the counters, torchinfo, fvcore and the
+#: timer all take the same seed-0 input, so it is drawn once and copied (a copy is cheaper)
+_LAST_INPUT: list[Any] = [None, None]
+_KEEP_BYTES = 16 * 2**20
+
+
 def seeded_input(shape: tuple[int, ...], dtype: torch.dtype, device: str,
                  seed: int = 0) -> torch.Tensor:
     """The input attnprof counts on: N(0, 1) from a private ``torch.Generator`` seeded with
-    ``seed`` (meta: shapes only). The global RNG is not touched."""
+    ``seed`` (meta: shapes only). The global RNG is not touched. Each call returns a fresh
+    tensor (a block may write into its input)."""
+    if device == "meta":
+        return torch.empty(shape, dtype=dtype, device=device)
+    key = (tuple(shape), dtype, str(device), seed)
+    if _LAST_INPUT[0] == key:
+        return _LAST_INPUT[1].clone()
     x = torch.empty(shape, dtype=dtype, device=device)
-    if device != "meta":
-        x.normal_(generator=torch.Generator(device=device).manual_seed(seed))
+    x.normal_(generator=torch.Generator(device=device).manual_seed(seed))
+    if x.numel() * x.element_size() <= _KEEP_BYTES:
+        _LAST_INPUT[:] = [key, x.clone()]
     return x
 
 
@@ -421,7 +424,7 @@ def seeded_rngs(seed: int, device: str = "cpu") -> Iterator[dict[str, bool]]:
 
 def count_module(
     module: nn.Module, shape: tuple[int, ...], dtype: torch.dtype, *, train: bool = False,
-    device: str = "meta", seed: int = 0,
+    device: str = "meta", seed: int = 0, budget: Budget | None = None, compile: bool = False,
 ) -> OpCount:
     """Count one forward (and, with ``train``, the backward) of ``module`` on ``shape``.
 
@@ -429,7 +432,10 @@ def count_module(
     :func:`seeded_input`. Either way the global RNGs are seeded with ``seed`` for the run (a
     block that draws random numbers gets the same ones every time) and restored after.
     One dispatch mode sees both passes, so the tensors the forward leaves alive for the
-    backward count toward the peak.
+    backward count toward the peak. ``budget`` (real tensors only) stops a count that would
+    not fit (:mod:`attnprof.counters.real`) and notes the ops that read values; ``compile``
+    says ``torch.compile`` is in use, so the mode pays for ``torch._dynamo`` as torch wants
+    (:mod:`attnprof.counters.no_dynamo`).
     """
     twin = meta_copy(module) if device == "meta" else copy.deepcopy(module).to(device)
     if dtype.is_floating_point:
@@ -440,13 +446,20 @@ def count_module(
     tracker = ModuleTracker()
     scopes = _Scopes(twin)
     sources = _Sources()
-    mode = _CountingMode(result, tracker, type(twin).__name__, scopes, sources)
-    with seeded_rngs(seed, device) as rng:
+    mode = _CountingMode(result, tracker, type(twin).__name__, scopes, sources, budget)
+    if budget is not None:
+        budget.mark(itertools.chain(twin.parameters(), twin.buffers()))
+    with without_dynamo_import(_CountingMode, compile=compile), \
+            seeded_rngs(seed, device) as rng:
         if not train:
+            if budget is not None:
+                budget.mark([x])
             with torch.no_grad(), tracker, scopes, mode, sources:
                 twin(x)
         else:
             x = grad_input(x)
+            if budget is not None:
+                budget.mark([x])
             with tracker, scopes, mode, sources:
                 outs = grad_outputs(twin(x))
             grads = [torch.ones_like(t) for t in outs]  # the backward's seed is not the work
@@ -456,4 +469,5 @@ def count_module(
     result.rng_used = rng["used"]
     result.calls = scopes.calls
     result.output_shapes = scopes.shapes
+    result.reads_values = tuple(budget.reads) if budget is not None else ()
     return result

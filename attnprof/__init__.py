@@ -17,22 +17,42 @@ if TYPE_CHECKING:
 
 __all__ = ["__version__", "create_block", "profile", "list_blocks", "get_block",
            "register_block", "BlockSpec", "Option", "Paper", "Profile", "AttnprofError",
-           "BadInput", "BadOption", "UnknownBlock", "DeviceUnavailable"]
+           "BadInput", "BadOption", "BadDocument", "UnknownBlock", "DeviceUnavailable",
+           "CountFailed"]
 
 
 def create_block(name: str, channels: int, **options: Any) -> nn.Module:
-    """Build a registered block (or ``package.module:Name``) with validated options."""
+    """Build a registered block (or ``package.module:Name``) with validated options.
+
+    Raises :class:`UnknownBlock` for a name that is neither registered nor importable,
+    :class:`BadOption` for an option the block does not take or a value out of range,
+    :class:`BadInput` for a channel count that is not a positive integer or a block that
+    fails to build. Holds the profiling lock (:mod:`attnprof.serial`) while it builds."""
     from attnprof.building import build
     from attnprof.registry import REGISTRY
+    from attnprof.request import check_dim
+    from attnprof.serial import PROFILING
 
-    spec = REGISTRY.get(name)
-    return build(spec, channels, spec.resolve_options(channels, options), seed=None)
+    spec = REGISTRY.get(_block_name(name))
+    check_dim("channels", channels)
+    with PROFILING:
+        return build(spec, channels, spec.resolve_options(channels, options), seed=None)
 
 
 def profile(block: Any, channels: int | None = None,
             size: int | str | tuple[int, int] | None = None, batch: int = 1,
             options: dict[str, Any] | None = None, **kwargs: Any) -> Profile:
     """Profile a block given by name, ``module:Name`` or as an ``nn.Module`` instance.
+
+    Raises attnprof's own errors only: :class:`UnknownBlock` (no such block),
+    :class:`BadOption` (an option the block does not take, or a value it cannot),
+    :class:`BadInput` (any other malformed argument, including a keyword that is not a
+    profile option, or a block that fails to build or run), :class:`DeviceUnavailable`,
+    and :class:`CountFailed` when attnprof's own counter (the source of ``flops``,
+    ``macs`` and ``bytes``) fails on the block: the headline is never silently ``None``.
+    Other backends' failures stay status rows in ``counters``. Thread-safe: calls from
+    several threads are serialised by a process-wide lock (:mod:`attnprof.serial`), so each
+    gives what it gives alone.
 
     ``kwargs`` are the other fields of :class:`attnprof.request.ProfileRequest` (device,
     dtype, mode, backends, latency, ops, threads, budget_s, host, ...). Channels default to
@@ -42,13 +62,80 @@ def profile(block: Any, channels: int | None = None,
     :class:`Profile`: headline figures as attributes (``flops``, ``macs``, ``params``,
     ``latency_ms``), ``to_dict()`` for the JSON document the CLI prints, ``to_frame()``.
     """
-    from attnprof.request import ProfileRequest
     from attnprof.runner import profile as run
+    from attnprof.serial import PROFILING
 
-    if channels is None and not isinstance(block, str) and not kwargs.get("host"):
+    with PROFILING:
+        found = run(_request(block, channels, size, batch, options, kwargs))
+    require_own_count(found)
+    return found
+
+
+def require_own_count(p: Profile) -> None:
+    """Raise :class:`CountFailed` when attnprof's own counter was asked for and failed."""
+    own = p.counters.get("attnprof")
+    if own is not None and not own.ok:
+        from attnprof.errors import CountFailed
+
+        raise CountFailed(f"attnprof's own counter failed on block '{p.label}': "
+                          f"{own.error or own.status}; its MACs, FLOPs and bytes cannot be "
+                          "given (the other backends' rows are in the CLI's stat)")
+
+
+def _block_name(name: Any) -> str:
+    from attnprof.errors import UnknownBlock
+
+    if not isinstance(name, str):
+        raise UnknownBlock(f"a block name must be a string (a registered name or "
+                           f"package.module:Name), got {type(name).__name__}")
+    return name
+
+
+def _request(block: Any, channels: Any, size: Any, batch: Any, options: Any,
+             kwargs: dict[str, Any]) -> Any:
+    """The ProfileRequest for the library's arguments, their kinds checked first so that a
+    wrong one is attnprof's error, never a TypeError from deep inside."""
+    from dataclasses import fields
+
+    from attnprof.errors import BadInput, BadOption, did_you_mean
+    from attnprof.request import ProfileRequest
+    from attnprof.spec import BlockSpec
+
+    known = {f.name for f in fields(ProfileRequest)} - {"block", "channels", "size", "batch",
+                                                        "options"}
+    for key in kwargs:
+        if key not in known:
+            raise BadInput(f"profile() takes no argument {key!r}{did_you_mean(key, known)}; "
+                           f"its profile options: {', '.join(sorted(known))}")
+    for key in ("latency", "ops", "channels_last", "compile", "cuda_graph", "verbose",
+                "l2_flush"):
+        if key in kwargs and not isinstance(kwargs[key], bool):
+            raise BadInput(f"{key} must be True or False, got {kwargs[key]!r}")
+    for key in ("device", "dtype", "mode", "timer", "name", "host"):
+        value = kwargs.get(key)
+        if value is not None and not isinstance(value, str):
+            raise BadInput(f"{key} must be a string, got {value!r}")
+    if options is not None and (not hasattr(options, "items")
+                                or not all(isinstance(k, str) for k in options)):
+        raise BadOption(f"options must be a mapping of option names to values (e.g. "
+                        f"{{'ratio': 8}}), got {type(options).__name__}")
+    if isinstance(block, str):
+        pass
+    elif isinstance(block, BlockSpec):
+        pass
+    elif not _is_module(block):
+        raise BadInput(f"block must be a name, package.module:Name, a BlockSpec or an "
+                       f"nn.Module instance, got {type(block).__name__}")
+    elif channels is None and not kwargs.get("host"):
         channels = _infer_channels(block)
-    return run(ProfileRequest(block=block, channels=channels, size=size, batch=batch,
-                              options=options or {}, **kwargs))
+    return ProfileRequest(block=block, channels=channels, size=size, batch=batch,
+                          options=dict(options or {}), **kwargs)
+
+
+def _is_module(obj: Any) -> bool:
+    from torch import nn
+
+    return isinstance(obj, nn.Module)
 
 
 def _infer_channels(module: Any) -> int:
@@ -128,16 +215,19 @@ def _infer_channels(module: Any) -> int:
 
 
 def list_blocks() -> list[BlockSpec]:
-    """Every registered block, plugins included, sorted by name."""
+    """Every registered block, plugins included, sorted by name. Raises nothing (a plugin
+    that fails to load is a warning that names it)."""
     from attnprof.registry import REGISTRY
 
     return REGISTRY.all()
 
 
 def get_block(name: str) -> BlockSpec:
+    """One BlockSpec, by name, alias or ``package.module:Name``; :class:`UnknownBlock`
+    when there is no such block."""
     from attnprof.registry import REGISTRY
 
-    return REGISTRY.get(name)
+    return REGISTRY.get(_block_name(name))
 
 
 def __getattr__(name: str) -> Any:
@@ -149,7 +239,8 @@ def __getattr__(name: str) -> Any:
         from attnprof.results import Profile
 
         return Profile
-    if name in ("AttnprofError", "BadInput", "BadOption", "UnknownBlock", "DeviceUnavailable"):
+    if name in ("AttnprofError", "BadInput", "BadOption", "BadDocument", "UnknownBlock",
+                "DeviceUnavailable", "CountFailed"):
         from attnprof import errors
 
         return getattr(errors, name)

@@ -617,8 +617,25 @@ class Profile:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Profile:
-        if d.get("schema") != PROFILE_SCHEMA:
-            raise ValueError(f"not an {PROFILE_SCHEMA} document (schema: {d.get('schema')!r})")
+        """The Profile of an ``attnprof.profile/1`` document (as ``to_dict()`` gives it).
+        Raises :class:`~attnprof.errors.BadDocument` (a ``BadInput`` and a ``ValueError``)
+        for anything else: not a mapping, another schema or a later version, a missing or
+        malformed field."""
+        from attnprof.errors import BadDocument
+        from attnprof.validate import schema_mismatch
+
+        wrong = schema_mismatch(d, PROFILE_SCHEMA)
+        if wrong:
+            raise BadDocument(wrong)
+        try:
+            return cls._from_dict(d)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            what = f"missing the key {exc}" if isinstance(exc, KeyError) else \
+                f"{type(exc).__name__}: {str(exc)[:200]}"
+            raise BadDocument(f"malformed {PROFILE_SCHEMA} document: {what}") from None
+
+    @classmethod
+    def _from_dict(cls, d: Mapping[str, Any]) -> Profile:
         lat = Latency.from_dict(d["latency"]) if d.get("latency") else None
         return cls(
             block=BlockInfo.from_dict(d["block"]), input=InputInfo.from_dict(d["input"]),
@@ -709,7 +726,9 @@ class Profile:
             return pd.DataFrame([{"backend": c.backend, "status": c.status, "unit": c.unit,
                                   "reported": c.reported, "macs": c.macs, "flops": c.flops,
                                   "error": c.error} for c in self.counters.values()])
-        raise ValueError(f"to_frame: unknown table {table!r}; choose layers, ops or counters")
+        from attnprof.errors import BadInput
+
+        raise BadInput(f"to_frame: unknown table {table!r}; choose layers, ops or counters")
 
 
 def results_document(profiles: list[Profile], **extra: Any) -> dict[str, Any]:

@@ -46,11 +46,23 @@ class Accepts:
 
     kinds: frozenset[str]
     items: Accepts | None = None
+    #: for ``seq``: the lengths a tuple may have (``Tuple[int, int]``: {2}); None for any
+    lengths: frozenset[int] | None = None
+    #: for ``seq`` of one fixed length: what each position accepts (``Tuple[int, str]``)
+    positions: tuple[Accepts, ...] | None = None
 
     def __or__(self, other: Accepts) -> Accepts:
         items = self.items if other.items is None else (
             other.items if self.items is None else self.items | other.items)
-        return Accepts(self.kinds | other.kinds, items)
+        lengths, positions = self.lengths, self.positions
+        if "seq" in other.kinds:
+            if "seq" not in self.kinds:
+                lengths, positions = other.lengths, other.positions
+            else:  # two sequences: any length either takes, items as the union says
+                lengths = None if self.lengths is None or other.lengths is None \
+                    else self.lengths | other.lengths
+                positions = None
+        return Accepts(self.kinds | other.kinds, items, lengths, positions)
 
     def words(self, plural: bool = False) -> str:
         one = {"int": "an integer", "float": "a number", "bool": "true or false",
@@ -66,8 +78,11 @@ class Accepts:
                  if k in kinds]
         if "seq" in kinds:
             inner = self.items.words(plural=True) if self.items is not None else "values"
-            parts.append(f"a comma-separated list of {inner.replace(' or ', '/')} "
-                         "(e.g. 56,56)")
+            size = "e.g. 56,56"
+            if self.lengths is not None:
+                n = " or ".join(str(n) for n in sorted(self.lengths))
+                size = f"{n} of them, e.g. 56,56" if n != "2" else "2 of them: 56,56"
+            parts.append(f"a comma-separated list of {inner.replace(' or ', '/')} ({size})")
         if "none" in kinds:
             parts.append("None")
         return " or ".join(parts) or "anything"
@@ -103,10 +118,16 @@ def _from_ast(node: ast.AST) -> Accepts:
             return _from_ast(args[0])
         if name in _SEQUENCES:
             items = Accepts(frozenset())
-            for a in args:
-                if not (isinstance(a, ast.Constant) and a.value is Ellipsis):
-                    items = items | _from_ast(a)
-            return Accepts(frozenset({"seq"}), items if items.kinds else ANYTHING)
+            each = [_from_ast(a) for a in args
+                    if not (isinstance(a, ast.Constant) and a.value is Ellipsis)]
+            for a in each:
+                items = items | a
+            fixed = name in ("tuple", "Tuple") and len(each) == len(args)
+            if fixed and isinstance(node.slice, ast.Tuple) and not node.slice.elts:
+                each = []  # Tuple[()]: the empty tuple
+            return Accepts(frozenset({"seq"}), items if items.kinds else ANYTHING,
+                           frozenset({len(each)}) if fixed else None,
+                           tuple(each) if fixed else None)
         if name in _CLASSES:
             return Accepts(frozenset({"class"}))
         if name == "Literal":
@@ -367,17 +388,15 @@ def _from_text(text: str, want: Accepts, where: str, module: str | None) -> Any:
     if "seq" in kinds and ("," in t or t.startswith(("(", "["))):
         inner = t.strip("()[]").strip()
         parts = [x.strip() for x in inner.split(",")] if inner else []
-        if parts and not parts[-1]:
+        if len(parts) > 1 and not parts[-1]:
             parts.pop()  # '56,' is a 1-tuple
-        items = want.items or ANYTHING
-        try:
-            return tuple(coerce_value(x, items, where, module) for x in parts)
-        except BadOption:
-            raise _bad(where, want, text) from None
+        if any(not x for x in parts):
+            raise BadOption(f"{where} takes {want.words()}, got {text!r}: an empty item")
+        return _sequence(parts, want, where, module, text)
     if "str" in kinds:  # a name where text is accepted is that text (timm's 'sigmoid')
         return text
     if "class" in kinds and re.fullmatch(r"[A-Za-z_][\w.]*(:[A-Za-z_][\w.]*)?", t):
-        found = resolve_class(t, module)
+        found = resolve_class(t, module, where)
         if found is not None:
             return found
         if "str" not in kinds and "any" not in kinds:
@@ -387,6 +406,29 @@ def _from_text(text: str, want: Accepts, where: str, module: str | None) -> Any:
     if "str" in kinds or "any" in kinds:
         return text
     raise _bad(where, want, text)
+
+
+def _sequence(items: list[Any], want: Accepts, where: str, module: str | None,
+              shown: Any) -> tuple[Any, ...]:
+    """The items as a tuple, its length and each item checked against the declaration."""
+    if want.lengths is not None and len(items) not in want.lengths:
+        sizes = " or ".join(str(n) for n in sorted(want.lengths))
+        raise BadOption(f"{where} takes {want.words()}, got {_shown(shown)}: {len(items)} "
+                        f"item{'s' if len(items) != 1 else ''}, not {sizes}")
+    if want.positions is not None and len(want.positions) == len(items):
+        each = list(want.positions)
+    else:
+        each = [want.items or ANYTHING] * len(items)
+    try:
+        return tuple(coerce_value(v, w, where, module) for v, w in zip(items, each, strict=True))
+    except BadOption as exc:
+        if TRUST_RULE in str(exc):
+            raise  # a refused class says why itself
+        raise _bad(where, want, shown) from None
+
+
+def _shown(value: Any) -> str:
+    return repr(value if isinstance(value, str) else _text(value))
 
 
 def _from_python(value: Any, want: Accepts, where: str, module: str | None) -> Any:
@@ -409,8 +451,7 @@ def _from_python(value: Any, want: Accepts, where: str, module: str | None) -> A
         if math.isfinite(v):
             return v
     if isinstance(value, (tuple, list)) and "seq" in kinds:
-        items = want.items or ANYTHING
-        return tuple(coerce_value(v, items, where, module) for v in value)
+        return _sequence(list(value), want, where, module, value)
     if "class" in kinds and callable(value):
         return value
     if isinstance(value, (int, float)) and "str" in kinds:
@@ -420,27 +461,98 @@ def _from_python(value: Any, want: Accepts, where: str, module: str | None) -> A
     raise _bad(where, want, value)
 
 
-def resolve_class(name: str, module: str | None = None) -> Callable[..., Any] | None:
+#: packages whose classes and functions an option may name wherever they are found
+TRUSTED_PACKAGES = ("torch", "timm", "torchvision")
+
+TRUST_RULE = ("attnprof passes a class or function found by name only from torch, timm, "
+              "torchvision, the block's own package or a module you name "
+              "(package.module:Name), never a builtin, a C function or the standard library")
+
+
+def _origin(obj: Any) -> str:
+    """The module that defines ``obj`` (for a C function without one, its owner's name)."""
+    module = getattr(obj, "__module__", None)
+    if isinstance(module, str) and module:
+        return module
+    owner = getattr(obj, "__self__", None)
+    if inspect.ismodule(owner):
+        return owner.__name__
+    if owner is not None:
+        return getattr(type(owner), "__module__", "") or ""
+    return ""
+
+
+def untrusted(obj: Any, trusted: frozenset[str] | set[str]) -> str | None:
+    """Why ``obj`` may not be passed to a block as an option found by name (None: it may).
+    ``trusted`` holds the top-level packages trusted besides torch, timm and torchvision:
+    the block's own, and those the user named."""
+    import functools
+    import sys
+
+    while isinstance(obj, functools.partial):  # a partial is what it calls
+        obj = obj.func
+    origin = _origin(obj)
+    top = origin.split(".")[0]
+    if top in TRUSTED_PACKAGES:
+        return None
+    stdlib = set(getattr(sys, "stdlib_module_names", ())) | {"builtins", "__builtin__"}
+    if not origin or top in stdlib or top.lstrip("_") in stdlib:
+        return f"{_qualified(obj)}, from Python's standard library or its builtins"
+    if inspect.isbuiltin(obj) or type(obj).__name__ in ("method-wrapper", "method_descriptor",
+                                                        "wrapper_descriptor"):
+        return f"{_qualified(obj)}, a C function of {origin}"
+    if top not in trusted:
+        return f"{_qualified(obj)}, from {origin} (neither the block's package nor one named)"
+    return None
+
+
+def _stdlib_top(name: str) -> bool:
+    import sys
+
+    return name.split(".")[0] in set(getattr(sys, "stdlib_module_names", ())) | {"builtins"}
+
+
+def resolve_class(name: str, module: str | None = None,
+                  where: str = "a class or function option") -> Callable[..., Any] | None:
     """A class or function by name: ``package.module:Name``, a dotted path
     (``torch.nn.BatchNorm2d``, ``nn.ReLU``), or a bare name looked up in ``module`` (the
     block's own), then ``torch.nn`` and ``torch.nn.functional`` (any letter case: ``relu``
-    is ``nn.ReLU``). None when there is no such callable."""
+    is ``nn.ReLU``). None when there is no such callable; :class:`BadOption` when there is
+    one but the trust rule (:data:`TRUST_RULE`) refuses it, wherever it was found: never a
+    builtin, a C function or anything of the standard library; otherwise only from torch,
+    timm, torchvision, the block's own package (``module``'s) or the module the name itself
+    names. Standard-library modules are never imported to look."""
     import importlib
+
+    trusted = {module.split(".")[0]} if module else set()
+
+    def checked(obj: Any) -> Any:
+        why = untrusted(obj, trusted)
+        if why is not None:
+            raise BadOption(f"{where}: {name!r} is {why}; {TRUST_RULE}")
+        return obj
 
     if ":" in name:
         from attnprof.spec import import_object
 
+        named = name.partition(":")[0]
+        if _stdlib_top(named):
+            raise BadOption(f"{where}: {name!r} names the standard library; {TRUST_RULE}")
         try:
             obj = import_object(name)
         except Exception:
             return None
-        return obj if callable(obj) else None
+        trusted.add(named.split(".")[0])
+        return checked(obj) if callable(obj) else None
     parts = name.split(".")
     if len(parts) > 1:
         if parts[0] == "nn":
             parts = ["torch", *parts]
         elif parts[0] == "F":
             parts = ["torch", "nn", "functional", *parts[1:]]
+        if _stdlib_top(parts[0]):
+            raise BadOption(f"{where}: {name!r} names the standard library; {TRUST_RULE}")
+        trusted.add(parts[0])
         for cut in range(len(parts) - 1, 0, -1):
             try:
                 obj: Any = importlib.import_module(".".join(parts[:cut]))
@@ -451,7 +563,7 @@ def resolve_class(name: str, module: str | None = None) -> Callable[..., Any] | 
                 if obj is _MISSING:
                     break
             if obj is not _MISSING and callable(obj):
-                return obj
+                return checked(obj)
         return None
     places: list[Any] = []
     if module:
@@ -467,9 +579,10 @@ def resolve_class(name: str, module: str | None = None) -> Callable[..., Any] | 
     for place in places:
         obj = _callable_in(place, name, False)
         if obj is not None:
-            return obj
-    return (_callable_in(torch.nn, name, False) or _callable_in(torch.nn, name, True)
-            or _callable_in(torch.nn.functional, name, False))
+            return checked(obj)
+    found = (_callable_in(torch.nn, name, False) or _callable_in(torch.nn, name, True)
+             or _callable_in(torch.nn.functional, name, False))
+    return checked(found) if found is not None else None
 
 
 def _callable_in(place: Any, name: str, any_case: bool) -> Any:

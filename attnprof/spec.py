@@ -115,9 +115,11 @@ class Option:
     def _integers(self, value: Any, where: str) -> int | tuple[int, ...]:
         items = value.strip().strip("()[]").split(",") if isinstance(value, str) else value
         if isinstance(items, (list, tuple)):
-            try:
-                out = tuple(int(str(v).strip()) for v in items if str(v).strip())
-            except ValueError:
+            if isinstance(value, str) and len(items) > 1 and not items[-1].strip():
+                items = items[:-1]  # '56,' is one value
+            try:  # an empty item ('8,,8', ',8') is no integer
+                out = tuple(_integer(v) for v in items)
+            except (ValueError, TypeError):
                 out = ()
             if out and all(v >= (self.minimum or 1) for v in out):
                 return out if len(out) > 1 else out[0]
@@ -125,6 +127,14 @@ class Option:
                 and value >= (self.minimum or 1):
             return value
         raise BadOption(f"{where} must be {self.constraints()}, got {_fmt(value)}")
+
+
+def _integer(v: Any) -> int:
+    """One item of an integer list: an int, or its text; never a bool, a float or ''."""
+    if isinstance(v, bool) or isinstance(v, float):
+        raise TypeError(v)
+    return int(v.strip()) if isinstance(v, str) else int(v) if isinstance(v, int) else \
+        int(str(v))
 
 
 def _fraction(text: str) -> Any:

@@ -422,8 +422,15 @@ def problems(doc: Any, name: str) -> str | None:
 
 
 def validate(doc: Any, name: str, path: str) -> None:
-    """Raise :class:`BadInput` (``FILE: where: what``) unless ``doc`` is a valid ``name``."""
+    """Raise :class:`BadInput` (``FILE: where: what``) unless ``doc`` is a valid ``name``:
+    by its schema, then by what its figures mean (:mod:`attnprof.coherence`: intervals
+    ordered and holding their point, shares in [0, 1], counts that add up, ratios that
+    agree with what they divide)."""
     found = problems(doc, name)
+    if found is None:
+        from attnprof.coherence import incoherence
+
+        found = incoherence(doc, name)
     if found is not None:
         raise BadInput(f"{path}: {found}")
 

@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from docedit import change_count, scale_latency, set_latency
 
 from attnprof.schemas import schema
 
@@ -225,12 +226,11 @@ def test_check_passes_and_catches_an_injected_regression(cli, tmp_path, monkeypa
     doc = json.loads(base.read_text())
     # se's latency, made deterministic: a busy machine's real interval (or a quality record
     # saying the samples timed the scheduler) would make the injected slow-down inconclusive
-    steady = {"median_ms": 1.0, "ci_low_ms": 0.99, "ci_high_ms": 1.01, "quality": None}
-    doc["results"][0]["latency"].update(steady)
+    # (tests/docedit.py edits every figure that follows, so the file stays coherent)
+    set_latency(doc["results"][0], 1.0, 0.99, 1.01)["latency"]["quality"] = None
     base.write_text(json.dumps(doc))
-    doc["results"][1]["counters"]["attnprof"]["flops"] += 1000  # eca got more expensive
-    doc["results"][0]["latency"].update(  # se got 3x slower, its whole interval with it
-        {k: 3 * v for k, v in steady.items() if v is not None})
+    change_count(doc["results"][1], "flops", 1000)  # eca got more expensive
+    scale_latency(doc["results"][0], 3)  # se got 3x slower, its whole interval with it
     (tmp_path / "worse.json").write_text(json.dumps(doc))
     summary = tmp_path / "summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
@@ -251,7 +251,7 @@ def test_check_relative_latency_and_missing_case(cli, tmp_path):
     base = _results(cli, tmp_path, "base.json")
     doc = json.loads(base.read_text())
     for p in doc["results"]:  # a machine twice as slow: ratios within the run hold
-        p["latency"]["median_ms"] *= 2
+        scale_latency(p, 2)
     (tmp_path / "slow.json").write_text(json.dumps(doc))
     r = cli("check", str(tmp_path / "slow.json"), "--baseline", str(base),
             "--latency-relative-to", "se")

@@ -152,3 +152,13 @@ def test_to_frame_unknown_table_is_bad_input():
     p = attnprof.profile("se", channels=8, size=4, latency=False, backends=("attnprof",))
     with pytest.raises(BadInput, match="unknown table"):
         p.to_frame("nope")
+
+
+@pytest.mark.parametrize("directory", ["/proc/attnprof-cache", "/proc", "/sys/attnprof",
+                                       "/dev/null/cache"])
+def test_calibrate_checks_its_cache_directory_first(cli, monkeypatch, directory):
+    monkeypatch.setenv("ATTNPROF_CACHE_DIR", directory)
+    r = cli("calibrate", "--budget", "0.01")
+    assert r.exit_code == 2, r.output
+    assert r.stderr.startswith(f"error: cannot use the cache directory {directory}")
+    assert "Traceback" not in r.output and r.stdout == ""

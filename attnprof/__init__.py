@@ -5,6 +5,8 @@ Importing attnprof does not import torch; the functions below do, when called.
 
 from __future__ import annotations
 
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 from attnprof._version import __version__
@@ -18,7 +20,8 @@ if TYPE_CHECKING:
 __all__ = ["__version__", "create_block", "profile", "list_blocks", "get_block",
            "register_block", "BlockSpec", "Option", "Paper", "Profile", "AttnprofError",
            "BadInput", "BadOption", "BadDocument", "UnknownBlock", "DeviceUnavailable",
-           "CountFailed"]
+           "CountFailed", "compare", "sweep", "run", "check", "Results", "SuiteResults",
+           "CheckResult"]
 
 
 def create_block(name: str, channels: int, **options: Any) -> nn.Module:
@@ -244,8 +247,60 @@ def __getattr__(name: str) -> Any:
         from attnprof import errors
 
         return getattr(errors, name)
+    if name in ("Results", "SuiteResults", "CheckResult"):
+        from attnprof import library
+
+        return getattr(library, name)
     if name == "Option":
         from attnprof.options import Option
 
         return Option
     raise AttributeError(f"module 'attnprof' has no attribute {name!r}")
+
+
+# -- the library's compare, sweep, run and check ----------------------------------------------
+
+def compare(blocks: Any, *args: Any, **kwargs: Any) -> Any:
+    """``attnprof compare`` as a function: see :func:`attnprof.library.compare`."""
+    from attnprof.library import compare as run_compare
+
+    return run_compare(blocks, *args, **kwargs)
+
+
+def sweep(blocks: Any, *args: Any, **kwargs: Any) -> Any:
+    """``attnprof sweep`` as a function: see :func:`attnprof.library.sweep`."""
+    from attnprof.library import sweep as run_sweep
+
+    return run_sweep(blocks, *args, **kwargs)
+
+
+def run(suite: Any, **kwargs: Any) -> Any:
+    """``attnprof run SUITE.toml`` as a function: see :func:`attnprof.library.run`."""
+    from attnprof.library import run as run_suite
+
+    return run_suite(suite, **kwargs)
+
+
+def check(results: Any, baseline: Any, **kwargs: Any) -> Any:
+    """``attnprof check`` as a function: see :func:`attnprof.library.check`."""
+    from attnprof.library import check as run_check
+
+    return run_check(results, baseline, **kwargs)
+
+
+_FUNCTIONS = ("compare", "sweep", "run", "check")
+
+
+class _Package(types.ModuleType):
+    """The ``attnprof`` module itself. ``attnprof.sweep`` and ``attnprof.check`` are also
+    submodules; importing one would set the package's attribute to the module and hide the
+    function of that name, so the functions keep their names (the submodules stay importable
+    as ``from attnprof.check import ...``)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _FUNCTIONS and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -652,21 +652,32 @@ class Profile:
 
     # in a notebook -------------------------------------------------------------------------
     def __repr__(self) -> str:
-        def si(n: float | None) -> str:
-            if n is None:
-                return "-"
-            for div, p in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-                if abs(n) >= div:
-                    return f"{n / div:.3g}{p}"
-            return f"{n:g}"
+        """The headline, in the CLI's units: ``<Profile se [1x64x56x56 float32 cpu infer]:
+        params=512, MACs=512, FLOPs=17.4 k, bytes=98.88 KiB, latency=19.7 µs>``."""
+        from attnprof import units
 
-        parts = [f"params={self.params:,}", f"macs={si(self.macs)}", f"flops={si(self.flops)}",
-                 f"bytes={si(self.bytes)}"]
+        parts = [f"params={units.count(self.params)}", f"MACs={units.si(self.macs)}",
+                 f"FLOPs={units.si(self.flops)}", f"bytes={units.nbytes(self.bytes)}"]
         if self.latency_ms is not None:
-            parts.append(f"latency_ms={self.latency_ms:.4g}")
+            parts.append(f"latency={units.ms(self.latency_ms)}")
         where = f"{self.input.text} {self.input.dtype} {self.device} {self.mode}"
         host = f" in {self.host.name}" if self.host else ""
         return f"<Profile {self.label}{host} [{where}]: {', '.join(parts)}>"
+
+    def show(self, layers: bool = False, ops: bool = False, file: Any = None) -> None:
+        """Print the tables ``attnprof stat`` prints (``layers``: the per-module table,
+        ``ops``: the per-op table, as ``--layers`` and ``--ops``) to ``file`` (stdout)."""
+        from attnprof.library import print_tables
+        from attnprof.report.rich_render import render
+
+        print_tables(lambda c: render(self, c, layers=layers, ops=ops), file)
+
+    def report(self, layers: bool = False, ops: bool = False, width: int = 160) -> str:
+        """The tables :meth:`show` prints, as plain text."""
+        from attnprof.library import text_of
+        from attnprof.report.rich_render import render
+
+        return text_of(lambda c: render(self, c, layers=layers, ops=ops), width)
 
     def _repr_html_(self) -> str:
         """The notebook display: the headline line, then each counter's figures and what
@@ -692,8 +703,11 @@ class Profile:
         return f"{head}{counters}<table>{rows}</table>"
 
     def to_frame(self, table: str = "layers") -> Any:
-        """A pandas DataFrame of ``layers`` (one row per module), ``ops`` (one row per aten
-        op, with profiler times when measured) or ``counters`` (one row per backend)."""
+        """A pandas DataFrame of one of the tables ``attnprof stat`` prints: ``layers`` (one
+        row per module: path, depth, type, params, each backend's MACs, attnprof's costs),
+        ``ops`` (one row per aten op: attnprof's counts, with ``self_ms`` and
+        ``time_share`` when timed with ``ops=True``) or ``counters`` (one row per backend:
+        status, unit, reported, MACs, FLOPs, error). Another name is BadInput."""
         try:
             import pandas as pd
         except ImportError as exc:  # pragma: no cover - pandas comes with torchstat

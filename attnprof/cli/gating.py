@@ -154,8 +154,9 @@ def check(
                             tolerances=tolerances, latency_tolerance=latency_tolerance,
                             relative_to=relative_to, exact=exact, paths=(results, baseline))
     md = f"### attnprof check {results} against {baseline}\n\n" + diff_markdown(diffs)
-    doc = {"schema": "attnprof.check/1", "results": results, "baseline": baseline,
-           "diffs": [d.to_dict() for d in diffs], "regressions": sum(d.failed for d in diffs)}
+    from attnprof.library import check_document
+
+    doc = check_document(results, baseline, diffs)
     emit(fmt_, doc, md, lambda console: console.print(diff_table(diffs, show_same)),
          markdown_path=markdown_path)
     append_step_summary(md)

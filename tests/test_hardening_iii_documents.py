@@ -218,3 +218,18 @@ def test_fuzz_every_mutation_gets_a_clean_answer(tmp_path, name, data, value, ho
         compare_results(profiles, load_results(str(original)))
     except AttnprofError:
         pass
+
+
+@pytest.mark.parametrize(("content", "needle"), [
+    ('{"schema": "attnprof.results/2", "results": []}', "written by a newer attnprof"),
+    ('{"schema": "attnprof.results/12"}', "an attnprof.results/12 document"),
+    ("[1]", "a JSON object is needed"),
+    ('"x"', "a JSON object is needed"),
+    ('{"schema": "attnprof.profile/1"}', "single profile"),
+    ("{}", "(schema: None)"),
+])
+def test_other_documents_and_later_versions(cli, tmp_path, content, needle):
+    path = tmp_path / "x.json"
+    path.write_text(content)
+    r = cli("check", str(path), "--baseline", str(path))
+    assert r.exit_code == 2 and needle in r.stderr and r.stderr.count("\n") == 1, r.output

@@ -658,8 +658,10 @@ class Profile:
 
         parts = [f"params={units.count(self.params)}", f"MACs={units.si(self.macs)}",
                  f"FLOPs={units.si(self.flops)}", f"bytes={units.nbytes(self.bytes)}"]
-        if self.latency_ms is not None:
-            parts.append(f"latency={units.ms(self.latency_ms)}")
+        if self.latency is not None:  # as the tables: the digits its interval supports
+            from attnprof.report.views import median_text
+
+            parts.append(f"latency={median_text(self.latency)}")
         where = f"{self.input.text} {self.input.dtype} {self.device} {self.mode}"
         host = f" in {self.host.name}" if self.host else ""
         return f"<Profile {self.label}{host} [{where}]: {', '.join(parts)}>"

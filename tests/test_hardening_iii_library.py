@@ -187,3 +187,11 @@ def test_to_frame_tables_are_listed():
     p = lib[0]
     for table in ("layers", "ops", "counters"):
         assert len(p.to_frame(table)) > 0
+
+
+def test_repr_latency_as_the_table_shows_it():
+    from attnprof.report.views import median_text
+
+    p = attnprof.profile("eca", channels=16, size=8, budget_s=0.02, backends=("attnprof",))
+    assert f"latency={median_text(p.latency)}" in repr(p)
+    assert median_text(p.latency) in p.report()

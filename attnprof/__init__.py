@@ -118,6 +118,12 @@ def _request(block: Any, channels: Any, size: Any, batch: Any, options: Any,
         value = kwargs.get(key)
         if value is not None and not isinstance(value, str):
             raise BadInput(f"{key} must be a string, got {value!r}")
+    backends = kwargs.get("backends")
+    if backends is not None and not isinstance(backends, str) and (
+            not isinstance(backends, (list, tuple, set, frozenset))
+            or not all(isinstance(b, str) for b in backends)):
+        raise BadInput(f"backends must be 'all', a comma-separated string or a list of "
+                       f"backend names, got {backends!r}")
     if options is not None and (not hasattr(options, "items")
                                 or not all(isinstance(k, str) for k in options)):
         raise BadOption(f"options must be a mapping of option names to values (e.g. "

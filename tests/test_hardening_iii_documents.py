@@ -233,3 +233,11 @@ def test_other_documents_and_later_versions(cli, tmp_path, content, needle):
     path.write_text(content)
     r = cli("check", str(path), "--baseline", str(path))
     assert r.exit_code == 2 and needle in r.stderr and r.stderr.count("\n") == 1, r.output
+
+
+def test_comparison_latency_interval_ordered(tmp_path):
+    d = doc()
+    cell = d["comparison"]["rows"][1]["latency_ms"]
+    assert cell["ci_low"] is not None and cell["ci_low"] < cell["ci_high"]
+    cell["ci_low"], cell["ci_high"] = cell["ci_high"], cell["ci_low"]
+    refused(tmp_path, d, "comparison.rows[1].latency_ms: ci_low")

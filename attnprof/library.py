@@ -151,6 +151,8 @@ class SuiteResults(Results):
 
     budgets: list[Any] = field(default_factory=list)
     strict: bool = False
+    #: the suite's ``[sweep]`` beside its cases, run after them (its own Results), or None
+    sweep: Results | None = None
 
     @property
     def failed(self) -> list[Any]:
@@ -359,8 +361,9 @@ def run(suite: str, *, strict: bool = False, time_cap_s: float = 20.0) -> SuiteR
     """``attnprof run SUITE.toml``: the suite's cases (latency interleaved, rounds added for
     latency budgets until each is decisive or ``time_cap_s``), then its budgets. Returns the
     results whatever the budgets say: ``passed`` is the CLI's exit code 0. A suite with only
-    a ``[sweep]`` table gives the sweep's results; the library writes no files (the suite's
-    ``[sweep]`` outputs are the CLI's). Raises :class:`BadInput` (``SuiteError``: ``FILE:LINE:
+    a ``[sweep]`` table gives the sweep's results; a ``[sweep]`` beside cases is run after
+    them, its Results in ``.sweep``. The library writes no files (the suite's ``[sweep]``
+    outputs are the CLI's). Raises :class:`BadInput` (``SuiteError``: ``FILE:LINE:
     what is wrong``) and attnprof's other errors only."""
     from attnprof.measure.stats import pairs_decisive
     from attnprof.request import seconds
@@ -383,8 +386,13 @@ def run(suite: str, *, strict: bool = False, time_cap_s: float = 20.0) -> SuiteR
                   lambda n, why: timing.update(rounds=n, stopped=why)) if pairs else None
     profiles = profile_many(spec.requests, rounds=spec.rounds, until=until)
     budgets = evaluate(spec.budgets, profiles)
+    swept = None
+    if spec.sweep is not None:
+        finished = run_sweep(spec.sweep_cases)
+        swept = Results(finished, {"scaling": scaling(finished)}, None, "sweep")
     return SuiteResults(profiles, {"suite": suite, "budgets": [b.to_dict() for b in budgets],
-                                   "timing": timing or None}, None, "run", budgets, strict)
+                                   "timing": timing or None}, None, "run", budgets, strict,
+                        swept)
 
 
 def _path(value: Any, what: str) -> str:

@@ -195,3 +195,21 @@ def test_repr_latency_as_the_table_shows_it():
     p = attnprof.profile("eca", channels=16, size=8, budget_s=0.02, backends=("attnprof",))
     assert f"latency={median_text(p.latency)}" in repr(p)
     assert median_text(p.latency) in p.report()
+
+
+def test_run_a_suite_with_a_sweep(cli, tmp_path):
+    suite = tmp_path / "suite.toml"
+    suite.write_text(SUITE + textwrap.dedent("""
+        [sweep]
+        blocks = ["eca"]
+        channels = [8, 16]
+    """))
+    lib = attnprof.run(suite)  # an os.PathLike
+    assert [p.label for p in lib] == ["se", "eca"]
+    assert lib.sweep is not None and len(lib.sweep) == 2
+    assert [p.params for p in lib.sweep] == [3, 3]  # ECA's k = 3 at 8 and 16 channels
+    only = tmp_path / "only.toml"
+    only.write_text('[defaults]\nlatency = false\nbackends = ["attnprof"]\n'
+                    '[sweep]\nblocks = ["se"]\nchannels = [8]\nsize = [4, 8]\n')
+    swept = attnprof.run(str(only))
+    assert swept.kind == "sweep" and len(swept) == 2 and swept.scaling

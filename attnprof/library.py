@@ -283,7 +283,7 @@ def compare(blocks: Sequence[str], channels: int | None = None, size: Any = None
     from attnprof.cli.compare import case_names
     from attnprof.options import distribute
     from attnprof.request import MAX_ROUNDS, seconds
-    from attnprof.runner import Until, profile_many
+    from attnprof.runner import profile_many
 
     names_given = _blocks(blocks, 2, "compare")
     _int_at_most("rounds", rounds, MAX_ROUNDS)
@@ -300,12 +300,9 @@ def compare(blocks: Sequence[str], channels: int | None = None, size: Any = None
     plans = [r.validated() for r in requests]
     until, timing = None, {}
     if baseline is not None and plans[0].latency:
-        from attnprof.measure.stats import pairs_decisive
-
         b = names.index(baseline)
         pairs = [(i, b, None) for i in range(len(names)) if i != b]
-        until = Until(lambda by_case: pairs_decisive(by_case, pairs), time_cap_s,
-                      lambda n, why: timing.update(rounds=n, stopped=why))
+        until = _until(pairs, time_cap_s, timing)
     profiles = profile_many(plans, rounds=rounds, until=until)
     from attnprof.report.views import comparison
 
@@ -313,6 +310,17 @@ def compare(blocks: Sequence[str], channels: int | None = None, size: Any = None
     if compared is not None:
         compared["timing"] = timing or None
     return Results(profiles, {"comparison": compared}, baseline, "compare")
+
+
+def _until(pairs: list[tuple[int, int, float | None]], time_cap_s: float,
+           timing: dict[str, Any]) -> Any:
+    """Adaptive timing as the CLI's: rounds until every pair's verdict is decisive or the
+    time cap; ``timing`` gets the rounds run and why they stopped."""
+    from attnprof.measure.stats import pairs_decisive
+    from attnprof.runner import Until
+
+    return Until(lambda by_case: pairs_decisive(by_case, pairs), time_cap_s,
+                 lambda n, why: timing.update(rounds=n, stopped=why))
 
 
 def _check_options(options: Any) -> None:
@@ -365,9 +373,8 @@ def run(suite: str, *, strict: bool = False, time_cap_s: float = 20.0) -> SuiteR
     them, its Results in ``.sweep``. The library writes no files (the suite's ``[sweep]``
     outputs are the CLI's). Raises :class:`BadInput` (``SuiteError``: ``FILE:LINE:
     what is wrong``) and attnprof's other errors only."""
-    from attnprof.measure.stats import pairs_decisive
     from attnprof.request import seconds
-    from attnprof.runner import Until, profile_many
+    from attnprof.runner import profile_many
     from attnprof.suite import evaluate, latency_pairs, load
     from attnprof.sweep import run_sweep, scaling
 
@@ -382,8 +389,7 @@ def run(suite: str, *, strict: bool = False, time_cap_s: float = 20.0) -> SuiteR
         return SuiteResults(finished, {"scaling": scaling(finished)}, None, "sweep")
     pairs = latency_pairs(spec.budgets, [r.name for r in spec.requests])
     timing: dict[str, Any] = {}
-    until = Until(lambda by_case: pairs_decisive(by_case, pairs), time_cap_s,
-                  lambda n, why: timing.update(rounds=n, stopped=why)) if pairs else None
+    until = _until(pairs, time_cap_s, timing) if pairs else None
     profiles = profile_many(spec.requests, rounds=spec.rounds, until=until)
     budgets = evaluate(spec.budgets, profiles)
     swept = None

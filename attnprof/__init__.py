@@ -5,6 +5,8 @@ Importing attnprof does not import torch; the functions below do, when called.
 
 from __future__ import annotations
 
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 from attnprof._version import __version__
@@ -17,22 +19,43 @@ if TYPE_CHECKING:
 
 __all__ = ["__version__", "create_block", "profile", "model", "list_blocks", "get_block",
            "register_block", "BlockSpec", "Option", "Paper", "Profile", "NetworkProfile",
-           "AttnprofError", "BadInput", "BadOption", "UnknownBlock", "DeviceUnavailable"]
+           "AttnprofError", "BadInput", "BadOption", "BadDocument", "UnknownBlock",
+           "DeviceUnavailable", "CountFailed", "compare", "sweep", "run", "check", "Results",
+           "SuiteResults", "CheckResult"]
 
 
 def create_block(name: str, channels: int, **options: Any) -> nn.Module:
-    """Build a registered block (or ``package.module:Name``) with validated options."""
+    """Build a registered block (or ``package.module:Name``) with validated options.
+
+    Raises :class:`UnknownBlock` for a name that is neither registered nor importable,
+    :class:`BadOption` for an option the block does not take or a value out of range,
+    :class:`BadInput` for a channel count that is not a positive integer or a block that
+    fails to build. Holds the profiling lock (:mod:`attnprof.serial`) while it builds."""
     from attnprof.building import build
     from attnprof.registry import REGISTRY
+    from attnprof.request import check_dim
+    from attnprof.serial import PROFILING
 
-    spec = REGISTRY.get(name)
-    return build(spec, channels, spec.resolve_options(channels, options), seed=None)
+    spec = REGISTRY.get(_block_name(name))
+    check_dim("channels", channels)
+    with PROFILING:
+        return build(spec, channels, spec.resolve_options(channels, options), seed=None)
 
 
 def profile(block: Any, channels: int | None = None,
             size: int | str | tuple[int, int] | None = None, batch: int = 1,
             options: dict[str, Any] | None = None, **kwargs: Any) -> Profile:
     """Profile a block given by name, ``module:Name`` or as an ``nn.Module`` instance.
+
+    Raises attnprof's own errors only: :class:`UnknownBlock` (no such block),
+    :class:`BadOption` (an option the block does not take, or a value it cannot),
+    :class:`BadInput` (any other malformed argument, including a keyword that is not a
+    profile option, or a block that fails to build or run), :class:`DeviceUnavailable`,
+    and :class:`CountFailed` when attnprof's own counter (the source of ``flops``,
+    ``macs`` and ``bytes``) fails on the block: the headline is never silently ``None``.
+    Other backends' failures stay status rows in ``counters``. Thread-safe: calls from
+    several threads are serialised by a process-wide lock (:mod:`attnprof.serial`), so each
+    gives what it gives alone.
 
     ``kwargs`` are the other fields of :class:`attnprof.request.ProfileRequest` (device,
     dtype, mode, backends, latency, ops, threads, budget_s, host, ...). Channels default to
@@ -42,13 +65,86 @@ def profile(block: Any, channels: int | None = None,
     :class:`Profile`: headline figures as attributes (``flops``, ``macs``, ``params``,
     ``latency_ms``), ``to_dict()`` for the JSON document the CLI prints, ``to_frame()``.
     """
-    from attnprof.request import ProfileRequest
     from attnprof.runner import profile as run
+    from attnprof.serial import PROFILING
 
-    if channels is None and not isinstance(block, str) and not kwargs.get("host"):
+    with PROFILING:
+        found = run(_request(block, channels, size, batch, options, kwargs))
+    require_own_count(found)
+    return found
+
+
+def require_own_count(p: Profile) -> None:
+    """Raise :class:`CountFailed` when attnprof's own counter was asked for and failed."""
+    own = p.counters.get("attnprof")
+    if own is not None and not own.ok:
+        from attnprof.errors import CountFailed
+
+        raise CountFailed(f"attnprof's own counter failed on block '{p.label}': "
+                          f"{own.error or own.status}; its MACs, FLOPs and bytes cannot be "
+                          "given (the other backends' rows are in the CLI's stat)")
+
+
+def _block_name(name: Any) -> str:
+    from attnprof.errors import UnknownBlock
+
+    if not isinstance(name, str):
+        raise UnknownBlock(f"a block name must be a string (a registered name or "
+                           f"package.module:Name), got {type(name).__name__}")
+    return name
+
+
+def _request(block: Any, channels: Any, size: Any, batch: Any, options: Any,
+             kwargs: dict[str, Any]) -> Any:
+    """The ProfileRequest for the library's arguments, their kinds checked first so that a
+    wrong one is attnprof's error, never a TypeError from deep inside."""
+    from dataclasses import fields
+
+    from attnprof.errors import BadInput, BadOption, did_you_mean
+    from attnprof.request import ProfileRequest
+    from attnprof.spec import BlockSpec
+
+    known = {f.name for f in fields(ProfileRequest)} - {"block", "channels", "size", "batch",
+                                                        "options"}
+    for key in kwargs:
+        if key not in known:
+            raise BadInput(f"profile() takes no argument {key!r}{did_you_mean(key, known)}; "
+                           f"its profile options: {', '.join(sorted(known))}")
+    for key in ("latency", "ops", "channels_last", "compile", "cuda_graph", "verbose",
+                "l2_flush"):
+        if key in kwargs and not isinstance(kwargs[key], bool):
+            raise BadInput(f"{key} must be True or False, got {kwargs[key]!r}")
+    for key in ("device", "dtype", "mode", "timer", "name", "host"):
+        value = kwargs.get(key)
+        if value is not None and not isinstance(value, str):
+            raise BadInput(f"{key} must be a string, got {value!r}")
+    backends = kwargs.get("backends")
+    if backends is not None and not isinstance(backends, str) and (
+            not isinstance(backends, (list, tuple, set, frozenset))
+            or not all(isinstance(b, str) for b in backends)):
+        raise BadInput(f"backends must be 'all', a comma-separated string or a list of "
+                       f"backend names, got {backends!r}")
+    if options is not None and (not hasattr(options, "items")
+                                or not all(isinstance(k, str) for k in options)):
+        raise BadOption(f"options must be a mapping of option names to values (e.g. "
+                        f"{{'ratio': 8}}), got {type(options).__name__}")
+    if isinstance(block, str):
+        pass
+    elif isinstance(block, BlockSpec):
+        pass
+    elif not _is_module(block):
+        raise BadInput(f"block must be a name, package.module:Name, a BlockSpec or an "
+                       f"nn.Module instance, got {type(block).__name__}")
+    elif channels is None and not kwargs.get("host"):
         channels = _infer_channels(block)
-    return run(ProfileRequest(block=block, channels=channels, size=size, batch=batch,
-                              options=options or {}, **kwargs))
+    return ProfileRequest(block=block, channels=channels, size=size, batch=batch,
+                          options=dict(options or {}), **kwargs)
+
+
+def _is_module(obj: Any) -> bool:
+    from torch import nn
+
+    return isinstance(obj, nn.Module)
 
 
 def model(network: str, *, block: str | None = None, options: dict[str, Any] | None = None,
@@ -61,14 +157,42 @@ def model(network: str, *, block: str | None = None, options: dict[str, Any] | N
     first; ``match``: fnmatch patterns naming more modules as attention. ``kwargs`` are the
     other fields of :class:`attnprof.request.NetworkRequest` (channels, device, backends,
     latency, threads, budget_s, time_cap_s, verbose). Returns a
-    :class:`attnprof.results.NetworkProfile` (``to_dict()`` is the CLI's JSON document);
-    raises :class:`AttnprofError` subclasses for bad input."""
+    :class:`attnprof.results.NetworkProfile` (``to_dict()`` is the CLI's JSON document).
+
+    Raises attnprof's own errors only: :class:`UnknownBlock` (no such block),
+    :class:`BadOption`, :class:`BadInput` (any other malformed argument, a keyword that is no
+    model option, a network that fails to build or run), :class:`DeviceUnavailable`, and
+    :class:`CountFailed` when attnprof's own count of the network fails. Thread-safe: holds
+    the process-wide profiling lock (:mod:`attnprof.serial`)."""
+    from dataclasses import fields
+
+    from attnprof.errors import BadInput, did_you_mean
     from attnprof.network import profile_network
     from attnprof.request import NetworkRequest
+    from attnprof.serial import PROFILING
 
-    return profile_network(NetworkRequest(network=network, block=block, options=options or {},
-                                          match=tuple(match), size=size, batch=batch,
-                                          **kwargs))
+    known = {f.name for f in fields(NetworkRequest)} - {"network", "block", "options",
+                                                        "match", "size", "batch"}
+    for key in kwargs:
+        if key not in known:
+            raise BadInput(f"model() takes no argument {key!r}{did_you_mean(key, known)}; "
+                           f"its options: {', '.join(sorted(known))}")
+    for key in ("latency", "verbose"):
+        if key in kwargs and not isinstance(kwargs[key], bool):
+            raise BadInput(f"{key} must be True or False, got {kwargs[key]!r}")
+    if not isinstance(network, str):
+        raise BadInput(f"network must be a name (timm:NAME, torchvision:NAME, one of "
+                       f"attnprof's hosts, package.module:Name), got {type(network).__name__}")
+    if block is not None:
+        _block_name(block)
+    if options is not None and not isinstance(options, dict):
+        raise BadInput(f"options must be a dict of option names to values, got {options!r}")
+    if isinstance(match, str) or not all(isinstance(m, str) for m in match):
+        raise BadInput(f"match must be a list of fnmatch patterns, got {match!r}")
+    with PROFILING:
+        return profile_network(NetworkRequest(
+            network=network, block=block, options=options or {}, match=tuple(match),
+            size=size, batch=batch, **kwargs))
 
 
 def _infer_channels(module: Any) -> int:
@@ -148,16 +272,19 @@ def _infer_channels(module: Any) -> int:
 
 
 def list_blocks() -> list[BlockSpec]:
-    """Every registered block, plugins included, sorted by name."""
+    """Every registered block, plugins included, sorted by name. Raises nothing (a plugin
+    that fails to load is a warning that names it)."""
     from attnprof.registry import REGISTRY
 
     return REGISTRY.all()
 
 
 def get_block(name: str) -> BlockSpec:
+    """One BlockSpec, by name, alias or ``package.module:Name``; :class:`UnknownBlock`
+    when there is no such block."""
     from attnprof.registry import REGISTRY
 
-    return REGISTRY.get(name)
+    return REGISTRY.get(_block_name(name))
 
 
 def __getattr__(name: str) -> Any:
@@ -169,12 +296,65 @@ def __getattr__(name: str) -> Any:
         from attnprof import results
 
         return getattr(results, name)
-    if name in ("AttnprofError", "BadInput", "BadOption", "UnknownBlock", "DeviceUnavailable"):
+    if name in ("AttnprofError", "BadInput", "BadOption", "BadDocument", "UnknownBlock",
+                "DeviceUnavailable", "CountFailed"):
         from attnprof import errors
 
         return getattr(errors, name)
+    if name in ("Results", "SuiteResults", "CheckResult"):
+        from attnprof import library
+
+        return getattr(library, name)
     if name == "Option":
         from attnprof.options import Option
 
         return Option
     raise AttributeError(f"module 'attnprof' has no attribute {name!r}")
+
+
+# -- the library's compare, sweep, run and check ----------------------------------------------
+
+def compare(blocks: Any, *args: Any, **kwargs: Any) -> Any:
+    """``attnprof compare`` as a function: see :func:`attnprof.library.compare`."""
+    from attnprof.library import compare as run_compare
+
+    return run_compare(blocks, *args, **kwargs)
+
+
+def sweep(blocks: Any, *args: Any, **kwargs: Any) -> Any:
+    """``attnprof sweep`` as a function: see :func:`attnprof.library.sweep`."""
+    from attnprof.library import sweep as run_sweep
+
+    return run_sweep(blocks, *args, **kwargs)
+
+
+def run(suite: Any, **kwargs: Any) -> Any:
+    """``attnprof run SUITE.toml`` as a function: see :func:`attnprof.library.run`."""
+    from attnprof.library import run as run_suite
+
+    return run_suite(suite, **kwargs)
+
+
+def check(results: Any, baseline: Any, **kwargs: Any) -> Any:
+    """``attnprof check`` as a function: see :func:`attnprof.library.check`."""
+    from attnprof.library import check as run_check
+
+    return run_check(results, baseline, **kwargs)
+
+
+_FUNCTIONS = ("compare", "sweep", "run", "check")
+
+
+class _Package(types.ModuleType):
+    """The ``attnprof`` module itself. ``attnprof.sweep`` and ``attnprof.check`` are also
+    submodules; importing one would set the package's attribute to the module and hide the
+    function of that name, so the functions keep their names (the submodules stay importable
+    as ``from attnprof.check import ...``)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _FUNCTIONS and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

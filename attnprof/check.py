@@ -25,7 +25,7 @@ from attnprof.errors import BadInput
 from attnprof.files import read_user_file
 from attnprof.metrics import COUNTS, metric
 from attnprof.results import RESULTS_SCHEMA, Profile
-from attnprof.validate import load_json, validate
+from attnprof.validate import load_json, schema_mismatch, validate
 
 IMPROVED = "lower (improvement)"
 
@@ -87,13 +87,11 @@ def load_results(path: str) -> list[Profile]:
     else is bad input (exit 2): ``FILE: where: what is wrong``. Linear in the file's size."""
     text = read_user_file(path, "an attnprof JSON results file")
     doc = load_json(text, path)
-    if not isinstance(doc, dict) or doc.get("schema") != RESULTS_SCHEMA:
-        found = doc.get("schema") if isinstance(doc, dict) else type(doc).__name__
-        if isinstance(found, str) and len(found) > 60:
-            found = found[:60] + "…"
+    wrong = schema_mismatch(doc, RESULTS_SCHEMA)  # another document, or a later version
+    if wrong:
         hint = (" (a single profile: write results with compare or run --json)"
-                if found == "attnprof.profile/1" else "")
-        raise BadInput(f"{path}: not an {RESULTS_SCHEMA} document (schema: {found!r}){hint}")
+                if isinstance(doc, dict) and doc.get("schema") == "attnprof.profile/1" else "")
+        raise BadInput(f"{path}: {wrong}{hint}")
     validate(doc, RESULTS_SCHEMA, path)
     profiles = []
     for i, r in enumerate(doc["results"]):

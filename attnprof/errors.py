@@ -32,6 +32,22 @@ class DeviceUnavailable(AttnprofError):
     """The requested device does not exist on this machine."""
 
 
+class BadDocument(BadInput, ValueError):
+    """A JSON document (a file, or a dict given to ``Profile.from_dict``) that is not one
+    attnprof can read: wrong schema, a future version, missing or malformed fields, figures
+    that contradict each other. Also a ``ValueError``, as it was before it had its own class."""
+
+
+class BadDefinition(BadInput, ValueError):
+    """A block defined wrongly for the registry (``register_block``, ``BlockSpec``): a name
+    taken or not valid, an unknown kind. Also a ``ValueError``, as it was before."""
+
+
+class CountFailed(AttnprofError):
+    """attnprof's own counter failed on a block, so the headline figures (MACs, FLOPs,
+    bytes) cannot be given: the library raises it rather than return them as None."""
+
+
 def closest(word: str, choices: Iterable[str], n: int = 3) -> list[str]:
     """Return up to ``n`` choices that look like ``word``, best first."""
     return difflib.get_close_matches(word, list(choices), n=n, cutoff=0.5)

@@ -165,6 +165,19 @@ def check_cache_dir(directory: Path) -> None:
     if not os.access(here, os.W_OK | os.X_OK):
         raise BadInput(f"cannot use the cache directory {directory}: {here} is not writable "
                        "(set ATTNPROF_CACHE_DIR to one)")
+    # permission bits do not say it all (root passes os.access under /proc, /sys, a read-only
+    # mount): make the directory and write a file in it, as the cache will
+    import tempfile
+
+    try:
+        Path(directory).expanduser().mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=Path(directory).expanduser()) as probe:
+            probe.write(b"attnprof")
+            probe.flush()
+    except OSError as exc:
+        raise BadInput(f"cannot use the cache directory {directory}: "
+                       f"{exc.strerror or type(exc).__name__} (set ATTNPROF_CACHE_DIR to a "
+                       "writable directory)") from None
 
 
 def _identity(path: str) -> tuple[Any, ...]:

@@ -105,9 +105,11 @@ def _profile(plan: NetworkPlan, say: Note) -> NetworkProfile:
     # count -----------------------------------------------------------------------------
     counts = _count(plan, target, say)
     own = counts.get("attnprof")
-    if own is None or not own.ok:
-        raise BadInput(f"counting {plan.network} on a {'x'.join(map(str, shape))} input "
-                       f"failed: {own.error if own is not None else 'no count'}")
+    if own is None or not own.ok:  # the figures the report is about: never silently None
+        from attnprof.errors import CountFailed
+
+        raise CountFailed(f"counting {plan.network} on a {'x'.join(map(str, shape))} input "
+                          f"failed: {own.error if own is not None else 'no count'}")
     if plan.latency:
         check_fits(net, target, own.extra.get("peak_live_bytes"), plan.network)
 

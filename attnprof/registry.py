@@ -21,7 +21,7 @@ from types import MappingProxyType
 from typing import Any
 
 from attnprof.blocks.catalog import BUILTIN
-from attnprof.errors import UnknownBlock, closest
+from attnprof.errors import BadDefinition, UnknownBlock, closest
 from attnprof.spec import KINDS, BlockSpec, Option, Paper, check_positive, import_object
 
 # the spec types are re-exported: plugins and user code import them from here
@@ -53,7 +53,8 @@ class Registry:
                 self.register(spec)
 
     def register(self, spec: BlockSpec) -> BlockSpec:
-        """Add ``spec``; a name or alias that is already taken raises ``ValueError``.
+        """Add ``spec``; a name or alias that is already taken raises ``BadDefinition`` (a
+        ``ValueError``).
 
         The built-in blocks are registered first, so a clash is reported against the
         newcomer, whenever it registers."""
@@ -61,9 +62,10 @@ class Registry:
         for key in (spec.name, *spec.aliases):
             if key in self._specs or key in self._aliases:
                 owner = self._aliases.get(key, key)
-                raise ValueError(f"block name {key!r} is already registered (by {owner!r})")
-            if ":" in key or not key:
-                raise ValueError(f"block name {key!r} is not valid")
+                raise BadDefinition(f"block name {key!r} is already registered (by "
+                                    f"{owner!r})")
+            if not isinstance(key, str) or ":" in key or not key:
+                raise BadDefinition(f"block name {key!r} is not valid")
         self._specs[spec.name] = spec
         for alias in spec.aliases:
             self._aliases[alias] = spec.name

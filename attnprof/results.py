@@ -691,8 +691,25 @@ class Profile:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Profile:
-        if d.get("schema") != PROFILE_SCHEMA:
-            raise ValueError(f"not an {PROFILE_SCHEMA} document (schema: {d.get('schema')!r})")
+        """The Profile of an ``attnprof.profile/1`` document (as ``to_dict()`` gives it).
+        Raises :class:`~attnprof.errors.BadDocument` (a ``BadInput`` and a ``ValueError``)
+        for anything else: not a mapping, another schema or a later version, a missing or
+        malformed field."""
+        from attnprof.errors import BadDocument
+        from attnprof.validate import schema_mismatch
+
+        wrong = schema_mismatch(d, PROFILE_SCHEMA)
+        if wrong:
+            raise BadDocument(wrong)
+        try:
+            return cls._from_dict(d)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            what = f"missing the key {exc}" if isinstance(exc, KeyError) else \
+                f"{type(exc).__name__}: {str(exc)[:200]}"
+            raise BadDocument(f"malformed {PROFILE_SCHEMA} document: {what}") from None
+
+    @classmethod
+    def _from_dict(cls, d: Mapping[str, Any]) -> Profile:
         lat = Latency.from_dict(d["latency"]) if d.get("latency") else None
         return cls(
             block=BlockInfo.from_dict(d["block"]), input=InputInfo.from_dict(d["input"]),
@@ -709,21 +726,34 @@ class Profile:
 
     # in a notebook -------------------------------------------------------------------------
     def __repr__(self) -> str:
-        def si(n: float | None) -> str:
-            if n is None:
-                return "-"
-            for div, p in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-                if abs(n) >= div:
-                    return f"{n / div:.3g}{p}"
-            return f"{n:g}"
+        """The headline, in the CLI's units: ``<Profile se [1x64x56x56 float32 cpu infer]:
+        params=512, MACs=512, FLOPs=17.4 k, bytes=98.88 KiB, latency=19.7 µs>``."""
+        from attnprof import units
 
-        parts = [f"params={self.params:,}", f"macs={si(self.macs)}", f"flops={si(self.flops)}",
-                 f"bytes={si(self.bytes)}"]
-        if self.latency_ms is not None:
-            parts.append(f"latency_ms={self.latency_ms:.4g}")
+        parts = [f"params={units.count(self.params)}", f"MACs={units.si(self.macs)}",
+                 f"FLOPs={units.si(self.flops)}", f"bytes={units.nbytes(self.bytes)}"]
+        if self.latency is not None:  # as the tables: the digits its interval supports
+            from attnprof.report.views import median_text
+
+            parts.append(f"latency={median_text(self.latency)}")
         where = f"{self.input.text} {self.input.dtype} {self.device} {self.mode}"
         host = f" in {self.host.name}" if self.host else ""
         return f"<Profile {self.label}{host} [{where}]: {', '.join(parts)}>"
+
+    def show(self, layers: bool = False, ops: bool = False, file: Any = None) -> None:
+        """Print the tables ``attnprof stat`` prints (``layers``: the per-module table,
+        ``ops``: the per-op table, as ``--layers`` and ``--ops``) to ``file`` (stdout)."""
+        from attnprof.library import print_tables
+        from attnprof.report.rich_render import render
+
+        print_tables(lambda c: render(self, c, layers=layers, ops=ops), file)
+
+    def report(self, layers: bool = False, ops: bool = False, width: int = 160) -> str:
+        """The tables :meth:`show` prints, as plain text."""
+        from attnprof.library import text_of
+        from attnprof.report.rich_render import render
+
+        return text_of(lambda c: render(self, c, layers=layers, ops=ops), width)
 
     def _repr_html_(self) -> str:
         """The notebook display: the headline line, then each counter's figures and what
@@ -749,8 +779,11 @@ class Profile:
         return f"{head}{counters}<table>{rows}</table>"
 
     def to_frame(self, table: str = "layers") -> Any:
-        """A pandas DataFrame of ``layers`` (one row per module), ``ops`` (one row per aten
-        op, with profiler times when measured) or ``counters`` (one row per backend)."""
+        """A pandas DataFrame of one of the tables ``attnprof stat`` prints: ``layers`` (one
+        row per module: path, depth, type, params, each backend's MACs, attnprof's costs),
+        ``ops`` (one row per aten op: attnprof's counts, with ``self_ms`` and
+        ``time_share`` when timed with ``ops=True``) or ``counters`` (one row per backend:
+        status, unit, reported, MACs, FLOPs, error). Another name is BadInput."""
         try:
             import pandas as pd
         except ImportError as exc:  # pragma: no cover - pandas comes with torchstat
@@ -783,7 +816,9 @@ class Profile:
             return pd.DataFrame([{"backend": c.backend, "status": c.status, "unit": c.unit,
                                   "reported": c.reported, "macs": c.macs, "flops": c.flops,
                                   "error": c.error} for c in self.counters.values()])
-        raise ValueError(f"to_frame: unknown table {table!r}; choose layers, ops or counters")
+        from attnprof.errors import BadInput
+
+        raise BadInput(f"to_frame: unknown table {table!r}; choose layers, ops or counters")
 
 
 def results_document(profiles: list[Profile], **extra: Any) -> dict[str, Any]:
@@ -1057,11 +1092,21 @@ class NetworkProfile:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> NetworkProfile:
-        from attnprof.errors import BadInput
+        """Read an ``attnprof.model/1`` document back; :class:`BadDocument` for anything
+        else (not a mapping, another schema or version, a missing or malformed field)."""
+        from attnprof.errors import BadDocument
 
         if not isinstance(d, Mapping) or d.get("schema") != MODEL_SCHEMA:
             found = d.get("schema") if isinstance(d, Mapping) else type(d).__name__
-            raise BadInput(f"not an {MODEL_SCHEMA} document (schema: {found!r})")
+            raise BadDocument(f"not an {MODEL_SCHEMA} document (schema: {found!r})")
+        try:
+            return cls._from_dict(d)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise BadDocument(f"a malformed {MODEL_SCHEMA} document: {type(exc).__name__}: "
+                              f"{exc}") from None
+
+    @classmethod
+    def _from_dict(cls, d: Mapping[str, Any]) -> NetworkProfile:
         net = d["network"]
         return cls(
             network=net["name"], input=tuple(net["input"]), dtype=net["dtype"],

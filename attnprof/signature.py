@@ -21,7 +21,7 @@ import ast
 import inspect
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -46,11 +46,23 @@ class Accepts:
 
     kinds: frozenset[str]
     items: Accepts | None = None
+    #: for ``seq``: the lengths a tuple may have (``Tuple[int, int]``: {2}); None for any
+    lengths: frozenset[int] | None = None
+    #: for ``seq`` of one fixed length: what each position accepts (``Tuple[int, str]``)
+    positions: tuple[Accepts, ...] | None = None
 
     def __or__(self, other: Accepts) -> Accepts:
         items = self.items if other.items is None else (
             other.items if self.items is None else self.items | other.items)
-        return Accepts(self.kinds | other.kinds, items)
+        lengths, positions = self.lengths, self.positions
+        if "seq" in other.kinds:
+            if "seq" not in self.kinds:
+                lengths, positions = other.lengths, other.positions
+            else:  # two sequences: any length either takes, items as the union says
+                lengths = None if self.lengths is None or other.lengths is None \
+                    else self.lengths | other.lengths
+                positions = None
+        return Accepts(self.kinds | other.kinds, items, lengths, positions)
 
     def words(self, plural: bool = False) -> str:
         one = {"int": "an integer", "float": "a number", "bool": "true or false",
@@ -66,8 +78,11 @@ class Accepts:
                  if k in kinds]
         if "seq" in kinds:
             inner = self.items.words(plural=True) if self.items is not None else "values"
-            parts.append(f"a comma-separated list of {inner.replace(' or ', '/')} "
-                         "(e.g. 56,56)")
+            size = "e.g. 56,56"
+            if self.lengths is not None:
+                n = " or ".join(str(n) for n in sorted(self.lengths))
+                size = f"{n} of them, e.g. 56,56" if n != "2" else "2 of them: 56,56"
+            parts.append(f"a comma-separated list of {inner.replace(' or ', '/')} ({size})")
         if "none" in kinds:
             parts.append("None")
         return " or ".join(parts) or "anything"
@@ -103,10 +118,16 @@ def _from_ast(node: ast.AST) -> Accepts:
             return _from_ast(args[0])
         if name in _SEQUENCES:
             items = Accepts(frozenset())
-            for a in args:
-                if not (isinstance(a, ast.Constant) and a.value is Ellipsis):
-                    items = items | _from_ast(a)
-            return Accepts(frozenset({"seq"}), items if items.kinds else ANYTHING)
+            each = [_from_ast(a) for a in args
+                    if not (isinstance(a, ast.Constant) and a.value is Ellipsis)]
+            for a in each:
+                items = items | a
+            fixed = name in ("tuple", "Tuple") and len(each) == len(args)
+            if fixed and isinstance(node.slice, ast.Tuple) and not node.slice.elts:
+                each = []  # Tuple[()]: the empty tuple
+            return Accepts(frozenset({"seq"}), items if items.kinds else ANYTHING,
+                           frozenset({len(each)}) if fixed else None,
+                           tuple(each) if fixed else None)
         if name in _CLASSES:
             return Accepts(frozenset({"class"}))
         if name == "Literal":
@@ -367,17 +388,17 @@ def _from_text(text: str, want: Accepts, where: str, module: str | None) -> Any:
     if "seq" in kinds and ("," in t or t.startswith(("(", "["))):
         inner = t.strip("()[]").strip()
         parts = [x.strip() for x in inner.split(",")] if inner else []
-        if parts and not parts[-1]:
+        if len(parts) > 1 and not parts[-1]:
             parts.pop()  # '56,' is a 1-tuple
-        items = want.items or ANYTHING
-        try:
-            return tuple(coerce_value(x, items, where, module) for x in parts)
-        except BadOption:
-            raise _bad(where, want, text) from None
+        if any(not x for x in parts):
+            raise BadOption(f"{where} takes {want.words()}, got {text!r}: an empty item")
+        return _sequence(parts, want, where, module, text)
     if "str" in kinds:  # a name where text is accepted is that text (timm's 'sigmoid')
         return text
     if "class" in kinds and re.fullmatch(r"[A-Za-z_][\w.]*(:[A-Za-z_][\w.]*)?", t):
-        found = resolve_class(t, module)
+        from attnprof.trust import resolve_class
+
+        found = resolve_class(t, module, where)
         if found is not None:
             return found
         if "str" not in kinds and "any" not in kinds:
@@ -387,6 +408,31 @@ def _from_text(text: str, want: Accepts, where: str, module: str | None) -> Any:
     if "str" in kinds or "any" in kinds:
         return text
     raise _bad(where, want, text)
+
+
+def _sequence(items: list[Any], want: Accepts, where: str, module: str | None,
+              shown: Any) -> tuple[Any, ...]:
+    """The items as a tuple, its length and each item checked against the declaration."""
+    if want.lengths is not None and len(items) not in want.lengths:
+        sizes = " or ".join(str(n) for n in sorted(want.lengths))
+        raise BadOption(f"{where} takes {want.words()}, got {_shown(shown)}: {len(items)} "
+                        f"item{'s' if len(items) != 1 else ''}, not {sizes}")
+    if want.positions is not None and len(want.positions) == len(items):
+        each = list(want.positions)
+    else:
+        each = [want.items or ANYTHING] * len(items)
+    try:
+        return tuple(coerce_value(v, w, where, module) for v, w in zip(items, each, strict=True))
+    except BadOption as exc:
+        from attnprof.trust import TRUST_RULE
+
+        if TRUST_RULE in str(exc):
+            raise  # a refused class says why itself
+        raise _bad(where, want, shown) from None
+
+
+def _shown(value: Any) -> str:
+    return repr(value if isinstance(value, str) else _text(value))
 
 
 def _from_python(value: Any, want: Accepts, where: str, module: str | None) -> Any:
@@ -409,8 +455,7 @@ def _from_python(value: Any, want: Accepts, where: str, module: str | None) -> A
         if math.isfinite(v):
             return v
     if isinstance(value, (tuple, list)) and "seq" in kinds:
-        items = want.items or ANYTHING
-        return tuple(coerce_value(v, items, where, module) for v in value)
+        return _sequence(list(value), want, where, module, value)
     if "class" in kinds and callable(value):
         return value
     if isinstance(value, (int, float)) and "str" in kinds:
@@ -418,71 +463,6 @@ def _from_python(value: Any, want: Accepts, where: str, module: str | None) -> A
     if "any" in kinds:
         return value
     raise _bad(where, want, value)
-
-
-def resolve_class(name: str, module: str | None = None) -> Callable[..., Any] | None:
-    """A class or function by name: ``package.module:Name``, a dotted path
-    (``torch.nn.BatchNorm2d``, ``nn.ReLU``), or a bare name looked up in ``module`` (the
-    block's own), then ``torch.nn`` and ``torch.nn.functional`` (any letter case: ``relu``
-    is ``nn.ReLU``). None when there is no such callable."""
-    import importlib
-
-    if ":" in name:
-        from attnprof.spec import import_object
-
-        try:
-            obj = import_object(name)
-        except Exception:
-            return None
-        return obj if callable(obj) else None
-    parts = name.split(".")
-    if len(parts) > 1:
-        if parts[0] == "nn":
-            parts = ["torch", *parts]
-        elif parts[0] == "F":
-            parts = ["torch", "nn", "functional", *parts[1:]]
-        for cut in range(len(parts) - 1, 0, -1):
-            try:
-                obj: Any = importlib.import_module(".".join(parts[:cut]))
-            except Exception:
-                continue
-            for attr in parts[cut:]:
-                obj = getattr(obj, attr, _MISSING)
-                if obj is _MISSING:
-                    break
-            if obj is not _MISSING and callable(obj):
-                return obj
-        return None
-    places: list[Any] = []
-    if module:
-        try:
-            places.append(importlib.import_module(module))
-        except Exception:
-            pass
-    import torch.nn
-    import torch.nn.functional
-
-    # the block's module, then torch.nn's layers (any letter case: relu is nn.ReLU), then
-    # torch.nn.functional's functions
-    for place in places:
-        obj = _callable_in(place, name, False)
-        if obj is not None:
-            return obj
-    return (_callable_in(torch.nn, name, False) or _callable_in(torch.nn, name, True)
-            or _callable_in(torch.nn.functional, name, False))
-
-
-def _callable_in(place: Any, name: str, any_case: bool) -> Any:
-    if not any_case:
-        obj = getattr(place, name, None)
-        return obj if obj is not None and callable(obj) else None
-    lowered = name.lower()
-    for attr in dir(place):
-        if attr.lower() == lowered and not attr.startswith("_"):
-            obj = getattr(place, attr)
-            if callable(obj):
-                return obj
-    return None
 
 
 def recorded(value: Any) -> Any:

@@ -16,7 +16,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from attnprof.errors import AttnprofError, BadInput, BadOption, UnknownBlock, did_you_mean
+from attnprof.errors import (
+    AttnprofError,
+    BadDefinition,
+    BadInput,
+    BadOption,
+    UnknownBlock,
+    did_you_mean,
+)
 
 __all__ = ["KINDS", "BACKENDS", "Paper", "BlockSpec", "Option", "validate_options",
            "check_positive", "check_option_ranges", "import_object"]
@@ -108,9 +115,11 @@ class Option:
     def _integers(self, value: Any, where: str) -> int | tuple[int, ...]:
         items = value.strip().strip("()[]").split(",") if isinstance(value, str) else value
         if isinstance(items, (list, tuple)):
-            try:
-                out = tuple(int(str(v).strip()) for v in items if str(v).strip())
-            except ValueError:
+            if isinstance(value, str) and len(items) > 1 and not items[-1].strip():
+                items = items[:-1]  # '56,' is one value
+            try:  # an empty item ('8,,8', ',8') is no integer
+                out = tuple(_integer(v) for v in items)
+            except (ValueError, TypeError):
                 out = ()
             if out and all(v >= (self.minimum or 1) for v in out):
                 return out if len(out) > 1 else out[0]
@@ -118,6 +127,14 @@ class Option:
                 and value >= (self.minimum or 1):
             return value
         raise BadOption(f"{where} must be {self.constraints()}, got {_fmt(value)}")
+
+
+def _integer(v: Any) -> int:
+    """One item of an integer list: an int, or its text; never a bool, a float or ''."""
+    if isinstance(v, bool) or isinstance(v, float):
+        raise TypeError(v)
+    return int(v.strip()) if isinstance(v, str) else int(v) if isinstance(v, int) else \
+        int(str(v))
 
 
 def _fraction(text: str) -> Any:
@@ -196,7 +213,8 @@ class BlockSpec:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise ValueError(f"block {self.name!r}: kind must be one of {KINDS}")
+            raise BadDefinition(f"block {self.name!r}: kind must be one of {KINDS}, got "
+                                f"{self.kind!r}")
 
     def resolve_options(
         self, channels: int, given: Mapping[str, Any] | None = None
@@ -208,14 +226,38 @@ class BlockSpec:
                     if self.signature is not None else dict(given or {}))
         else:
             opts = validate_options(self.name, self.options, given or {})
-        if self.derive is not None:
-            opts = self.derive(channels, opts)
-        if self.check is not None:
-            problem = self.check(channels, opts)
-            if problem:
-                raise BadOption(f"block '{self.name}': {problem}")
         check_option_ranges(self.name, opts)
+        given_opts = dict(opts)
+        try:
+            if self.derive is not None:
+                opts = self.derive(channels, opts)
+            check_option_ranges(self.name, opts)
+            self._check_derived(given_opts, opts)
+            problem = self.check(channels, opts) if self.check is not None else None
+        except AttnprofError:
+            raise
+        except (ArithmeticError, ValueError, TypeError) as exc:  # inf, NaN, a huge number
+            shown = ", ".join(f"{k}={_fmt(v)}" for k, v in given_opts.items()
+                              if v is not None and not callable(v))
+            raise BadOption(f"block '{self.name}': the values derived from its options "
+                            f"({shown}) and channels={channels} are out of range "
+                            f"({type(exc).__name__}: {str(exc)[:120]}); choose other "
+                            "options") from None
+        if problem:
+            raise BadOption(f"block '{self.name}': {problem}")
         return opts
+
+    def _check_derived(self, given: Mapping[str, Any], opts: Mapping[str, Any]) -> None:
+        """Every value the block derived (a kernel size, a group count) is what its option
+        declares (an integer, odd, >= its minimum), as a given one would have to be."""
+        for o in self.options:
+            value = opts.get(o.name)
+            if given.get(o.name) is None and value is not None:
+                try:
+                    o.validate(value, self.name)
+                except BadOption as exc:
+                    raise BadOption(f"{exc} (derived from the other options and the "
+                                    "channels; choose other options)") from None
 
     def names_option(self, key: str) -> bool:
         """Whether the block declares option ``key``: in its schema, or a ``module:Name``'s

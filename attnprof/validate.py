@@ -423,7 +423,39 @@ def problems(doc: Any, name: str) -> str | None:
 
 
 def validate(doc: Any, name: str, path: str) -> None:
-    """Raise :class:`BadInput` (``FILE: where: what``) unless ``doc`` is a valid ``name``."""
+    """Raise :class:`BadInput` (``FILE: where: what``) unless ``doc`` is a valid ``name``:
+    by its schema, then by what its figures mean (:mod:`attnprof.coherence`: intervals
+    ordered and holding their point, shares in [0, 1], counts that add up, ratios that
+    agree with what they divide)."""
     found = problems(doc, name)
+    if found is None:
+        from attnprof.coherence import incoherence
+
+        found = incoherence(doc, name)
     if found is not None:
         raise BadInput(f"{path}: {found}")
+
+
+def schema_mismatch(doc: Any, name: str) -> str | None:
+    """Why ``doc`` is not an ``name`` document at all (``attnprof.profile/1``): not an
+    object, no or another ``schema`` key, or a later version of it (written by a newer
+    attnprof); None when its ``schema`` is ``name``."""
+    if not isinstance(doc, dict):
+        return f"not an {name} document: a JSON object is needed, got {_describe(doc)}"
+    found = doc.get("schema")
+    if found == name:
+        return None
+    family, _, version = name.rpartition("/")
+    if isinstance(found, str) and found.startswith(family + "/"):
+        theirs = found[len(family) + 1:]
+        if theirs.isdigit() and version.isdigit() and int(theirs) > int(version):
+            return (f"an {found} document, written by a newer attnprof; this one "
+                    f"({_version()}) reads {name}: upgrade attnprof to read it")
+    shown = found if not isinstance(found, str) or len(found) <= 60 else found[:60] + "…"
+    return f"not an {name} document (schema: {shown!r})"
+
+
+def _version() -> str:
+    from attnprof._version import __version__
+
+    return __version__

@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from docedit import change_count, scale_latency, set_latency
 
 from attnprof.schemas import schema
 
@@ -233,12 +234,11 @@ def test_check_passes_and_catches_an_injected_regression(cli, tmp_path, monkeypa
     doc = json.loads(base.read_text())
     # se's latency, made deterministic: a busy machine's real interval (or a quality record
     # saying the samples timed the scheduler) would make the injected slow-down inconclusive
-    steady = {"median_ms": 1.0, "ci_low_ms": 0.99, "ci_high_ms": 1.01, "quality": None}
-    doc["results"][0]["latency"].update(steady)
+    # (tests/docedit.py edits every figure that follows, so the file stays coherent)
+    set_latency(doc["results"][0], 1.0, 0.99, 1.01)["latency"]["quality"] = None
     base.write_text(json.dumps(doc))
-    doc["results"][1]["counters"]["attnprof"]["flops"] += 1000  # eca got more expensive
-    doc["results"][0]["latency"].update(  # se got 3x slower, its whole interval with it
-        {k: 3 * v for k, v in steady.items() if v is not None})
+    change_count(doc["results"][1], "flops", 1000)  # eca got more expensive
+    scale_latency(doc["results"][0], 3)  # se got 3x slower, its whole interval with it
     (tmp_path / "worse.json").write_text(json.dumps(doc))
     summary = tmp_path / "summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
@@ -259,7 +259,7 @@ def test_check_relative_latency_and_missing_case(cli, tmp_path):
     base = _results(cli, tmp_path, "base.json")
     doc = json.loads(base.read_text())
     for p in doc["results"]:  # a machine twice as slow: ratios within the run hold
-        p["latency"]["median_ms"] *= 2
+        scale_latency(p, 2)
     (tmp_path / "slow.json").write_text(json.dumps(doc))
     r = cli("check", str(tmp_path / "slow.json"), "--baseline", str(base),
             "--latency-relative-to", "se")
@@ -341,8 +341,14 @@ def _counts_only(cli, tmp_path, name, *options):
     return out
 
 
-def _own(doc, case):
-    return next(p for p in doc["results"] if p["name"] == case)["counters"]["attnprof"]
+def _case(doc, case):
+    return next(p for p in doc["results"] if p["name"] == case)
+
+
+def _grow(doc, case, key, delta):
+    """attnprof's ``key`` of ``case`` moved by ``delta``, with every figure that follows from
+    it (tests/docedit.py), so the file stays one attnprof could have written."""
+    change_count(_case(doc, case), "bytes_read" if key == "bytes" else key, delta)
 
 
 def test_check_names_every_regression_in_its_exit_line(cli, tmp_path):
@@ -352,7 +358,7 @@ def test_check_names_every_regression_in_its_exit_line(cli, tmp_path):
              ("eca", "macs"): 10, ("eca", "flops"): 20, ("cbam", "macs"): 30,
              ("cbam", "flops"): 40}
     for (case, key), extra in grown.items():
-        _own(doc, case)["bytes_read" if key == "bytes" else key] += extra
+        _grow(doc, case, key, extra)
     (tmp_path / "worse.json").write_text(json.dumps(doc))
     r = cli("check", str(tmp_path / "worse.json"), "--baseline", str(base))
     assert r.exit_code == 1, r.output
@@ -370,8 +376,8 @@ def test_check_says_how_many_more_it_did_not_name(cli, tmp_path):
     doc = json.loads(base.read_text())
     for case in ("se", "eca", "cbam"):
         for key in ("macs", "transcendentals"):
-            _own(doc, case)[key] -= 1  # improvements
-        _own(doc, case)["flops"] += 1000  # and one regression per case
+            _grow(doc, case, key, -1)  # improvements
+        _grow(doc, case, "flops", 1000)  # and one regression per case
     (tmp_path / "mixed.json").write_text(json.dumps(doc))
     r = cli("check", str(tmp_path / "mixed.json"), "--baseline", str(base))
     assert r.exit_code == 1, r.output
@@ -429,7 +435,7 @@ def test_check_other_versions_change_a_case_only_when_counts_moved(cli, tmp_path
     (tmp_path / "same-counts.json").write_text(json.dumps(doc))
     r = cli("check", str(tmp_path / "same-counts.json"), "--baseline", str(base))
     assert r.exit_code == 0, r.output
-    _own(doc, "se")["flops"] += 5
+    _grow(doc, "se", "flops", 5)
     (tmp_path / "moved.json").write_text(json.dumps(doc))
     r = cli("check", str(tmp_path / "moved.json"), "--baseline", str(base))
     assert r.exit_code == 1

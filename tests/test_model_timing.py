@@ -195,3 +195,28 @@ def test_attention_that_identity_cannot_replace_is_timed_by_hooks_only(cli, tmp_
     t = doc["timing"]
     assert t["removal"] is None and "attn returns tuple" in t["removal_why"]
     assert t["own"]["forwards"] >= 3 and 0 < t["attention_share"] < 1
+
+
+def test_a_model_document_read_back_is_checked():
+    from attnprof.errors import BadDocument
+
+    good = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    assert NetworkProfile.from_dict(good).to_dict()["modules"] == good["modules"]
+    for bad in ({}, [], {"schema": "attnprof.model/2"}, {**good, "network": {}},
+                {**good, "modules": [{"path": "x"}]}):
+        with pytest.raises(BadDocument):
+            NetworkProfile.from_dict(bad)
+
+
+@pytest.mark.parametrize("kwargs,needle", [
+    ({"nope": 1}, "takes no argument 'nope'"),
+    ({"latency": "yes"}, "latency must be True or False"),
+    ({"block": 3}, "block name must be a string"),
+    ({"match": "layer*"}, "match must be a list"),
+    ({"batch": 0}, "batch"),
+])
+def test_the_library_model_raises_attnprofs_errors(kwargs, needle):
+    from attnprof.errors import AttnprofError
+
+    with pytest.raises(AttnprofError, match=needle):
+        attnprof.model("resnet18", **kwargs)

@@ -144,7 +144,7 @@ def check(
     fmt_ = output_format(format)
     from attnprof.check import compare_results, load_results, parse_tolerances
     from attnprof.files import check_outputs
-    from attnprof.report.gate_views import check_counts, check_summary, diff_line
+    from attnprof.report.gate_views import check_summary, diff_line
     from attnprof.report.markdown import append_step_summary, diff_markdown
     from attnprof.report.rich_render import diff_table
 
@@ -155,9 +155,9 @@ def check(
                             tolerances=tolerances, latency_tolerance=latency_tolerance,
                             relative_to=relative_to, exact=exact, paths=(results, baseline))
     md = f"### attnprof check {results} against {baseline}\n\n" + diff_markdown(diffs)
-    doc = {"schema": "attnprof.check/1", "results": results, "baseline": baseline,
-           "diffs": [d.to_dict() for d in diffs], "regressions": sum(d.failed for d in diffs),
-           **{k: n for k, n in check_counts(diffs).items() if k in ("improvements", "changed")}}
+    from attnprof.library import check_document
+
+    doc = check_document(results, baseline, diffs)
     emit(fmt_, doc, md, lambda console: console.print(diff_table(diffs, show_same)),
          markdown_path=markdown_path)
     append_step_summary(md)

@@ -205,28 +205,7 @@ def options_per_block(blocks: list[str], items: list[str] | tuple[str, ...]
     """``-o KEY=V`` goes to every block that declares KEY (a registered or timm block's
     schema, a ``module:Name``'s constructor), else to those whose constructor takes
     ``**kwargs``; ``-o BLOCK.KEY=V`` to that block, and wins over ``-o KEY=V`` whatever their
-    order."""
-    from attnprof.errors import BadOption
-    from attnprof.options import parse_assignments
-    from attnprof.registry import REGISTRY
+    order (:func:`attnprof.options.distribute`)."""
+    from attnprof.options import distribute, parse_assignments
 
-    per_block: list[dict[str, Any]] = [{} for _ in blocks]
-    specific: list[tuple[str, str, Any]] = []
-    for key, value in parse_assignments(list(items)).items():
-        target, dot, leaf = key.rpartition(".")
-        if dot and target in blocks:
-            specific.append((target, leaf, value))
-            continue
-        specs = [REGISTRY.get(b) for b in blocks]
-        takers = [i for i, spec in enumerate(specs) if spec.names_option(key)] or [
-            i for i, spec in enumerate(specs) if spec.takes_any_option()]  # into **kwargs
-        if not takers:
-            raise BadOption(f"no block among {', '.join(blocks)} has option '{key}'; "
-                            f"give -o BLOCK.{key}=VALUE for one block")
-        for i in takers:
-            per_block[i][key] = value
-    for target, leaf, value in specific:  # after the general ones: the specific one wins
-        for i, b in enumerate(blocks):
-            if b == target:
-                per_block[i][leaf] = value
-    return per_block
+    return distribute(blocks, parse_assignments(list(items)))

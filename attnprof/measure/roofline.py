@@ -61,10 +61,15 @@ def _usable(entry: dict[str, Any]) -> bool:
 
 
 def save(entry: dict[str, Any]) -> Path:
+    from attnprof.errors import BadInput
     from attnprof.files import write_json
 
     path = cache_dir() / CACHE_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # checked before measuring (files.check_cache_dir); gone since
+        raise BadInput(f"cannot use the cache directory {path.parent}: "
+                       f"{exc.strerror or type(exc).__name__}") from None
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(doc, dict):

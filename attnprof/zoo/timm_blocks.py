@@ -521,7 +521,7 @@ def _layer(name: str, value: str):
     except Exception as exc:
         layer, problem = None, _describe(exc)
     if layer is None and ("." in value or ":" in value):
-        from attnprof.signature import resolve_class
+        from attnprof.trust import resolve_class
 
         layer = resolve_class(value)
     if layer is None:

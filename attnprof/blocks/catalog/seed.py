@@ -41,7 +41,11 @@ def check_ratio(channels: int, opts: dict[str, Any]) -> str | None:
 
 def eca_kernel(channels: int, b: float, gamma: float) -> int:
     """ECA-Net's adaptive kernel: |(log2 C + b) / gamma|, rounded down, made odd by adding 1."""
-    k = int(abs((math.log2(channels) + b) / gamma))
+    q = abs((math.log2(channels) + b) / gamma)
+    if not math.isfinite(q) or q >= 2**31 - 1:  # gamma=1e-320 makes an infinite kernel
+        raise OverflowError(f"the kernel size |(log2({channels}) + {b:g}) / {gamma:g}| = "
+                            f"{q:.4g} is out of range (at most 2,147,483,646)")
+    k = int(q)
     return k if k % 2 else k + 1
 
 

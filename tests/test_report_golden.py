@@ -8,7 +8,7 @@ the profiles carry a roofline):
   --budget 0.1 --format json`` (every backend, latency, roofline with the last-level cache,
   per-op profiler times, each module's output shape)
 - ``stat_se_in_resnet18.json``: ``attnprof stat se --host resnet18 -s 64
-  --backends attnprof,torch --threads 2 --budget 0.3 --format json`` (a host delta, timed)
+  --backends attnprof,torch --threads 1 --budget 0.3 --format json`` (a host delta, timed)
 - ``stat_failed_backend.json``: ``attnprof stat oddblocks:SplitGate -c 16 -s 16
   --no-latency --format json``, a user block with a leaf module that returns a tuple, which
   torchstat fails on (a failed backend row, no latency)
@@ -19,14 +19,15 @@ the profiles carry a roofline):
   --threads 2 --budget 0.2 --rounds 3 --format json`` (its ``comparison`` is the JSON that
   ``comparison()`` must keep producing)
 - ``compare_in_resnet18.json``: ``attnprof compare se eca --host resnet18 -s 32
-  --backends attnprof --threads 2 --budget 0.2 --rounds 3 --format json``
+  --backends attnprof --threads 1 --budget 0.2 --rounds 3 --format json``
 - ``sweep_se_eca_sizes.json``: ``attnprof sweep se eca -c 16 -s 8,16,32
   --backends attnprof --threads 2 --budget 0.05 -f json`` (with its ``scaling`` fits)
 - ``run_budgets.json``: ``attnprof run budgets.toml --json ...`` for a suite of se (ratio 8)
   and eca at 32 channels, 16x16, attnprof's counter only, with three passing budgets and a
   failing one
 - ``model_se_in_resnet18.json``: ``attnprof model resnet18 --block se -s 64 --budget 0.5
-  --threads 2 --format json`` (the attention modules of a whole network, timed by hooks)
+  --time-cap 5 --threads 1 --format json`` (the attention modules of a whole network: the
+  network timed, the attention's own time by hooks and the saving by removal)
 - ``check_diffs.json``: ``attnprof check worse.json --baseline base.json
   --latency-tolerance 0.5 -f json``, where base.json is run_budgets.json's results and
   worse.json the same with eca's FLOPs +1000 and se's latency x3 (its interval with it)

@@ -110,11 +110,10 @@ class HookedCall:
         self.machine.append(machine.machine_state(reads=3, interval_s=0.001))
 
     def rounds(self) -> tuple[tuple[float, ...], ...]:
-        out, i = [], 0
-        for n in self.round_sizes:
-            out.append(tuple(self.totals[i:i + n]))
-            i += n
-        return tuple(out)
+        """The forwards' times (seconds) split by the round that took them."""
+        from attnprof.measure.latency import by_round
+
+        return by_round(self.totals, self.round_sizes)
 
     def latency(self, rounds: int = 1) -> None:
         """No Latency of its own (``measure_until`` asks every call): the hooked forwards are

@@ -109,6 +109,15 @@ def _flush_buffer(device: torch.device) -> torch.Tensor:
     return torch.empty(max(L2_FLUSH_BYTES, 4 * l2) // 4, dtype=torch.int32, device=device)
 
 
+def by_round(samples: Sequence[float], sizes: Sequence[int]) -> tuple[tuple[float, ...], ...]:
+    """``samples`` split into consecutive rounds of ``sizes`` samples each."""
+    out, i = [], 0
+    for n in sizes:
+        out.append(tuple(samples[i:i + n]))
+        i += n
+    return tuple(out)
+
+
 class TimedCall:
     """One block's timed statement, ready to be sampled; several can be interleaved.
 
@@ -181,11 +190,7 @@ class TimedCall:
 
     def rounds(self) -> tuple[tuple[float, ...], ...]:
         """The samples (seconds per call) split by the sample() call (round) that took them."""
-        out, i = [], 0
-        for n in self.round_sizes:
-            out.append(tuple(self.times[i:i + n]))
-            i += n
-        return tuple(out)
+        return by_round(self.times, self.round_sizes)
 
     def block_size(self) -> int:
         """Calls per sample, fixed at the first sample: enough for a block of about

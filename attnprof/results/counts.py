@@ -13,7 +13,10 @@ from attnprof.results.schema import _known
 
 @dataclass(frozen=True)
 class Cost:
-    """attnprof's count of some work (one op, one module, or the whole block)."""
+    """attnprof's count of some work (one op call, one op's calls, one module, the whole block
+    or network): the one cost record. The own counter sums it with ``+``; a counting rule
+    gives one call's (:class:`attnprof.counters.rules.Cost`); a network's attention module
+    and the Profile's ``layer_costs`` hold it."""
 
     calls: int = 0
     macs: int = 0
@@ -26,6 +29,13 @@ class Cost:
     @property
     def bytes(self) -> int:
         return self.bytes_read + self.bytes_written
+
+    def __add__(self, other: Cost) -> Cost:
+        """The two costs summed, field by field (how the counter accumulates them)."""
+        return Cost(self.calls + other.calls, self.macs + other.macs, self.flops + other.flops,
+                    self.transcendentals + other.transcendentals,
+                    self.bytes_read + other.bytes_read, self.bytes_written + other.bytes_written,
+                    self.uncounted + other.uncounted)
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)

@@ -80,3 +80,19 @@ def test_presentation_is_attached_on_import_and_import_attnprof_stays_light():
     doc = json.loads(out.stdout.strip().splitlines()[-1])
     assert doc["light"] == []
     assert set(doc["got"].values()) == {"attnprof.report.present"}, doc["got"]
+
+
+def test_a_network_module_holds_the_cost_record():
+    from attnprof.results import ModuleCost
+
+    cost = Cost(calls=2, macs=1, flops=2, transcendentals=5, bytes_read=3, bytes_written=4)
+    m = ModuleCost(path="a.se", type="SE", found_by="attnprof:se", params=9, cost=cost)
+    d = m.to_dict()
+    assert list(d) == ["path", "type", "found_by", "params", "macs", "flops", "bytes",
+                       "time_ms", "time_share", "time_ms_ci"]
+    assert (d["macs"], d["flops"], d["bytes"]) == (1, 2, 3 + 4)
+    assert ModuleCost.from_dict(d, {"a.se": cost}).cost == cost  # the own count's record
+    alone = ModuleCost.from_dict(d)  # no layer costs: the document's three figures
+    assert alone.cost == Cost(macs=1, flops=2, bytes_read=7) and alone.to_dict() == d
+    other = Cost(macs=1, flops=2, bytes_read=1)  # a layer cost that disagrees is not taken
+    assert ModuleCost.from_dict(d, {"a.se": other}).cost == Cost(macs=1, flops=2, bytes_read=7)

@@ -4,10 +4,10 @@ time, the saving by removal, and the NetworkProfile holding them."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
-from attnprof.results.counts import Count
+from attnprof.results.counts import Cost, Count
 from attnprof.results.measures import Comparison, Latency, Memory
 from attnprof.results.profile import Environment
 from attnprof.results.schema import INTERVAL_COVERS, MODEL_SCHEMA, _known
@@ -16,29 +16,50 @@ from attnprof.results.schema import INTERVAL_COVERS, MODEL_SCHEMA, _known
 @dataclass(frozen=True)
 class ModuleCost:
     """One attention module of a network: where it is, what found it, its own parameters,
-    attnprof's count of its work, and (timed) its own time inside the forward."""
+    attnprof's count of its work (``cost``: the one cost record, the own count's
+    ``layer_costs`` entry for its path), and (timed) its own time inside the forward. The
+    ``attnprof.model/1`` document gives of its cost ``macs``, ``flops`` and ``bytes``."""
 
     path: str
     type: str
     found_by: str  # "timm:se", "attnprof:cbam", "torchvision:SqueezeExcitation", "match:PAT"
     params: int
-    macs: int
-    flops: int
-    bytes: int
+    cost: Cost = field(default_factory=Cost)
     time_ms: float | None = None  # median over the hooked forwards
     time_share: float | None = None  # of each forward's time, median over the forwards
     time_ms_ci: tuple[float, float] | None = None
 
+    @property
+    def macs(self) -> int:
+        return self.cost.macs
+
+    @property
+    def flops(self) -> int:
+        return self.cost.flops
+
+    @property
+    def bytes(self) -> int:
+        return self.cost.bytes
+
     def to_dict(self) -> dict[str, Any]:
-        d = {f.name: getattr(self, f.name) for f in fields(self)}
-        d["time_ms_ci"] = list(self.time_ms_ci) if self.time_ms_ci else None
-        return d
+        return {"path": self.path, "type": self.type, "found_by": self.found_by,
+                "params": self.params, "macs": self.macs, "flops": self.flops,
+                "bytes": self.bytes, "time_ms": self.time_ms, "time_share": self.time_share,
+                "time_ms_ci": list(self.time_ms_ci) if self.time_ms_ci else None}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> ModuleCost:
+    def from_dict(cls, d: Mapping[str, Any], costs: Mapping[str, Cost] | None = None
+                  ) -> ModuleCost:
+        """Read back; ``costs``: the own count's ``layer_costs``, whose entry for the path
+        is the module's cost when it agrees with the document (otherwise the document's
+        bytes, read and written together, stand as ``bytes_read``)."""
         kw = _known(cls, d)
         kw["time_ms_ci"] = tuple(kw["time_ms_ci"]) if kw.get("time_ms_ci") else None
-        return cls(**kw)
+        cost = (costs or {}).get(d["path"])
+        if cost is None or (cost.macs, cost.flops, cost.bytes) != (d["macs"], d["flops"],
+                                                                  d["bytes"]):
+            cost = Cost(macs=d["macs"], flops=d["flops"], bytes_read=d["bytes"])
+        return cls(**kw, cost=cost)
 
 
 def _pair(x: Any) -> tuple[float, float] | None:
@@ -290,11 +311,13 @@ class NetworkProfile:
     @classmethod
     def _from_dict(cls, d: Mapping[str, Any]) -> NetworkProfile:
         net = d["network"]
+        counters = {k: Count.from_dict(v) for k, v in (d.get("counters") or {}).items()}
+        own = counters.get("attnprof")
         return cls(
             network=net["name"], input=tuple(net["input"]), dtype=net["dtype"],
-            device=net["device"], params=net["params"],
-            counters={k: Count.from_dict(v) for k, v in (d.get("counters") or {}).items()},
-            modules=tuple(ModuleCost.from_dict(m) for m in d.get("modules") or ()),
+            device=net["device"], params=net["params"], counters=counters,
+            modules=tuple(ModuleCost.from_dict(m, own.layer_costs if own else None)
+                          for m in d.get("modules") or ()),
             memory=Memory.from_dict(d["memory"]) if d.get("memory") else None,
             timing=NetworkTiming.from_dict(d["timing"])
             if d.get("timing") and d["timing"].get("latency") else None,

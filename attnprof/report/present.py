@@ -17,6 +17,21 @@ from attnprof.results.network import NetworkProfile
 from attnprof.results.profile import Profile
 
 
+def _pandas() -> Any:
+    try:
+        import pandas as pd
+    except ImportError as exc:  # pragma: no cover - pandas comes with torchstat
+        raise ImportError("to_frame needs pandas: pip install pandas") from exc
+    return pd
+
+
+def _counters_frame(pd: Any, counters: Any) -> Any:
+    """One row per backend: status, unit, reported, MACs, FLOPs, error."""
+    return pd.DataFrame([{"backend": c.backend, "status": c.status, "unit": c.unit,
+                          "reported": c.reported, "macs": c.macs, "flops": c.flops,
+                          "error": c.error} for c in counters.values()])
+
+
 def profile_repr(self) -> str:
     """The headline, in the CLI's units: ``<Profile se [1x64x56x56 float32 cpu infer]:
     params=512, MACs=512, FLOPs=17.4 k, bytes=98.88 KiB, latency=19.7 µs>``."""
@@ -79,10 +94,7 @@ def profile_frame(self: Profile, table: str = "layers") -> Any:
     ``ops`` (one row per aten op: attnprof's counts, with ``self_ms`` and
     ``time_share`` when timed with ``ops=True``) or ``counters`` (one row per backend:
     status, unit, reported, MACs, FLOPs, error). Another name is BadInput."""
-    try:
-        import pandas as pd
-    except ImportError as exc:  # pragma: no cover - pandas comes with torchstat
-        raise ImportError("to_frame needs pandas: pip install pandas") from exc
+    pd = _pandas()
     if table == "layers":
         rows = []
         for x in self.layers:
@@ -108,9 +120,7 @@ def profile_frame(self: Profile, table: str = "layers") -> Any:
             rows.append(row)
         return pd.DataFrame(rows)
     if table == "counters":
-        return pd.DataFrame([{"backend": c.backend, "status": c.status, "unit": c.unit,
-                              "reported": c.reported, "macs": c.macs, "flops": c.flops,
-                              "error": c.error} for c in self.counters.values()])
+        return _counters_frame(pd, self.counters)
     from attnprof.errors import BadInput
 
     raise BadInput(f"to_frame: unknown table {table!r}; choose layers, ops or counters")
@@ -136,16 +146,11 @@ def network_repr(self: NetworkProfile) -> str:
 def network_frame(self: NetworkProfile, table: str = "modules") -> Any:
     """A pandas DataFrame of ``modules`` (one row per attention module) or ``counters``
     (one row per backend's count of the whole network)."""
-    try:
-        import pandas as pd
-    except ImportError as exc:  # pragma: no cover - pandas comes with torchstat
-        raise ImportError("to_frame needs pandas: pip install pandas") from exc
+    pd = _pandas()
     if table == "modules":
         return pd.DataFrame([m.to_dict() for m in self.modules])
     if table == "counters":
-        return pd.DataFrame([{"backend": c.backend, "status": c.status, "unit": c.unit,
-                              "reported": c.reported, "macs": c.macs, "flops": c.flops,
-                              "error": c.error} for c in self.counters.values()])
+        return _counters_frame(pd, self.counters)
     raise ValueError(f"to_frame: unknown table {table!r}; choose modules or counters")
 
 

@@ -358,3 +358,39 @@ class _Package(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _Package
+
+
+class _Presentation:
+    """An import hook, one-shot: when ``attnprof.results`` (the records) has been imported,
+    the report layer gives its records their presentation (``repr``, the notebook's HTML,
+    ``show``/``report``, ``to_frame``: :mod:`attnprof.report.present`). The records never
+    import the report layer, and ``import attnprof`` imports neither."""
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+        if name != "attnprof.results":
+            return None
+        sys.meta_path.remove(self)
+        from importlib.machinery import PathFinder
+
+        spec = PathFinder.find_spec(name, path)
+        if spec is not None and spec.loader is not None:
+            load = spec.loader.exec_module
+
+            def exec_module(module: types.ModuleType) -> None:
+                load(module)
+                _present()
+
+            spec.loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
+
+
+def _present() -> None:
+    from attnprof.report import present
+
+    present.attach()
+
+
+if "attnprof.results" in sys.modules:  # pragma: no cover - imported before the package
+    _present()
+else:
+    sys.meta_path.insert(0, _Presentation())

@@ -35,6 +35,7 @@ from attnprof.errors import AttnprofError, BadInput
 from attnprof.request import NetworkPlan, NetworkRequest, make_network_plan
 from attnprof.results import (
     Comparison,
+    Cost,
     ModuleCost,
     NetworkProfile,
     NetworkTiming,
@@ -139,8 +140,7 @@ def _profile(plan: NetworkPlan, say: Note) -> NetworkProfile:
         modules.append(ModuleCost(
             path=path, type=type(m).__name__, found_by=label,
             params=sum(p.numel() for p in m.parameters()),
-            macs=c.macs if c else 0, flops=c.flops if c else 0, bytes=c.bytes if c else 0,
-            time_ms=ms, time_share=share, time_ms_ci=ci))
+            cost=c or Cost(), time_ms=ms, time_share=share, time_ms_ci=ci))
     return NetworkProfile(
         network=plan.network, input=shape, dtype="float32",
         device=plan.device if plan.latency else "meta",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from attnprof.counters import Counted, Target
 from attnprof.counters.inputs import Runs, describe, spread, variation_note
 from attnprof.counters.own import OpCount
-from attnprof.results import Cost, Count, OpCost
+from attnprof.results import Count, OpCost
 
 
 def decomposed(result: OpCount) -> dict[str, list[str]]:
@@ -33,8 +33,8 @@ def to_count(result: OpCount, train: bool, runs: Runs | None = None) -> Count:
     ops = tuple(OpCost(op=name, **t.to_dict(),
                        intensity=round(t.flops / t.bytes, 4) if t.bytes else None)
                 for name, t in sorted(result.ops.items(), key=lambda kv: (-kv[1].flops, kv[0])))
-    layer_costs = {path: Cost(**t.to_dict()) for path, t in sorted(result.layers.items())}
-    layer_costs.setdefault("", Cost(**total.to_dict()))
+    layer_costs = dict(sorted(result.layers.items()))
+    layer_costs.setdefault("", total)
     notes = ["every aten op: matmul/conv FLOPs = 2 x MACs, elementwise per output element, "
              "reductions and pooling per input element"]
     if (runs.needs_data if runs is not None else result.device != "meta"):

@@ -21,7 +21,7 @@ import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import torch
@@ -34,30 +34,7 @@ from torch.utils.module_tracker import ModuleTracker
 from attnprof.counters.no_dynamo import without_dynamo_import
 from attnprof.counters.real import Budget, LiveBytes
 from attnprof.counters.rules import Call, rule_for
-
-
-@dataclass
-class Tally:
-    """Costs summed over calls; ``uncounted`` calls had no rule (their bytes still count)."""
-
-    calls: int = 0
-    macs: int = 0
-    flops: int = 0
-    transcendentals: int = 0
-    bytes_read: int = 0
-    bytes_written: int = 0
-    uncounted: int = 0
-
-    def add(self, other: Tally) -> None:
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
-
-    @property
-    def bytes(self) -> int:
-        return self.bytes_read + self.bytes_written
-
-    def to_dict(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+from attnprof.results.counts import Cost
 
 
 class Cell(NamedTuple):
@@ -75,13 +52,13 @@ class Cell(NamedTuple):
 class OpCount:
     """The result of one counting run."""
 
-    total: Tally = field(default_factory=Tally)
-    ops: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
-    layers: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    total: Cost = field(default_factory=Cost)  # costs summed over calls (attnprof.results.Cost)
+    ops: dict[str, Cost] = field(default_factory=lambda: defaultdict(Cost))
+    layers: dict[str, Cost] = field(default_factory=lambda: defaultdict(Cost))
     uncounted_ops: Counter = field(default_factory=Counter)
     device: str = "meta"
     peak_live_bytes: int = 0  # most bytes of op outputs alive at once (an estimate of peak)
-    cells: dict[Cell, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    cells: dict[Cell, Cost] = field(default_factory=lambda: defaultdict(Cost))
     calls: Counter = field(default_factory=Counter)  # module path -> forward calls
     # module path -> the shape of its first call's output (its first tensor output)
     output_shapes: dict[str, list[int]] = field(default_factory=dict)
@@ -264,28 +241,28 @@ class _CountingMode(TorchDispatchMode):
         outputs = _unique(tree_flatten(out)[0])
         if not outputs and not inputs:
             return
-        tally = Tally(calls=1)
-        tally.bytes_read = sum(tensor_bytes(t) for t in inputs)
         name = func._schema.name
         written = outputs
         if rule is None:
-            tally.uncounted = 1
+            work = Cost(uncounted=1)
             self.result.uncounted_ops[name] += 1
         else:
-            cost = rule(Call(func, tuple(args), kwargs, inputs, outputs, out))
-            tally.macs, tally.flops = cost.macs, cost.flops
-            tally.transcendentals = cost.transcendentals
-            if cost.written_outputs is not None:
-                written = outputs[:cost.written_outputs]
-        tally.bytes_written = sum(tensor_bytes(t) for t in written)
-        self.result.total.add(tally)
-        self.result.ops[name].add(tally)
-        self.result.cells[self._cell(name, inputs)].add(tally)
+            work = rule(Call(func, tuple(args), kwargs, inputs, outputs, out))
+            keep = getattr(work, "written_outputs", None)  # a rules.Cost may say
+            if keep is not None:
+                written = outputs[:keep]
+        cost = Cost(1, work.macs, work.flops, work.transcendentals,
+                    sum(tensor_bytes(t) for t in inputs),
+                    sum(tensor_bytes(t) for t in written), work.uncounted)
+        r = self.result
+        r.total += cost
+        r.ops[name] += cost
+        r.cells[self._cell(name, inputs)] += cost
         for parent in set(self.tracker.parents):
             if parent == "Global":
                 continue
             path = "" if parent == self.root else parent.split(".", 1)[1]
-            self.result.layers[path].add(tally)
+            r.layers[path] += cost
         self._track_live(written)  # what the op writes: an eval batch norm saves no statistics
 
     def _track_live(self, outputs: list[torch.Tensor]) -> None:

@@ -26,6 +26,8 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import flop_registry
 
+from attnprof.results import counts
+
 
 @dataclass(frozen=True)
 class Call:
@@ -48,11 +50,13 @@ class Call:
 
 
 @dataclass(frozen=True)
-class Cost:
-    macs: int = 0
-    flops: int = 0
-    transcendentals: int = 0
-    written_outputs: int | None = None  # count only the first N outputs as written
+class Cost(counts.Cost):
+    """One call's cost as a rule gives it: the cost record (:class:`attnprof.results.Cost`),
+    of which a rule sets ``macs``, ``flops`` and ``transcendentals`` (the counter adds the
+    call and the bytes read and written), and ``written_outputs``: count only the first N
+    outputs as written."""
+
+    written_outputs: int | None = None
 
 
 Rule = Callable[[Call], Cost]

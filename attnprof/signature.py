@@ -27,6 +27,7 @@ from fractions import Fraction
 from typing import Any
 
 from attnprof.errors import BadOption, did_you_mean
+from attnprof.trust import _qualified
 
 __all__ = ["Param", "Signature", "read_signature", "recorded", "recorded_options"]
 
@@ -242,20 +243,6 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _qualified(obj: Any) -> str:
-    """``torch.nn.BatchNorm2d``, ``torch.sigmoid``, ``mymod.MyNorm``: the shortest public
-    module path that holds ``obj`` under its name."""
-    import sys
-
-    module = getattr(obj, "__module__", "") or ""
-    name = getattr(obj, "__name__", None) or repr(obj)
-    parts = module.split(".")
-    for cut in range(1, len(parts) + 1):
-        holder = sys.modules.get(".".join(parts[:cut]))
-        if holder is not None and getattr(holder, name, None) is obj:
-            return f"{'.'.join(parts[:cut])}.{name}"
-    qualname = getattr(obj, "__qualname__", None) or name
-    return f"{module}.{qualname}" if module not in ("builtins", "") else qualname
 
 
 @dataclass(frozen=True)
@@ -368,7 +355,6 @@ def coerce_value(value: Any, want: Accepts, where: str, module: str | None = Non
     return out
 
 
-_MISSING = object()
 
 
 def _bad(where: str, want: Accepts, value: Any) -> BadOption:

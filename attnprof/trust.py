@@ -16,9 +16,26 @@ from collections.abc import Callable
 from typing import Any
 
 from attnprof.errors import BadOption
-from attnprof.signature import _MISSING, _qualified
 
 __all__ = ["TRUSTED_PACKAGES", "TRUST_RULE", "untrusted", "resolve_class"]
+
+_MISSING = object()
+
+
+def _qualified(obj: Any) -> str:
+    """``torch.nn.BatchNorm2d``, ``torch.sigmoid``, ``mymod.MyNorm``: the shortest public
+    module path that holds ``obj`` under its name."""
+    import sys
+
+    module = getattr(obj, "__module__", "") or ""
+    name = getattr(obj, "__name__", None) or repr(obj)
+    parts = module.split(".")
+    for cut in range(1, len(parts) + 1):
+        holder = sys.modules.get(".".join(parts[:cut]))
+        if holder is not None and getattr(holder, name, None) is obj:
+            return f"{'.'.join(parts[:cut])}.{name}"
+    qualname = getattr(obj, "__qualname__", None) or name
+    return f"{module}.{qualname}" if module not in ("builtins", "") else qualname
 
 
 #: packages whose classes and functions an option may name wherever they are found

@@ -7,33 +7,33 @@ from typing import Annotated
 import typer
 
 from attnprof.cli.app import STATE, app, handled
-from attnprof.cli.options import Debug, Format, JsonPath, Quiet, Verbose, output_format
+from attnprof.cli.options import Quiet, declared, output_format
 from attnprof.cli.output import emit, error_line, note, progress_bar
 from attnprof.cli.sweep import sweep_and_report
 
 
 @app.command("run")
 @handled
+@declared("run")
 def run_suite(
     suite: Annotated[str, typer.Argument(help="A suite file (TOML): defaults, cases, budgets.")],
-    json_path: JsonPath = None,
+    *,
+    json_path: str | None,
     markdown_path: Annotated[str | None, typer.Option(
         "--markdown", metavar="PATH", help="Also write the Markdown summary to PATH.")] = None,
-    format: Format = "table",
+    format: str,
     strict: Annotated[bool, typer.Option(
         "--strict", help="An inconclusive latency budget fails too (exit 1).")] = False,
     time_cap: Annotated[float, typer.Option(
         "--time-cap", metavar="SECONDS", help="Stop adding timing rounds for latency budgets "
         "after this long, decided or not.")] = 20.0,
     quiet: Quiet = False,
-    debug: Debug = False, verbose: Verbose = False,
 ) -> None:
     """Run a suite: profile its cases (latency interleaved), then check its budgets.
 
     Exit 1 when a budget fails decisively (a latency ratio's whole 95% interval above its
     limit), or with --strict when one is inconclusive.
     """
-    STATE.debug = STATE.debug or debug
     fmt_ = output_format(format)
     from attnprof.files import check_outputs
     from attnprof.suite import evaluate, load
@@ -51,7 +51,7 @@ def run_suite(
         return
     for line in spec.notes:
         note(f"note: {line}", style="yellow")
-    if verbose:
+    if STATE.verbose:  # the global --verbose, given before or after 'run'
         from dataclasses import replace
 
         spec.requests = [replace(r, verbose=True) for r in spec.requests]
@@ -113,8 +113,10 @@ def run_suite(
 
 @app.command()
 @handled
+@declared("check")
 def check(
     results: Annotated[str, typer.Argument(help="An attnprof.results/1 JSON file.")],
+    *,
     baseline: Annotated[str, typer.Option(
         "--baseline", metavar="PATH",
         help="The attnprof.results/1 JSON file to hold it against.")],
@@ -127,7 +129,7 @@ def check(
     tolerance: Annotated[list[str] | None, typer.Option(
         "--tolerance", metavar="METRIC=FRACTION", help="How much a count may change "
         "(repeatable); counts are otherwise exact.")] = None,
-    format: Format = "table",
+    format: str,
     markdown_path: Annotated[str | None, typer.Option(
         "--markdown", metavar="PATH", help="Also write the Markdown diff to PATH.")] = None,
     show_same: Annotated[bool, typer.Option("--all", help="Also list unchanged figures.")]

@@ -25,7 +25,7 @@ def case_names(blocks: list[str]) -> list[str]:
 
 @app.command()
 @handled
-@profiling_options()
+@profiling_options("compare")
 def compare(
     blocks: Annotated[list[str], typer.Argument(
         help="Two or more blocks (names, aliases or package.module:Name).")],

@@ -110,23 +110,27 @@ class _Requesting:
                               verbose=self.verbose, **fields)  # type: ignore[attr-defined]
 
 
-#: The profiling options as Typer parsed them: one field per option of :data:`SHAPE` and
-#: :data:`COMMON` (``option`` a tuple, ``format`` validated), and ``verbose`` (the global
+#: The profiling options as Typer parsed them: one field per record of
+#: :data:`PROFILING_RECORDS` (``option`` a tuple, ``format`` validated), and ``verbose`` (the global
 #: ``--verbose``). Under ``sweep`` (which takes lists) the shape fields keep their defaults.
+#: The records :class:`ProfilingOptions` holds: every option a profiling command takes.
+PROFILING_RECORDS = [o for o in OPTIONS if set(o.commands) & set(PROFILING)]
+
 ProfilingOptions = make_dataclass(
     "ProfilingOptions",
-    [(p.name, Any, dataclass_field(default=p.default)) for p in (*SHAPE, *COMMON)]
+    [(o.name, Any, dataclass_field(default=o.default)) for o in PROFILING_RECORDS]
     + [("verbose", bool, dataclass_field(default=False))],
     bases=(_Requesting,), frozen=True)
 ProfilingOptions.__module__ = __name__
 
 
-def profiling_options(*, shape: bool = True) -> Callable[[Callable[..., Any]],
-                                                         Callable[..., Any]]:
-    """Give a command the profiling options: :data:`SHAPE` (unless ``shape=False``) and
-    :data:`COMMON` where its signature has a :class:`ProfilingOptions` parameter. The command
-    is called with that parameter set to the parsed :class:`ProfilingOptions`."""
-    shared = [*SHAPE, *COMMON] if shape else COMMON
+def profiling_options(command_name: str) -> Callable[[Callable[..., Any]],
+                                                     Callable[..., Any]]:
+    """Give the command ``command_name`` the profiling options it takes (every record of
+    :data:`PROFILING_RECORDS` naming it) where its signature has a :class:`ProfilingOptions`
+    parameter, except those its signature declares itself (``sweep``'s lists, given their
+    declaration by :func:`declared`). The command is called with that parameter set to the
+    parsed :class:`ProfilingOptions`; options it does not take keep their defaults."""
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
         signature = inspect.signature(command, eval_str=True)
@@ -135,18 +139,19 @@ def profiling_options(*, shape: bool = True) -> Callable[[Callable[..., Any]],
         if len(slots) != 1:
             raise TypeError(f"{command.__name__} needs one parameter of type ProfilingOptions")
         slot, name = slots[0], own[slots[0]].name
+        named = {p.name for p in own}
+        shared = [_option(o.name, command_name) for o in PROFILING_RECORDS
+                  if command_name in o.commands and o.name not in named]
         params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
                   for p in (*own[:slot], *shared, *own[slot + 1:])]
-        names = [p.name for p in params]
-        clash = {n for n in names if names.count(n) > 1}
-        if clash:
-            raise TypeError(f"{command.__name__} declares shared options: {sorted(clash)}")
 
         @functools.wraps(command)
         def with_options(**kwargs: Any) -> Any:
             values = {p.name: kwargs.pop(p.name) for p in shared}
-            values["option"] = tuple(values["option"] or ())
-            values["format"] = output_format(values["format"])
+            if "option" in values:
+                values["option"] = tuple(values["option"] or ())
+            if "format" in values:
+                values["format"] = output_format(values["format"])
             values["verbose"] = STATE.verbose
             return command(**kwargs, **{name: ProfilingOptions(**values)})
 

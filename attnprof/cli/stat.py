@@ -13,7 +13,7 @@ from attnprof.cli.output import emit, status_line
 
 @app.command()
 @handled
-@profiling_options()
+@profiling_options("stat")
 def stat(
     block: Annotated[str, typer.Argument(help="Block name, alias, or package.module:Name.")],
     opts: ProfilingOptions,

@@ -21,7 +21,7 @@ from attnprof.errors import BadInput
 
 @app.command()
 @handled
-@profiling_options(shape=False)
+@profiling_options("sweep")
 @declared("sweep")
 def sweep(
     blocks: Annotated[list[str], typer.Argument(help="One or more blocks.")],

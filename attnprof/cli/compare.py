@@ -13,16 +13,6 @@ from attnprof.cli.output import emit, progress_bar
 from attnprof.errors import BadInput
 
 
-def case_names(blocks: list[str]) -> list[str]:
-    """Each block's name; a block given again is ``name#2``, ``name#3``, ..."""
-    seen: dict[str, int] = {}
-    out = []
-    for b in blocks:
-        seen[b] = seen.get(b, 0) + 1
-        out.append(b if seen[b] == 1 else f"{b}#{seen[b]}")
-    return out
-
-
 @app.command()
 @handled
 @profiling_options("compare")
@@ -59,6 +49,8 @@ def compare(
     check_rounds("--rounds", rounds)
     seconds("--time-cap", time_cap)
     check_outputs({"--json": opts.json_path, "--markdown": markdown_path, "--csv": csv_path})
+    from attnprof.library import case_names
+
     names = case_names(blocks)
     if baseline is not None and baseline not in names:
         raise BadInput(f"--baseline {baseline!r} is not among the compared blocks: "
@@ -68,23 +60,14 @@ def compare(
              for b, n in zip(blocks, names, strict=True)]
     requests = [p.with_options(o) for p, o in zip(plans, per_block, strict=True)]
 
-    from attnprof.runner import Until, profile_many
+    from attnprof.library import compare_plans
 
-    until, timing = None, {}
-    if baseline is not None and opts.latency:
-        from attnprof.stats.verdicts import pairs_decisive
-
-        b = names.index(baseline)
-        pairs = [(i, b, None) for i in range(len(names)) if i != b]
-        until = Until(lambda by_case: pairs_decisive(by_case, pairs), time_cap,
-                      lambda n, why: timing.update(rounds=n, stopped=why))
     with progress_bar(quiet) as progress:
-        profiles = profile_many(requests, rounds=rounds, progress=progress, until=until)
+        compared = compare_plans(requests, names, baseline, rounds, time_cap, progress)
+    profiles = compared.profiles
     from attnprof.report.csv import profiles_csv
     from attnprof.report.markdown import compare_markdown
     from attnprof.report.rich_render import compare_table, layers_table, ops_table
-    from attnprof.report.views import comparison
-    from attnprof.results import results_document
 
     def table(console) -> None:
         console.print(compare_table(profiles, baseline))
@@ -94,10 +77,7 @@ def compare(
             if ops:
                 console.print(Text(p.label, style="bold cyan"), ops_table(p))
 
-    compared = comparison(profiles, baseline)
-    if compared is not None:
-        compared["timing"] = timing or None
-    emit(opts.format, results_document(profiles, comparison=compared),
+    emit(opts.format, compared.to_dict(),
          compare_markdown(profiles, baseline, layers=layers, ops=ops), table, opts.json_path,
          markdown_path, claims=(csv_path,))
     if csv_path:

@@ -36,7 +36,7 @@ def run_suite(
     """
     fmt_ = output_format(format)
     from attnprof.files import check_outputs
-    from attnprof.suite import evaluate, load
+    from attnprof.suite import load
 
     outputs = {"--json": json_path, "--markdown": markdown_path}
     check_outputs(outputs, {"the suite": suite})
@@ -56,28 +56,17 @@ def run_suite(
 
         spec.requests = [replace(r, verbose=True) for r in spec.requests]
 
+    from attnprof.library import run_cases
     from attnprof.request import seconds
-    from attnprof.runner import Until, profile_many
-    from attnprof.stats.verdicts import pairs_decisive
 
     seconds("--time-cap", time_cap)
-    from attnprof.suite import latency_pairs
-
-    pairs = latency_pairs(spec.budgets, [r.name for r in spec.requests])
-    timing: dict = {}
-    # latency budgets: more interleaved rounds until each is decisive, or the time cap
-    until = Until(lambda by_case: pairs_decisive(by_case, pairs), time_cap,
-                  lambda n, why: timing.update(rounds=n, stopped=why)) if pairs else None
     with progress_bar(quiet) as progress:
-        profiles = profile_many(spec.requests, rounds=spec.rounds, progress=progress,
-                                until=until)
-    results = evaluate(spec.budgets, profiles)
+        ran = run_cases(spec, suite, time_cap, strict, progress)
+    profiles, results, timing = ran.profiles, ran.budgets, ran.sections["timing"]
     from attnprof.report.markdown import append_step_summary, budget_markdown, compare_markdown
     from attnprof.report.rich_render import budget_table, compare_table
-    from attnprof.results import results_document
 
-    doc = results_document(profiles, suite=suite, budgets=[r.to_dict() for r in results],
-                           timing=timing or None)
+    doc = ran.to_dict()
     md = f"### attnprof run {suite}\n\n" + compare_markdown(profiles)
     if results:
         md += "\n" + budget_markdown(results)

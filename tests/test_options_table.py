@@ -109,3 +109,27 @@ def test_a_new_record_is_one_entry(tmp_path):
     assert lines["stat"] == "['--spin'] 3 Spins per call."
     assert lines["sweep"] == lines["stat"]
     assert lines["compare"] == "None"
+
+
+@pytest.mark.parametrize("option", [o for o in OPTIONS if o.suite], ids=lambda o: o.name)
+def test_a_suite_takes_and_checks_every_option_its_record_gives_it(tmp_path, option):
+    from attnprof.suite import SuiteError, load
+
+    suite = tmp_path / "s.toml"
+    suite.write_text(f'[[case]]\nblock = "se"\n{option.suite} = [{{}}]\n')
+    with pytest.raises(SuiteError) as err:
+        load(str(suite))
+    assert f"{option.suite} in [[case]] must be" in str(err.value)
+
+
+@pytest.mark.parametrize("option", [o for o in OPTIONS if o.request and o.value in
+                                    ("bool", "text")],
+                         ids=lambda o: o.name)
+def test_the_library_checks_every_option_by_its_records_kind(option):
+    import attnprof
+    from attnprof.errors import BadInput
+
+    with pytest.raises(BadInput) as err:
+        attnprof.profile("se", 8, 8, **{option.request: 7})
+    words = "True or False" if option.value == "bool" else "a string"
+    assert str(err.value) == f"{option.request} must be {words}, got 7"

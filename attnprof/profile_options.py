@@ -51,6 +51,9 @@ class ProfileOption:
     value: str = "text"
     #: the key a suite's [defaults] and [[case]] give it under, or None (suites lack it)
     suite: str | None = None
+    #: a field of the profiling set (ProfilingOptions), spliced into the profiling commands;
+    #: False: a flag of what a command prints or writes, which each command names itself
+    profiling: bool = True
 
     def declaration(self, command: str) -> dict[str, Any]:
         """flags, type, default, help and metavar as ``command`` declares them."""
@@ -191,6 +194,43 @@ OPTIONS: tuple[ProfileOption, ...] = (
         "json_path", ("--json",), str | None, None,
         "Also write the JSON document to PATH ('-' for stdout).", "PATH",
         commands=(*PROFILING, "model", "run")),
+)
+
+# Flags of what a command prints or writes: each command names them in its signature, the
+# record declares them (attnprof.cli.options.declared).
+OPTIONS += (
+    ProfileOption(
+        "layers", ("--layers",), bool, False, "Per-module table.", commands=SHAPED,
+        profiling=False, per={"compare": {"help": "Also each block's per-module table."}}),
+    ProfileOption(
+        "ops", ("--ops",), bool, False, "Per-aten-op table.", commands=PROFILING,
+        profiling=False,
+        per={"compare": {"help": "Also each block's per-op table, with torch.profiler times."},
+             "sweep": {"help": "Time each op (kept in the JSON)."}}),
+    ProfileOption(
+        "csv_path", ("--csv",), str | None, None, "Also write CSV to PATH.", "PATH",
+        commands=(*PROFILING, "model"), profiling=False,
+        per={"stat": {"help": "Also write the per-layer and per-op tables as CSV (one header; "
+                      "a 'table' column says layer or op)."},
+             "sweep": {"help": "Write CSV to PATH (one row per case, rewritten after each)."},
+             "model": {"help": "Also write the modules table as CSV to PATH."}}),
+    ProfileOption(
+        "markdown_path", ("--markdown",), str | None, None,
+        "Also write the Markdown table to PATH.", "PATH", commands=("compare", "run", "check"),
+        profiling=False,
+        per={"run": {"help": "Also write the Markdown summary to PATH."},
+             "check": {"help": "Also write the Markdown diff to PATH."}}),
+    ProfileOption(
+        "time_cap", ("--time-cap",), float, 20.0, "Stop adding timing rounds after this long, "
+        "narrow interval or not.", "SECONDS", commands=("compare", "run", "model"),
+        profiling=False,
+        per={"compare": {"default": 10.0, "help": "With --baseline: stop adding timing rounds "
+                         "after this long, verdicts decided or not."},
+             "run": {"help": "Stop adding timing rounds for latency budgets after this long, "
+                     "decided or not."}}),
+    ProfileOption(
+        "quiet", ("--quiet", "-q"), bool, False, "No progress bar.",
+        commands=("compare", "sweep", "run"), profiling=False),
 )
 
 BY_NAME: dict[str, ProfileOption] = {o.name: o for o in OPTIONS}

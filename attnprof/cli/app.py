@@ -80,7 +80,8 @@ class App(typer.Typer):
 
 # The global flags. ---------------------------------------------------------------------------
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")]
-Verbose = Annotated[bool, typer.Option("--verbose", help="Show the wrapped libraries' output.")]
+Verbose = Annotated[bool, typer.Option(
+    "--verbose", help="Show the wrapped libraries' own prints and warnings.")]
 
 #: ``--debug`` and ``--verbose`` as every command takes them, after its own options.
 GLOBAL_FLAGS = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation,
@@ -175,8 +176,7 @@ def main_options(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
     debug: Debug = False,
-    verbose: Annotated[bool, typer.Option(
-        "--verbose", help="Show the wrapped libraries' own prints and warnings.")] = False,
+    verbose: Verbose = False,
 ) -> None:
     STATE.debug = STATE.debug or debug
     STATE.verbose = STATE.verbose or verbose

@@ -8,7 +8,12 @@ import typer
 from rich.text import Text
 
 from attnprof.cli.app import app, handled
-from attnprof.cli.options import ProfilingOptions, Quiet, options_per_block, profiling_options
+from attnprof.cli.options import (
+    ProfilingOptions,
+    declared,
+    options_per_block,
+    profiling_options,
+)
 from attnprof.cli.output import emit, progress_bar
 from attnprof.errors import BadInput
 
@@ -16,28 +21,24 @@ from attnprof.errors import BadInput
 @app.command()
 @handled
 @profiling_options("compare")
+@declared("compare")
 def compare(
     blocks: Annotated[list[str], typer.Argument(
         help="Two or more blocks (names, aliases or package.module:Name).")],
+    *,
     opts: ProfilingOptions,
-    markdown_path: Annotated[str | None, typer.Option(
-        "--markdown", metavar="PATH", help="Also write the Markdown table to PATH.")] = None,
-    csv_path: Annotated[str | None, typer.Option(
-        "--csv", metavar="PATH", help="Also write CSV to PATH.")] = None,
+    markdown_path: str | None,
+    csv_path: str | None,
     baseline: Annotated[str | None, typer.Option(
         "--baseline", metavar="BLOCK",
         help="Show ratios and differences against this block.")] = None,
     rounds: Annotated[int, typer.Option(
         "--rounds", metavar="N", help="Interleaved timing rounds (at least; with --baseline, "
         "more until every latency verdict is decisive or --time-cap).")] = 5,
-    time_cap: Annotated[float, typer.Option(
-        "--time-cap", metavar="SECONDS", help="With --baseline: stop adding timing rounds "
-        "after this long, verdicts decided or not.")] = 10.0,
-    layers: Annotated[bool, typer.Option(
-        "--layers", help="Also each block's per-module table.")] = False,
-    ops: Annotated[bool, typer.Option(
-        "--ops", help="Also each block's per-op table, with torch.profiler times.")] = False,
-    quiet: Quiet = False,
+    time_cap: float,
+    layers: bool,
+    ops: bool,
+    quiet: bool,
 ) -> None:
     """Profile several blocks at one input, timed interleaved (A B C A B C)."""
     from attnprof.files import check_outputs, write_text

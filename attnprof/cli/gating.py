@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from attnprof.cli.app import STATE, app, handled
-from attnprof.cli.options import Quiet, declared, output_format
+from attnprof.cli.options import declared, output_format
 from attnprof.cli.output import emit, error_line, note, progress_bar
 from attnprof.cli.sweep import sweep_and_report
 
@@ -19,15 +19,12 @@ def run_suite(
     suite: Annotated[str, typer.Argument(help="A suite file (TOML): defaults, cases, budgets.")],
     *,
     json_path: str | None,
-    markdown_path: Annotated[str | None, typer.Option(
-        "--markdown", metavar="PATH", help="Also write the Markdown summary to PATH.")] = None,
+    markdown_path: str | None,
     format: str,
     strict: Annotated[bool, typer.Option(
         "--strict", help="An inconclusive latency budget fails too (exit 1).")] = False,
-    time_cap: Annotated[float, typer.Option(
-        "--time-cap", metavar="SECONDS", help="Stop adding timing rounds for latency budgets "
-        "after this long, decided or not.")] = 20.0,
-    quiet: Quiet = False,
+    time_cap: float,
+    quiet: bool,
 ) -> None:
     """Run a suite: profile its cases (latency interleaved), then check its budgets.
 
@@ -119,8 +116,7 @@ def check(
         "--tolerance", metavar="METRIC=FRACTION", help="How much a count may change "
         "(repeatable); counts are otherwise exact.")] = None,
     format: str,
-    markdown_path: Annotated[str | None, typer.Option(
-        "--markdown", metavar="PATH", help="Also write the Markdown diff to PATH.")] = None,
+    markdown_path: str | None,
     show_same: Annotated[bool, typer.Option("--all", help="Also list unchanged figures.")]
     = False,
     exact: Annotated[bool, typer.Option(

@@ -30,14 +30,11 @@ def model(
     backends: str,
     latency: bool,
     budget: float,
-    time_cap: Annotated[float, typer.Option(
-        "--time-cap", metavar="SECONDS", help="Stop adding timing rounds after this long, "
-        "narrow interval or not.")] = 20.0,
+    time_cap: float,
     repeat: Annotated[int, typer.Option(
         "--repeat", metavar="N", help="Also time in N fresh processes and report the spread "
         "of their medians (what an interval within one process does not cover).")] = 0,
-    csv_path: Annotated[str | None, typer.Option(
-        "--csv", metavar="PATH", help="Also write the modules table as CSV to PATH.")] = None,
+    csv_path: str | None,
     device: str,
     threads: int | None,
     format: str,

@@ -37,10 +37,6 @@ from attnprof.profile_options import BY_NAME, OPTIONS, PROFILING, request_fields
 if TYPE_CHECKING:
     from attnprof.request import ProfileRequest
 
-# Options several commands declare outside the profiling set. -------------------------
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
-
-
 def typer_option(name: str, command: str) -> tuple[Any, Any]:
     """The annotation (a Typer option) and default of option ``name`` as ``command`` declares
     it, from its one record in :data:`attnprof.profile_options.OPTIONS`."""
@@ -57,11 +53,12 @@ def _option(name: str, command: str) -> inspect.Parameter:
 
 # The profiling options: stat, compare and sweep. -----------------------------------------
 #: One input shape (stat, compare). ``sweep`` declares them as lists (:func:`declared`).
-SHAPE = [_option(o.name, "stat") for o in OPTIONS if o.shape and "stat" in o.commands]
+SHAPE = [_option(o.name, "stat") for o in OPTIONS
+         if o.profiling and o.shape and "stat" in o.commands]
 
 #: What every profiling command takes: the block's options, counting, timing, output.
 COMMON = [_option(o.name, "stat") for o in OPTIONS
-          if not o.shape and all(c in o.commands for c in PROFILING)]
+          if o.profiling and not o.shape and all(c in o.commands for c in PROFILING)]
 
 #: Closing every command's list (:data:`attnprof.cli.app.GLOBAL_FLAGS`).
 TAIL = GLOBAL_FLAGS
@@ -114,7 +111,7 @@ class _Requesting:
 #: :data:`PROFILING_RECORDS` (``option`` a tuple, ``format`` validated), and ``verbose`` (the global
 #: ``--verbose``). Under ``sweep`` (which takes lists) the shape fields keep their defaults.
 #: The records :class:`ProfilingOptions` holds: every option a profiling command takes.
-PROFILING_RECORDS = [o for o in OPTIONS if set(o.commands) & set(PROFILING)]
+PROFILING_RECORDS = [o for o in OPTIONS if o.profiling and set(o.commands) & set(PROFILING)]
 
 ProfilingOptions = make_dataclass(
     "ProfilingOptions",

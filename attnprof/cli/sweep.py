@@ -10,7 +10,6 @@ import typer
 from attnprof.cli.app import app, handled
 from attnprof.cli.options import (
     ProfilingOptions,
-    Quiet,
     declared,
     options_per_block,
     profiling_options,
@@ -31,16 +30,13 @@ def sweep(
     dtype: str,
     *,
     opts: ProfilingOptions,
-    csv_path: Annotated[str | None, typer.Option(
-        "--csv", metavar="PATH",
-        help="Write CSV to PATH (one row per case, rewritten after each).")] = None,
+    csv_path: str | None,
     plot: Annotated[str | None, typer.Option(
         "--plot", metavar="PATH", help="Write a PNG of the curves to PATH.")] = None,
     resume: Annotated[bool, typer.Option(
         "--resume", help="Skip cases already in the --json (or --csv) file.")] = False,
-    ops: Annotated[bool, typer.Option("--ops", help="Time each op (kept in the JSON).")]
-    = False,
-    quiet: Quiet = False,
+    ops: bool,
+    quiet: bool,
 ) -> None:
     """Profile blocks over the product of channels, sizes, batches and dtypes.
 

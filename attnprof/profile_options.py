@@ -188,8 +188,8 @@ OPTIONS: tuple[ProfileOption, ...] = (
              "cold-cache times (CUDA only)"), value="bool"),
     ProfileOption(
         "format", ("--format", "-f"), str, "table", "table, json or markdown.", "FORMAT",
-        commands=(*PROFILING, "model", "run", "check", "calibrate", "env"),
-        per={"calibrate": {"help": "table or json."}, "env": {"help": "table or json."}}),
+        commands=(*PROFILING, "model", "run", "check", "calibrate", "env", "list"),
+        per={c: {"help": "table or json."} for c in ("calibrate", "env", "list")}),
     ProfileOption(
         "json_path", ("--json",), str | None, None,
         "Also write the JSON document to PATH ('-' for stdout).", "PATH",

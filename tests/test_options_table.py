@@ -134,3 +134,18 @@ def test_the_library_checks_every_option_by_its_records_kind(option):
         attnprof.profile("se", 8, 8, **{option.request: 7})
     words = "True or False" if option.value == "bool" else "a string"
     assert str(err.value) == f"{option.request} must be {words}, got 7"
+
+
+def test_the_requests_defaults_are_the_records_defaults():
+    """ProfileRequest (the library's and a suite's defaults) defaults each field as the
+    option's record does (``backends``: every backend, which ``all`` names)."""
+    import dataclasses
+
+    from attnprof.request import ProfileRequest, parse_backends
+
+    defaults = {f.name: f.default for f in dataclasses.fields(ProfileRequest)}
+    for option in OPTIONS:
+        if option.request == "backends":
+            assert parse_backends(option.default) == defaults["backends"]
+        elif option.request:
+            assert defaults[option.request] == option.default, option.name

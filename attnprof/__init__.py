@@ -98,25 +98,22 @@ def _request(block: Any, channels: Any, size: Any, batch: Any, options: Any,
              kwargs: dict[str, Any]) -> Any:
     """The ProfileRequest for the library's arguments, their kinds checked first so that a
     wrong one is attnprof's error, never a TypeError from deep inside."""
-    from dataclasses import fields
-
     from attnprof.errors import BadInput, BadOption, did_you_mean
+    from attnprof.profile_options import library_keywords
     from attnprof.request import ProfileRequest
     from attnprof.spec import BlockSpec
 
-    known = {f.name for f in fields(ProfileRequest)} - {"block", "channels", "size", "batch",
-                                                        "options"}
+    # the profile options' records, and the request's own fields outside them
+    known = {**library_keywords(), "ops": "bool", "verbose": "bool", "name": "text"}
     for key in kwargs:
         if key not in known:
             raise BadInput(f"profile() takes no argument {key!r}{did_you_mean(key, known)}; "
                            f"its profile options: {', '.join(sorted(known))}")
-    for key in ("latency", "ops", "channels_last", "compile", "cuda_graph", "verbose",
-                "l2_flush"):
-        if key in kwargs and not isinstance(kwargs[key], bool):
-            raise BadInput(f"{key} must be True or False, got {kwargs[key]!r}")
-    for key in ("device", "dtype", "mode", "timer", "name", "host"):
+    for key, kind in known.items():
         value = kwargs.get(key)
-        if value is not None and not isinstance(value, str):
+        if kind == "bool" and key in kwargs and not isinstance(value, bool):
+            raise BadInput(f"{key} must be True or False, got {value!r}")
+        if kind == "text" and value is not None and not isinstance(value, str):
             raise BadInput(f"{key} must be a string, got {value!r}")
     backends = kwargs.get("backends")
     if backends is not None and not isinstance(backends, str) and (

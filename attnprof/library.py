@@ -263,10 +263,8 @@ def compare(blocks: Sequence[str], channels: int | None = None, size: Any = None
     ``time_cap_s``. ``kwargs`` are :func:`attnprof.profile`'s profile options. Raises
     :class:`BadInput` (fewer than two blocks, a baseline not among them, a malformed
     argument), :class:`BadOption`, :class:`UnknownBlock`, :class:`DeviceUnavailable`."""
-    from attnprof.cli.compare import case_names
     from attnprof.options import distribute
     from attnprof.request import MAX_ROUNDS, seconds
-    from attnprof.runner import profile_many
 
     names_given = _blocks(blocks, 2, "compare")
     _int_at_most("rounds", rounds, MAX_ROUNDS)
@@ -281,14 +279,33 @@ def compare(blocks: Sequence[str], channels: int | None = None, size: Any = None
                               options=o, name=n)
                 for b, n, o in zip(names_given, names, per_block, strict=True)]
     plans = [r.validated() for r in requests]
+    return compare_plans(plans, names, baseline, rounds, time_cap_s)
+
+
+def case_names(blocks: list[str]) -> list[str]:
+    """Each block's name; a block given again is ``name#2``, ``name#3``, ..."""
+    seen: dict[str, int] = {}
+    out = []
+    for b in blocks:
+        seen[b] = seen.get(b, 0) + 1
+        out.append(b if seen[b] == 1 else f"{b}#{seen[b]}")
+    return out
+
+
+def compare_plans(plans: Sequence[Any], names: Sequence[str], baseline: str | None,
+                  rounds: int, time_cap_s: float, progress: Any = None) -> Results:
+    """Time checked plans interleaved (``compare``'s, the CLI's and the library's): with a
+    ``baseline`` among ``names`` and latency on, rounds until every verdict against it is
+    decisive or ``time_cap_s``; the ``comparison`` section records the rounds run."""
+    from attnprof.report.views import comparison
+    from attnprof.runner import profile_many
+
     until, timing = None, {}
     if baseline is not None and plans[0].latency:
         b = names.index(baseline)
         pairs = [(i, b, None) for i in range(len(names)) if i != b]
         until = _until(pairs, time_cap_s, timing)
-    profiles = profile_many(plans, rounds=rounds, until=until)
-    from attnprof.report.views import comparison
-
+    profiles = profile_many(list(plans), rounds=rounds, progress=progress, until=until)
     compared = comparison(profiles, baseline)
     if compared is not None:
         compared["timing"] = timing or None
@@ -357,8 +374,7 @@ def run(suite: str, *, strict: bool = False, time_cap_s: float = 20.0) -> SuiteR
     outputs are the CLI's). Raises :class:`BadInput` (``SuiteError``: ``FILE:LINE:
     what is wrong``) and attnprof's other errors only."""
     from attnprof.request import seconds
-    from attnprof.runner import profile_many
-    from attnprof.suite import evaluate, latency_pairs, load
+    from attnprof.suite import load
     from attnprof.sweep import run_sweep, scaling
 
     if not isinstance(suite, str):
@@ -370,18 +386,28 @@ def run(suite: str, *, strict: bool = False, time_cap_s: float = 20.0) -> SuiteR
     if spec.sweep is not None and not spec.requests:
         finished = run_sweep(spec.sweep_cases)
         return SuiteResults(finished, {"scaling": scaling(finished)}, None, "sweep")
+    results = run_cases(spec, suite, time_cap_s, strict)
+    if spec.sweep is not None:
+        finished = run_sweep(spec.sweep_cases)
+        results.sweep = Results(finished, {"scaling": scaling(finished)}, None, "sweep")
+    return results
+
+
+def run_cases(spec: Any, suite: str, time_cap_s: float, strict: bool = False,
+              progress: Any = None) -> SuiteResults:
+    """A loaded suite's cases, timed interleaved (rounds added for its latency budgets until
+    each is decisive or ``time_cap_s``), and its budgets (``run``'s, the CLI's and the
+    library's); the ``timing`` section records the rounds run."""
+    from attnprof.runner import profile_many
+    from attnprof.suite import evaluate, latency_pairs
+
     pairs = latency_pairs(spec.budgets, [r.name for r in spec.requests])
     timing: dict[str, Any] = {}
     until = _until(pairs, time_cap_s, timing) if pairs else None
-    profiles = profile_many(spec.requests, rounds=spec.rounds, until=until)
+    profiles = profile_many(spec.requests, rounds=spec.rounds, progress=progress, until=until)
     budgets = evaluate(spec.budgets, profiles)
-    swept = None
-    if spec.sweep is not None:
-        finished = run_sweep(spec.sweep_cases)
-        swept = Results(finished, {"scaling": scaling(finished)}, None, "sweep")
     return SuiteResults(profiles, {"suite": suite, "budgets": [b.to_dict() for b in budgets],
-                                   "timing": timing or None}, None, "run", budgets, strict,
-                        swept)
+                                   "timing": timing or None}, None, "run", budgets, strict)
 
 
 def _path(value: Any, what: str) -> str:

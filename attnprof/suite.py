@@ -21,6 +21,7 @@ from typing import Any
 
 from attnprof.errors import AttnprofError, BadInput
 from attnprof.metrics import metric
+from attnprof.profile_options import suite_fields, suite_keys
 from attnprof.request import MAX_ROUNDS, ProfileRequest
 from attnprof.results import Profile
 
@@ -86,12 +87,11 @@ OPTIONS = Kind("a table of option values (strings, numbers, true or false, or ar
                                                      for k, x in v.items()))
 TEXTS = _one_or_list(TEXT)
 
-REQUEST_TYPES: dict[str, Kind] = {
-    "channels": POSITIVE_INT, "size": SIZE, "batch": POSITIVE_INT, "device": TEXT,
-    "dtype": TEXT, "mode": TEXT, "backends": TEXTS, "latency": BOOL, "budget": POSITIVE,
-    "threads": POSITIVE_INT, "timer": TEXT, "channels_last": BOOL, "options": OPTIONS,
-    "host": TEXT,
-}
+#: the kind of value each kind name of :mod:`attnprof.profile_options` takes in a suite
+KINDS = {"int": POSITIVE_INT, "size": SIZE, "text": TEXT, "texts": TEXTS, "bool": BOOL,
+         "seconds": POSITIVE, "options": OPTIONS}
+#: the profile options a case takes, from their records (attnprof.profile_options)
+REQUEST_TYPES: dict[str, Kind] = {key: KINDS[kind] for key, kind in suite_keys().items()}
 LIMITS = {"max_params": "params", "max_macs": "macs", "max_flops": "flops",
           "max_bytes": "bytes", "max_transcendentals": "transcendentals",
           "max_peak_bytes": "peak_bytes", "max_latency_ms": "latency_ms"}
@@ -263,9 +263,8 @@ def _shown(value: Any) -> str:
 
 
 def _request_fields(raw: dict[str, Any]) -> dict[str, Any]:
-    fields = {k: v for k, v in raw.items() if k in REQUEST_KEYS and k != "budget"}
-    if "budget" in raw:
-        fields["budget_s"] = raw["budget"]
+    to_field = suite_fields()
+    fields = {to_field[k]: v for k, v in raw.items() if k in to_field}
     if isinstance(fields.get("size"), list):
         fields["size"] = tuple(fields["size"])
     return fields

@@ -69,11 +69,42 @@ class Group(_PlainTypes, TyperGroup):
 
 
 class App(typer.Typer):
-    """``typer.Typer`` whose commands are :class:`Command` unless told otherwise."""
+    """``typer.Typer`` whose commands are :class:`Command` unless told otherwise, each taking
+    the global flags after its name too (:func:`global_flags`)."""
 
     def command(self, *args: Any, cls: type[TyperCommand] | None = None,
                 **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        return super().command(*args, cls=cls or Command, **kwargs)
+        register = super().command(*args, cls=cls or Command, **kwargs)
+        return lambda fn: register(global_flags(fn))
+
+
+# The global flags. ---------------------------------------------------------------------------
+Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")]
+Verbose = Annotated[bool, typer.Option(
+    "--verbose", help="Show the wrapped libraries' own prints and warnings.")]
+
+#: ``--debug`` and ``--verbose`` as every command takes them, after its own options.
+GLOBAL_FLAGS = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation,
+                                  default=False)
+                for name, annotation in (("debug", Debug), ("verbose", Verbose))]
+
+
+def global_flags(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` taking ``--debug`` and ``--verbose`` after the command's name as well as before
+    it, with the same meaning: each sets :data:`STATE`, which the command reads."""
+    signature = inspect.signature(fn, eval_str=True)
+    params = [*signature.parameters.values(), *GLOBAL_FLAGS]
+
+    @functools.wraps(fn)
+    def with_flags(*args: Any, debug: bool = False, verbose: bool = False,
+                   **kwargs: Any) -> Any:
+        STATE.debug = STATE.debug or debug
+        STATE.verbose = STATE.verbose or verbose
+        return fn(*args, **kwargs)
+
+    with_flags.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    with_flags.__annotations__ = {p.name: p.annotation for p in params}
+    return with_flags
 
 
 app = App(
@@ -144,9 +175,8 @@ def _version(value: bool) -> None:
 def main_options(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
-    verbose: Annotated[bool, typer.Option(
-        "--verbose", help="Show the wrapped libraries' own prints and warnings.")] = False,
+    debug: Debug = False,
+    verbose: Verbose = False,
 ) -> None:
     STATE.debug = STATE.debug or debug
     STATE.verbose = STATE.verbose or verbose

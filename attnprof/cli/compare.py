@@ -8,46 +8,37 @@ import typer
 from rich.text import Text
 
 from attnprof.cli.app import app, handled
-from attnprof.cli.options import ProfilingOptions, Quiet, options_per_block, profiling_options
+from attnprof.cli.options import (
+    ProfilingOptions,
+    declared,
+    options_per_block,
+    profiling_options,
+)
 from attnprof.cli.output import emit, progress_bar
 from attnprof.errors import BadInput
 
 
-def case_names(blocks: list[str]) -> list[str]:
-    """Each block's name; a block given again is ``name#2``, ``name#3``, ..."""
-    seen: dict[str, int] = {}
-    out = []
-    for b in blocks:
-        seen[b] = seen.get(b, 0) + 1
-        out.append(b if seen[b] == 1 else f"{b}#{seen[b]}")
-    return out
-
-
 @app.command()
 @handled
-@profiling_options()
+@profiling_options("compare")
+@declared("compare")
 def compare(
     blocks: Annotated[list[str], typer.Argument(
         help="Two or more blocks (names, aliases or package.module:Name).")],
+    *,
     opts: ProfilingOptions,
-    markdown_path: Annotated[str | None, typer.Option(
-        "--markdown", metavar="PATH", help="Also write the Markdown table to PATH.")] = None,
-    csv_path: Annotated[str | None, typer.Option(
-        "--csv", metavar="PATH", help="Also write CSV to PATH.")] = None,
+    markdown_path: str | None,
+    csv_path: str | None,
     baseline: Annotated[str | None, typer.Option(
         "--baseline", metavar="BLOCK",
         help="Show ratios and differences against this block.")] = None,
     rounds: Annotated[int, typer.Option(
         "--rounds", metavar="N", help="Interleaved timing rounds (at least; with --baseline, "
         "more until every latency verdict is decisive or --time-cap).")] = 5,
-    time_cap: Annotated[float, typer.Option(
-        "--time-cap", metavar="SECONDS", help="With --baseline: stop adding timing rounds "
-        "after this long, verdicts decided or not.")] = 10.0,
-    layers: Annotated[bool, typer.Option(
-        "--layers", help="Also each block's per-module table.")] = False,
-    ops: Annotated[bool, typer.Option(
-        "--ops", help="Also each block's per-op table, with torch.profiler times.")] = False,
-    quiet: Quiet = False,
+    time_cap: float,
+    layers: bool,
+    ops: bool,
+    quiet: bool,
 ) -> None:
     """Profile several blocks at one input, timed interleaved (A B C A B C)."""
     from attnprof.files import check_outputs, write_text
@@ -59,6 +50,8 @@ def compare(
     check_rounds("--rounds", rounds)
     seconds("--time-cap", time_cap)
     check_outputs({"--json": opts.json_path, "--markdown": markdown_path, "--csv": csv_path})
+    from attnprof.library import case_names
+
     names = case_names(blocks)
     if baseline is not None and baseline not in names:
         raise BadInput(f"--baseline {baseline!r} is not among the compared blocks: "
@@ -68,23 +61,14 @@ def compare(
              for b, n in zip(blocks, names, strict=True)]
     requests = [p.with_options(o) for p, o in zip(plans, per_block, strict=True)]
 
-    from attnprof.runner import Until, profile_many
+    from attnprof.library import compare_plans
 
-    until, timing = None, {}
-    if baseline is not None and opts.latency:
-        from attnprof.stats.verdicts import pairs_decisive
-
-        b = names.index(baseline)
-        pairs = [(i, b, None) for i in range(len(names)) if i != b]
-        until = Until(lambda by_case: pairs_decisive(by_case, pairs), time_cap,
-                      lambda n, why: timing.update(rounds=n, stopped=why))
     with progress_bar(quiet) as progress:
-        profiles = profile_many(requests, rounds=rounds, progress=progress, until=until)
+        compared = compare_plans(requests, names, baseline, rounds, time_cap, progress)
+    profiles = compared.profiles
     from attnprof.report.csv import profiles_csv
     from attnprof.report.markdown import compare_markdown
     from attnprof.report.rich_render import compare_table, layers_table, ops_table
-    from attnprof.report.views import comparison
-    from attnprof.results import results_document
 
     def table(console) -> None:
         console.print(compare_table(profiles, baseline))
@@ -94,10 +78,7 @@ def compare(
             if ops:
                 console.print(Text(p.label, style="bold cyan"), ops_table(p))
 
-    compared = comparison(profiles, baseline)
-    if compared is not None:
-        compared["timing"] = timing or None
-    emit(opts.format, results_document(profiles, comparison=compared),
+    emit(opts.format, compared.to_dict(),
          compare_markdown(profiles, baseline, layers=layers, ops=ops), table, opts.json_path,
          markdown_path, claims=(csv_path,))
     if csv_path:

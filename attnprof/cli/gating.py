@@ -7,36 +7,33 @@ from typing import Annotated
 import typer
 
 from attnprof.cli.app import STATE, app, handled
-from attnprof.cli.options import Debug, Format, JsonPath, Quiet, Verbose, output_format
+from attnprof.cli.options import declared, output_format
 from attnprof.cli.output import emit, error_line, note, progress_bar
 from attnprof.cli.sweep import sweep_and_report
 
 
 @app.command("run")
 @handled
+@declared("run")
 def run_suite(
     suite: Annotated[str, typer.Argument(help="A suite file (TOML): defaults, cases, budgets.")],
-    json_path: JsonPath = None,
-    markdown_path: Annotated[str | None, typer.Option(
-        "--markdown", metavar="PATH", help="Also write the Markdown summary to PATH.")] = None,
-    format: Format = "table",
+    *,
+    json_path: str | None,
+    markdown_path: str | None,
+    format: str,
     strict: Annotated[bool, typer.Option(
         "--strict", help="An inconclusive latency budget fails too (exit 1).")] = False,
-    time_cap: Annotated[float, typer.Option(
-        "--time-cap", metavar="SECONDS", help="Stop adding timing rounds for latency budgets "
-        "after this long, decided or not.")] = 20.0,
-    quiet: Quiet = False,
-    debug: Debug = False, verbose: Verbose = False,
+    time_cap: float,
+    quiet: bool,
 ) -> None:
     """Run a suite: profile its cases (latency interleaved), then check its budgets.
 
     Exit 1 when a budget fails decisively (a latency ratio's whole 95% interval above its
     limit), or with --strict when one is inconclusive.
     """
-    STATE.debug = STATE.debug or debug
     fmt_ = output_format(format)
     from attnprof.files import check_outputs
-    from attnprof.suite import evaluate, load
+    from attnprof.suite import load
 
     outputs = {"--json": json_path, "--markdown": markdown_path}
     check_outputs(outputs, {"the suite": suite})
@@ -51,33 +48,22 @@ def run_suite(
         return
     for line in spec.notes:
         note(f"note: {line}", style="yellow")
-    if verbose:
+    if STATE.verbose:  # the global --verbose, given before or after 'run'
         from dataclasses import replace
 
         spec.requests = [replace(r, verbose=True) for r in spec.requests]
 
+    from attnprof.library import run_cases
     from attnprof.request import seconds
-    from attnprof.runner import Until, profile_many
-    from attnprof.stats.verdicts import pairs_decisive
 
     seconds("--time-cap", time_cap)
-    from attnprof.suite import latency_pairs
-
-    pairs = latency_pairs(spec.budgets, [r.name for r in spec.requests])
-    timing: dict = {}
-    # latency budgets: more interleaved rounds until each is decisive, or the time cap
-    until = Until(lambda by_case: pairs_decisive(by_case, pairs), time_cap,
-                  lambda n, why: timing.update(rounds=n, stopped=why)) if pairs else None
     with progress_bar(quiet) as progress:
-        profiles = profile_many(spec.requests, rounds=spec.rounds, progress=progress,
-                                until=until)
-    results = evaluate(spec.budgets, profiles)
+        ran = run_cases(spec, suite, time_cap, strict, progress)
+    profiles, results, timing = ran.profiles, ran.budgets, ran.sections["timing"]
     from attnprof.report.markdown import append_step_summary, budget_markdown, compare_markdown
     from attnprof.report.rich_render import budget_table, compare_table
-    from attnprof.results import results_document
 
-    doc = results_document(profiles, suite=suite, budgets=[r.to_dict() for r in results],
-                           timing=timing or None)
+    doc = ran.to_dict()
     md = f"### attnprof run {suite}\n\n" + compare_markdown(profiles)
     if results:
         md += "\n" + budget_markdown(results)
@@ -113,8 +99,10 @@ def run_suite(
 
 @app.command()
 @handled
+@declared("check")
 def check(
     results: Annotated[str, typer.Argument(help="An attnprof.results/1 JSON file.")],
+    *,
     baseline: Annotated[str, typer.Option(
         "--baseline", metavar="PATH",
         help="The attnprof.results/1 JSON file to hold it against.")],
@@ -127,9 +115,8 @@ def check(
     tolerance: Annotated[list[str] | None, typer.Option(
         "--tolerance", metavar="METRIC=FRACTION", help="How much a count may change "
         "(repeatable); counts are otherwise exact.")] = None,
-    format: Format = "table",
-    markdown_path: Annotated[str | None, typer.Option(
-        "--markdown", metavar="PATH", help="Also write the Markdown diff to PATH.")] = None,
+    format: str,
+    markdown_path: str | None,
     show_same: Annotated[bool, typer.Option("--all", help="Also list unchanged figures.")]
     = False,
     exact: Annotated[bool, typer.Option(

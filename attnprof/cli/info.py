@@ -11,14 +11,16 @@ from rich.table import Table
 from rich.text import Text
 
 from attnprof.cli.app import app, handled
+from attnprof.cli.options import declared
 from attnprof.cli.output import out_console
 
 
 @app.command("list")
 @handled
+@declared("list")
 def list_cmd(
-    format: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT",
-                                        help="table or json.")] = "table",
+    *,
+    format: str,
     source: Annotated[str, typer.Option(
         "--source", metavar="SOURCE", help="attnprof (the registered blocks, plugins "
         "included), timm (timm's attention zoo, as timm:KEY) or all.")] = "attnprof",

@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
 
-import typer
 from rich.table import Table
 
 from attnprof.cli.app import app, handled
-from attnprof.cli.options import Device, Threads
+from attnprof.cli.options import declared
 from attnprof.cli.output import out_console, status_line
 
 
 @app.command()
 @handled
+@declared("calibrate")
 def calibrate(
-    device: Device = "cpu", threads: Threads = None,
-    budget: Annotated[float, typer.Option("--budget", metavar="SECONDS",
-                                          help="Seconds per measurement.")] = 0.5,
-    format: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT",
-                                        help="table or json.")] = "table",
+    device: str, threads: int | None, budget: float, format: str,
 ) -> None:
     """Measure this device's memory bandwidth and matmul throughput.
 
@@ -68,10 +63,9 @@ def calibrate(
 
 @app.command()
 @handled
+@declared("env")
 def env(
-    format: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT",
-                                        help="table or json.")] = "table",
-    device: Device = "cpu",
+    format: str, device: str,
 ) -> None:
     """Versions, devices, CPU and threads: what every JSON document records."""
     from attnprof.env import environment

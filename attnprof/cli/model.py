@@ -7,51 +7,41 @@ from typing import Annotated
 import typer
 
 from attnprof.cli.app import STATE, app, handled
-from attnprof.cli.options import Debug, Device, Format, JsonPath, Threads, Verbose, output_format
+from attnprof.cli.options import declared, output_format
 from attnprof.cli.output import emit, status_line
 
 
 @app.command()
 @handled
+@declared("model")
 def model(
     network: Annotated[str, typer.Argument(
         help="timm:NAME, torchvision:NAME, one of attnprof's hosts, or package.module:Name.")],
+    *,
     block: Annotated[str | None, typer.Option(
         "--block", metavar="BLOCK", help="Put this block in the network's attention slots "
         "(as --host does) before looking.")] = None,
-    option: Annotated[list[str] | None, typer.Option(
-        "--option", "-o", metavar="KEY=VALUE", help="Option of --block (repeatable).")] = None,
+    option: list[str] | None,
     match: Annotated[list[str] | None, typer.Option(
         "--match", "-m", metavar="PATTERN", help="Also count modules whose path or class name "
         "matches this fnmatch pattern as attention (repeatable), e.g. 'layer*.*.se'.")] = None,
-    size: Annotated[str | None, typer.Option(
-        "--size", "-s", metavar="S|HxW", help="Input size (default: the network's own, else "
-        "224).")] = None,
-    batch: Annotated[int, typer.Option("--batch", "-b", metavar="B", help="Batch size.")] = 1,
-    backends: Annotated[str, typer.Option(
-        "--backends", metavar="NAME,NAME", help="Counters to run on the network: any of "
-        "attnprof, torch, torchinfo, fvcore, torchstat, or all.")] = "attnprof,torch",
-    latency: Annotated[bool, typer.Option(
-        "--latency/--no-latency", help="Time the network, the attention's own time (module "
-        "hooks) and the saving by removing it (identity in its place), interleaved.")] = True,
-    budget: Annotated[float, typer.Option(
-        "--budget", metavar="SECONDS", help="Seconds of timing per timed network in the "
-        "first three interleaved rounds.")] = 1.0,
-    time_cap: Annotated[float, typer.Option(
-        "--time-cap", metavar="SECONDS", help="Stop adding timing rounds after this long, "
-        "narrow interval or not.")] = 20.0,
+    size: str | None,
+    batch: int,
+    backends: str,
+    latency: bool,
+    budget: float,
+    time_cap: float,
     repeat: Annotated[int, typer.Option(
         "--repeat", metavar="N", help="Also time in N fresh processes and report the spread "
         "of their medians (what an interval within one process does not cover).")] = 0,
-    csv_path: Annotated[str | None, typer.Option(
-        "--csv", metavar="PATH", help="Also write the modules table as CSV to PATH.")] = None,
-    device: Device = "cpu", threads: Threads = None,
-    format: Format = "table", json_path: JsonPath = None, debug: Debug = False,
-    verbose: Verbose = False,
+    csv_path: str | None,
+    device: str,
+    threads: int | None,
+    format: str,
+    json_path: str | None,
 ) -> None:
     """The attention inside a whole network: per attention module and in total, its
     parameters, MACs, FLOPs, bytes, its own time and what removing it saves."""
-    STATE.debug = STATE.debug or debug
     fmt_ = output_format(format)
     from attnprof.files import check_outputs
     from attnprof.options import parse_assignments
@@ -62,7 +52,7 @@ def model(
         network=network, block=block, options=parse_assignments(option or []),
         match=tuple(match or ()), size=size, batch=batch, backends=backends, latency=latency,
         device=device, threads=threads, budget_s=budget, time_cap_s=time_cap,
-        verbose=verbose or STATE.verbose))
+        verbose=STATE.verbose))
     from attnprof.network import check_repeat, profile_network, repeat_in_processes
 
     check_repeat(repeat, plan)

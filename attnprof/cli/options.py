@@ -25,142 +25,109 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from dataclasses import make_dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from attnprof.cli.app import STATE
+from attnprof.cli.app import GLOBAL_FLAGS, STATE
+from attnprof.profile_options import BY_NAME, OPTIONS, PROFILING, request_fields
 
 if TYPE_CHECKING:
     from attnprof.request import ProfileRequest
 
-# Options several commands declare. ------------------------------------------------------
-Format = Annotated[str, typer.Option("--format", "-f", metavar="FORMAT",
-                                     help="table, json or markdown.")]
-JsonPath = Annotated[str | None, typer.Option(
-    "--json", metavar="PATH", help="Also write the JSON document to PATH ('-' for stdout).")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
-Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")]
-Verbose = Annotated[bool, typer.Option("--verbose", help="Show the wrapped libraries' output.")]
-Device = Annotated[str, typer.Option("--device", metavar="DEVICE", help="cpu, cuda or cuda:N.")]
-Threads = Annotated[int | None, typer.Option(
-    "--threads", metavar="N", help="Threads for timing (default: the CPUs free for timing, "
-    "usable CPUs less other runnable tasks and one spare; model: torch's current count).")]
+def typer_option(name: str, command: str) -> tuple[Any, Any]:
+    """The annotation (a Typer option) and default of option ``name`` as ``command`` declares
+    it, from its one record in :data:`attnprof.profile_options.OPTIONS`."""
+    d = BY_NAME[name].declaration(command)
+    return Annotated[d["type"], typer.Option(*d["flags"], metavar=d["metavar"],
+                                             help=d["help"])], d["default"]
 
 
-def _option(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+def _option(name: str, command: str) -> inspect.Parameter:
+    annotation, default = typer_option(name, command)
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation,
                              default=default)
 
 
 # The profiling options: stat, compare and sweep. -----------------------------------------
-#: One input shape (stat, compare). ``sweep`` declares lists of its own instead.
-SHAPE = [
-    _option("channels", Annotated[int | None, typer.Option(
-        "--channels", "-c", metavar="C", help="Input channels (default 64; with --host, 3).")],
-        None),
-    _option("size", Annotated[str | None, typer.Option(
-        "--size", "-s", metavar="S|HxW",
-        help="Spatial size, S for SxS or HxW (default 56; with --host, 224).")], None),
-    _option("batch", Annotated[int, typer.Option("--batch", "-b", metavar="B",
-                                                 help="Batch size.")], 1),
-    _option("dtype", Annotated[str, typer.Option(
-        "--dtype", metavar="DTYPE", help="float32, float16 or bfloat16.")], "float32"),
-    _option("host", Annotated[str | None, typer.Option(
-        "--host", metavar="NET", help="Put the block in a network: resnet18, resnet34, "
-        "resnet50, resnet50_v1, resnet101, mobilenetv2, timm:NAME or torchvision:NAME.")],
-        None),
-]
+#: One input shape (stat, compare). ``sweep`` declares them as lists (:func:`declared`).
+SHAPE = [_option(o.name, "stat") for o in OPTIONS
+         if o.profiling and o.shape and "stat" in o.commands]
 
 #: What every profiling command takes: the block's options, counting, timing, output.
-COMMON = [
-    _option("option", Annotated[list[str] | None, typer.Option(
-        "--option", "-o", metavar="KEY=VALUE",
-        help="A block option (repeatable); see 'attnprof show BLOCK'.")], None),
-    _option("device", Device, "cpu"),
-    _option("mode", Annotated[str, typer.Option(
-        "--mode", metavar="MODE",
-        help="infer (eval, inference mode) or train (forward and backward).")], "infer"),
-    _option("backends", Annotated[str, typer.Option(
-        "--backends", metavar="NAME,NAME", help="Counters to run: any of torchstat, "
-        "torchinfo, fvcore, torch and attnprof, or all.")], "all"),
-    _option("latency", Annotated[bool, typer.Option("--latency/--no-latency",
-                                                    help="Measure latency.")], True),
-    _option("threads", Threads, None),
-    _option("budget", Annotated[float, typer.Option(
-        "--budget", metavar="SECONDS",
-        help="Seconds of timing per block, spread over the interleaved rounds.")], 0.3),
-    _option("timer", Annotated[str, typer.Option(
-        "--timer", metavar="TIMER",
-        help="blocked (blocked_autorange) or adaptive (adaptive_autorange).")], "blocked"),
-    _option("channels_last", Annotated[bool, typer.Option(
-        "--channels-last", help="Block and input in channels-last memory format.")], False),
-    _option("compile", Annotated[bool, typer.Option(
-        "--compile", help="Time torch.compile(block), compiled in the untimed warm-up.")], False),
-    _option("cuda_graph", Annotated[bool, typer.Option(
-        "--cuda-graph", help="Time CUDA-graph replay: kernels without launch overhead.")],
-        False),
-    _option("l2_flush", Annotated[bool, typer.Option(
-        "--l2-flush", help="CUDA: flush the L2 cache before each timed call (cold-cache "
-        "time, as Triton's do_bench).")], False),
-    _option("format", Format, "table"),
-    _option("json_path", JsonPath, None),
-]
+COMMON = [_option(o.name, "stat") for o in OPTIONS
+          if o.profiling and not o.shape and all(c in o.commands for c in PROFILING)]
 
-#: Closing every profiling command's list, as the other commands close theirs.
-TAIL = [_option("debug", Debug, False), _option("verbose", Verbose, False)]
+#: Closing every command's list (:data:`attnprof.cli.app.GLOBAL_FLAGS`).
+TAIL = GLOBAL_FLAGS
 
 
-@dataclass(frozen=True)
-class ProfilingOptions:
-    """The profiling options as Typer parsed them: one field per option of :data:`SHAPE` and
-    :data:`COMMON`, ``format`` validated, ``verbose`` including the global ``--verbose``.
-    Under ``sweep`` (which takes lists) the shape fields keep their defaults."""
+def declared(command: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Give each parameter of the decorated command that names an option of
+    :data:`~attnprof.profile_options.OPTIONS` taken by ``command`` its declaration from that
+    record (Typer option and default): the command names the option, the record declares it."""
 
-    option: tuple[str, ...]  # -o KEY=VALUE, as given
-    device: str
-    mode: str
-    backends: str
-    latency: bool
-    threads: int | None
-    budget: float
-    timer: str
-    channels_last: bool
-    compile: bool
-    cuda_graph: bool
-    format: str
-    json_path: str | None
-    verbose: bool
-    channels: int | None = None
-    size: str | None = None
-    batch: int = 1
-    dtype: str = "float32"
-    host: str | None = None
-    l2_flush: bool = False
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        signature = inspect.signature(fn, eval_str=True)
+        params = []
+        for p in signature.parameters.values():
+            if p.name in BY_NAME and command in BY_NAME[p.name].commands:
+                annotation, default = typer_option(p.name, command)
+                p = p.replace(annotation=annotation, default=default,
+                              kind=inspect.Parameter.KEYWORD_ONLY)
+            elif p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD and params and \
+                    params[-1].kind is inspect.Parameter.KEYWORD_ONLY:
+                p = p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+            params.append(p)
+
+        @functools.wraps(fn)
+        def with_declared(**kwargs: Any) -> Any:
+            return fn(**kwargs)
+
+        with_declared.__signature__ = signature.replace(parameters=params)  # type: ignore
+        with_declared.__annotations__ = {p.name: p.annotation for p in params}
+        return with_declared
+
+    return decorate
+
+
+class _Requesting:
+    """What :class:`ProfilingOptions` adds to its fields: the request it makes."""
 
     def request(self, block: str, *, options: Mapping[str, Any] | None = None,
                 ops: bool = False, name: str | None = None) -> ProfileRequest:
-        """The request for ``block``: the one place the command line makes one."""
+        """The request for ``block``: the one place the command line makes one; each option
+        fills the request field its record names."""
         from attnprof.request import ProfileRequest
 
-        return ProfileRequest(block=block, channels=self.channels, size=self.size,
-                              batch=self.batch, options=dict(options or {}),
-                              device=self.device, dtype=self.dtype, mode=self.mode,
-                              backends=self.backends, latency=self.latency, ops=ops,
-                              threads=self.threads, budget_s=self.budget, timer=self.timer,
-                              channels_last=self.channels_last, compile=self.compile,
-                              cuda_graph=self.cuda_graph, verbose=self.verbose, name=name,
-                              host=self.host, l2_flush=self.l2_flush)
+        fields = {field_: getattr(self, option) for option, field_ in request_fields().items()}
+        return ProfileRequest(block=block, options=dict(options or {}), ops=ops, name=name,
+                              verbose=self.verbose, **fields)  # type: ignore[attr-defined]
 
 
-def profiling_options(*, shape: bool = True) -> Callable[[Callable[..., Any]],
-                                                         Callable[..., Any]]:
-    """Give a command the profiling options: :data:`SHAPE` (unless ``shape=False``) and
-    :data:`COMMON` where its signature has a :class:`ProfilingOptions` parameter, then
-    :data:`TAIL` (``--debug``, ``--verbose``) last. The command is called with that parameter
-    set to the parsed :class:`ProfilingOptions`; ``--debug`` sets the global debug flag."""
-    shared = [*SHAPE, *COMMON] if shape else COMMON
+#: The profiling options as Typer parsed them: one field per record of
+#: :data:`PROFILING_RECORDS` (``option`` a tuple, ``format`` validated), and ``verbose`` (the global
+#: ``--verbose``). Under ``sweep`` (which takes lists) the shape fields keep their defaults.
+#: The records :class:`ProfilingOptions` holds: every option a profiling command takes.
+PROFILING_RECORDS = [o for o in OPTIONS if o.profiling and set(o.commands) & set(PROFILING)]
+
+ProfilingOptions = make_dataclass(
+    "ProfilingOptions",
+    [(o.name, Any, dataclass_field(default=o.default)) for o in PROFILING_RECORDS]
+    + [("verbose", bool, dataclass_field(default=False))],
+    bases=(_Requesting,), frozen=True)
+ProfilingOptions.__module__ = __name__
+
+
+def profiling_options(command_name: str) -> Callable[[Callable[..., Any]],
+                                                     Callable[..., Any]]:
+    """Give the command ``command_name`` the profiling options it takes (every record of
+    :data:`PROFILING_RECORDS` naming it) where its signature has a :class:`ProfilingOptions`
+    parameter, except those its signature declares itself (``sweep``'s lists, given their
+    declaration by :func:`declared`). The command is called with that parameter set to the
+    parsed :class:`ProfilingOptions`; options it does not take keep their defaults."""
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
         signature = inspect.signature(command, eval_str=True)
@@ -169,21 +136,20 @@ def profiling_options(*, shape: bool = True) -> Callable[[Callable[..., Any]],
         if len(slots) != 1:
             raise TypeError(f"{command.__name__} needs one parameter of type ProfilingOptions")
         slot, name = slots[0], own[slots[0]].name
+        named = {p.name for p in own}
+        shared = [_option(o.name, command_name) for o in PROFILING_RECORDS
+                  if command_name in o.commands and o.name not in named]
         params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
-                  for p in (*own[:slot], *shared, *own[slot + 1:], *TAIL)]
-        names = [p.name for p in params]
-        clash = {n for n in names if names.count(n) > 1}
-        if clash:
-            raise TypeError(f"{command.__name__} declares shared options: {sorted(clash)}")
+                  for p in (*own[:slot], *shared, *own[slot + 1:])]
 
         @functools.wraps(command)
         def with_options(**kwargs: Any) -> Any:
-            debug, verbose = kwargs.pop("debug"), kwargs.pop("verbose")
-            STATE.debug = STATE.debug or debug
             values = {p.name: kwargs.pop(p.name) for p in shared}
-            values["option"] = tuple(values["option"] or ())
-            values["format"] = output_format(values["format"])
-            values["verbose"] = verbose or STATE.verbose
+            if "option" in values:
+                values["option"] = tuple(values["option"] or ())
+            if "format" in values:
+                values["format"] = output_format(values["format"])
+            values["verbose"] = STATE.verbose
             return command(**kwargs, **{name: ProfilingOptions(**values)})
 
         with_options.__signature__ = signature.replace(parameters=params)  # type: ignore

@@ -7,21 +7,20 @@ from typing import Annotated
 import typer
 
 from attnprof.cli.app import app, handled
-from attnprof.cli.options import ProfilingOptions, profiling_options
+from attnprof.cli.options import ProfilingOptions, declared, profiling_options
 from attnprof.cli.output import emit, status_line
 
 
 @app.command()
 @handled
-@profiling_options()
+@profiling_options("stat")
+@declared("stat")
 def stat(
     block: Annotated[str, typer.Argument(help="Block name, alias, or package.module:Name.")],
     opts: ProfilingOptions,
-    layers: Annotated[bool, typer.Option("--layers", help="Per-module table.")] = False,
-    ops: Annotated[bool, typer.Option("--ops", help="Per-aten-op table.")] = False,
-    csv_path: Annotated[str | None, typer.Option(
-        "--csv", metavar="PATH", help="Also write the per-layer and per-op tables as CSV "
-        "(one header; a 'table' column says layer or op).")] = None,
+    layers: bool,
+    ops: bool,
+    csv_path: str | None,
 ) -> None:
     """Profile one block: every counter's figure, memory and latency."""
     from attnprof.files import check_outputs

@@ -8,37 +8,35 @@ from typing import Annotated
 import typer
 
 from attnprof.cli.app import app, handled
-from attnprof.cli.options import ProfilingOptions, Quiet, options_per_block, profiling_options
+from attnprof.cli.options import (
+    ProfilingOptions,
+    declared,
+    options_per_block,
+    profiling_options,
+)
 from attnprof.cli.output import emit, error_line, note, progress_bar
 from attnprof.errors import BadInput
 
 
 @app.command()
 @handled
-@profiling_options(shape=False)
+@profiling_options("sweep")
+@declared("sweep")
 def sweep(
     blocks: Annotated[list[str], typer.Argument(help="One or more blocks.")],
-    channels: Annotated[str, typer.Option(
-        "--channels", "-c", metavar="C,C", help="Channel counts, e.g. 16,32,64.")] = "64",
-    size: Annotated[str, typer.Option(
-        "--size", "-s", metavar="SIZE,SIZE",
-        help="Sizes, each S or HxW, e.g. 28,56,112 or 224x112,112x56.")] = "56",
-    batch: Annotated[str, typer.Option("--batch", "-b", metavar="B,B",
-                                       help="Batch sizes, e.g. 1,8.")] = "1",
-    dtype: Annotated[str, typer.Option("--dtype", metavar="DTYPE,DTYPE",
-                                       help="dtypes, e.g. float32,bfloat16.")] = "float32",
+    channels: str,
+    size: str,
+    batch: str,
+    dtype: str,
     *,
     opts: ProfilingOptions,
-    csv_path: Annotated[str | None, typer.Option(
-        "--csv", metavar="PATH",
-        help="Write CSV to PATH (one row per case, rewritten after each).")] = None,
+    csv_path: str | None,
     plot: Annotated[str | None, typer.Option(
         "--plot", metavar="PATH", help="Write a PNG of the curves to PATH.")] = None,
     resume: Annotated[bool, typer.Option(
         "--resume", help="Skip cases already in the --json (or --csv) file.")] = False,
-    ops: Annotated[bool, typer.Option("--ops", help="Time each op (kept in the JSON).")]
-    = False,
-    quiet: Quiet = False,
+    ops: bool,
+    quiet: bool,
 ) -> None:
     """Profile blocks over the product of channels, sizes, batches and dtypes.
 

@@ -1,0 +1,151 @@
+"""One record per profiling option (attnprof/profile_options.py): every command that takes an
+option lists it in its --help, the docs' table is the records' table, every command takes the
+global flags, and a new record reaches the CLI with no other change."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from attnprof.profile_options import OPTIONS, markdown_table
+
+COMMANDS = ("list", "show", "stat", "compare", "sweep", "run", "check", "calibrate", "env",
+            "model")
+
+
+def _help(cli, command: str) -> str:
+    r = cli(command, "--help")
+    assert r.exit_code == 0, r.output
+    return r.output
+
+
+def _flags(text: str) -> set[str]:
+    return set(re.findall(r"(?<![\w-])(--?[a-z][\w-]*)", text))
+
+
+@pytest.mark.parametrize("command", sorted({c for o in OPTIONS for c in o.commands}))
+def test_every_command_lists_every_option_it_takes(cli, command):
+    shown = _flags(_help(cli, command))
+    for option in OPTIONS:
+        flags = {f for spec in option.flags for f in spec.split("/")}
+        if command in option.commands:
+            assert flags <= shown, (command, option.name)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_takes_the_global_flags(cli, command):
+    assert {"--debug", "--verbose"} <= _flags(_help(cli, command))
+
+
+def test_the_docs_option_table_is_the_records_table():
+    """docs/contract.md's profile option table, header to the blank line after it, is
+    :func:`markdown_table`: a record without its row, or a row without its record, fails."""
+    text = (Path(__file__).parents[1] / "docs" / "contract.md").read_text()
+    start = text.index("| option | default | meaning |")
+    table = text[start:text.index("\n\n", start)]
+    assert table == markdown_table()
+    documented = [o for o in OPTIONS if o.doc]
+    assert len(table.splitlines()) == 2 + len(documented)
+    for option in OPTIONS:  # those outside the table (--format, --json, ...) are documented
+        flags = {f for spec in option.flags for f in spec.split("/")}
+        assert flags <= _flags(text), option.name
+
+
+def test_host_help_names_every_host(cli):
+    from attnprof.hosts import host_names
+
+    text = " ".join(_help(cli, "stat").split())
+    assert host_names() and all(h in text for h in host_names())
+
+
+def test_the_global_verbose_reaches_run(cli, tmp_path, monkeypatch):
+    """``run`` reads --verbose given before its name as after it."""
+    import attnprof.runner as runner_mod
+
+    seen = []
+
+    def fake_profile_many(requests, **kw):
+        seen.extend(r.verbose for r in requests)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner_mod, "profile_many", fake_profile_many)
+    suite = tmp_path / "s.toml"
+    suite.write_text('[[case]]\nblock = "se"\nchannels = 8\nsize = 8\n')
+    for argv in (("--verbose", "run", str(suite)), ("run", str(suite), "--verbose"),
+                 ("run", str(suite))):
+        from attnprof.cli import STATE
+
+        STATE.verbose = False
+        seen.clear()
+        r = cli(*argv)
+        assert r.exit_code == 130, r.output
+        assert seen == [argv != ("run", str(suite))], argv
+
+
+def test_a_new_record_is_one_entry(tmp_path):
+    """A record added to OPTIONS (and nothing else) is a flag of every command it names, with
+    its help, and a field of ProfilingOptions."""
+    code = (
+        "import dataclasses, sys\n"
+        "import attnprof.profile_options as po\n"
+        "new = po.ProfileOption('spin', ('--spin',), int, 3, 'Spins per call.', 'N',\n"
+        "                       commands=('stat', 'sweep'))\n"
+        "po.OPTIONS = (*po.OPTIONS, new); po.BY_NAME['spin'] = new\n"
+        "from typer.main import get_command\n"
+        "from attnprof.cli import app\n"
+        "from attnprof.cli.options import ProfilingOptions\n"
+        "assert 'spin' in {f.name for f in dataclasses.fields(ProfilingOptions)}\n"
+        "cmds = get_command(app).commands\n"
+        "for name in ('stat', 'sweep', 'compare'):\n"
+        "    p = [p for p in cmds[name].params if p.name == 'spin']\n"
+        "    print(name, p[0].opts, p[0].default, p[0].help) if p else print(name, None)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    lines = dict(line.split(" ", 1) for line in r.stdout.strip().splitlines())
+    assert lines["stat"] == "['--spin'] 3 Spins per call."
+    assert lines["sweep"] == lines["stat"]
+    assert lines["compare"] == "None"
+
+
+@pytest.mark.parametrize("option", [o for o in OPTIONS if o.suite], ids=lambda o: o.name)
+def test_a_suite_takes_and_checks_every_option_its_record_gives_it(tmp_path, option):
+    from attnprof.suite import SuiteError, load
+
+    suite = tmp_path / "s.toml"
+    suite.write_text(f'[[case]]\nblock = "se"\n{option.suite} = [{{}}]\n')
+    with pytest.raises(SuiteError) as err:
+        load(str(suite))
+    assert f"{option.suite} in [[case]] must be" in str(err.value)
+
+
+@pytest.mark.parametrize("option", [o for o in OPTIONS if o.request and o.value in
+                                    ("bool", "text")],
+                         ids=lambda o: o.name)
+def test_the_library_checks_every_option_by_its_records_kind(option):
+    import attnprof
+    from attnprof.errors import BadInput
+
+    with pytest.raises(BadInput) as err:
+        attnprof.profile("se", 8, 8, **{option.request: 7})
+    words = "True or False" if option.value == "bool" else "a string"
+    assert str(err.value) == f"{option.request} must be {words}, got 7"
+
+
+def test_the_requests_defaults_are_the_records_defaults():
+    """ProfileRequest (the library's and a suite's defaults) defaults each field as the
+    option's record does (``backends``: every backend, which ``all`` names)."""
+    import dataclasses
+
+    from attnprof.request import ProfileRequest, parse_backends
+
+    defaults = {f.name: f.default for f in dataclasses.fields(ProfileRequest)}
+    for option in OPTIONS:
+        if option.request == "backends":
+            assert parse_backends(option.default) == defaults["backends"]
+        elif option.request:
+            assert defaults[option.request] == option.default, option.name

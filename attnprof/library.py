@@ -235,7 +235,7 @@ def _blocks(blocks: Any, least: int, what: str) -> list[str]:
 def _base_request(block: str, kwargs: dict[str, Any], **fields: Any) -> Any:
     """A ProfileRequest with the library's keyword arguments, checked as profile() checks
     them (:func:`attnprof._request`)."""
-    from attnprof import _request
+    from attnprof.arguments import _request
 
     return _request(block, fields.pop("channels", None), fields.pop("size", None),
                     fields.pop("batch", 1), fields.pop("options", None), {**kwargs, **fields})

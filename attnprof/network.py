@@ -36,6 +36,7 @@ from attnprof.request import NetworkPlan, NetworkRequest, make_network_plan
 from attnprof.results import (
     Comparison,
     Cost,
+    Environment,
     ModuleCost,
     NetworkProfile,
     NetworkTiming,
@@ -95,7 +96,9 @@ def _profile(plan: NetworkPlan, say: Note) -> NetworkProfile:
     # preflight -------------------------------------------------------------------------
     dtype = torch.float32
     device = plan.device if plan.latency else "cpu"
-    runs_on_meta = _preflight(net, shape, plan.network, device, check_forward)
+    # the network runs once (on meta when it can); its output need not keep the input's shape
+    runs_on_meta = check_forward(net, shape, dtype, f"network {plan.network}", device,
+                                 same_shape=False)
     # why identity cannot stand in for the attention ("" when it can)
     unfit = _keeps_shape(net, shape, [p for p, _, _ in found],
                          "meta" if runs_on_meta else "cpu") if plan.latency else ""
@@ -146,13 +149,8 @@ def _profile(plan: NetworkPlan, say: Note) -> NetworkProfile:
         device=plan.device if plan.latency else "meta",
         params=sum(p.numel() for p in net.parameters()), counters=counts,
         modules=tuple(modules), memory=memory, timing=timing, block=built.block,
-        notes=tuple(notes), environment=_environment(environment, plan))
-
-
-def _environment(environment, plan: NetworkPlan):
-    from attnprof.results import Environment
-
-    return Environment.from_dict(environment(plan.device if plan.latency else "cpu"))
+        notes=tuple(notes),
+        environment=Environment.from_dict(environment(plan.device if plan.latency else "cpu")))
 
 
 def _found_notes(plan: NetworkPlan, found: list[tuple[str, Any, str]]) -> list[str]:
@@ -164,15 +162,6 @@ def _found_notes(plan: NetworkPlan, found: list[tuple[str, Any, str]]) -> list[s
                      "name yours with --match PATTERN (a module path like 'layer*.*.se' or a "
                      "class name)")
     return notes
-
-
-def _preflight(net, shape, name: str, device: str, check_forward) -> bool:
-    """The network runs once (on meta when it can); its output need not keep the input's
-    shape. Returns whether it ran on meta."""
-    import torch
-
-    return check_forward(net, shape, torch.float32, f"network {name}", device,
-                         same_shape=False)
 
 
 def _keeps_shape(net, shape, paths: list[str], device: str = "meta") -> str:

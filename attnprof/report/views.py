@@ -737,11 +737,10 @@ def _model_time_view(timing: Mapping[str, Any], pct, ms) -> TableView:
     """The network's time and the attention's two measures of cost, each with its interval."""
     lat = timing.get("latency") or {}
     own, removal = timing.get("own"), timing.get("removal")
-    rows = [["network", ms(timing["network_ms"], timing.get("network_ms_ci")),
-             interval_label(lat.get("ci_coverage")) + (
-                 f" {ms(*timing['network_ms_ci'][:1], timing['network_ms_ci'])} to "
-                 f"{ms(timing['network_ms_ci'][1], timing['network_ms_ci'])}"
-                 if timing.get("network_ms_ci") else ""),
+    ci = timing.get("network_ms_ci")
+    rows = [["network", ms(timing["network_ms"], ci),
+             interval_label(lat.get("ci_coverage"))
+             + (f" {ms(ci[0], ci)} to {ms(ci[1], ci)}" if ci else ""),
              f"{lat.get('samples', timing.get('runs'))} samples, {timing['threads']} thread(s)"]]
     if own:
         rows.append(["attention's own time (hooks)", pct(own["share"]),

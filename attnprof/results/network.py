@@ -66,7 +66,7 @@ def _pair(x: Any) -> tuple[float, float] | None:
     return (float(x[0]), float(x[1])) if x else None
 
 
-def _pct_interval(low: float | None, high: float | None) -> list[float] | None:
+def _interval(low: float | None, high: float | None) -> list[float] | None:
     return [low, high] if low is not None and high is not None else None
 
 
@@ -127,10 +127,10 @@ class Removal:
         ci = self.share_ci
         return {"share": self.share, "share_ci": list(ci) if ci else None,
                 "ratio": self.comparison.ratio,
-                "ratio_ci": _pct_interval(self.comparison.ci_low, self.comparison.ci_high),
+                "ratio_ci": _interval(self.comparison.ci_low, self.comparison.ci_high),
                 "verdict": self.comparison.verdict, "coverage": self.comparison.coverage,
                 "bare_ms": self.bare.median_ms,
-                "bare_ms_ci": _pct_interval(self.bare.ci_low_ms, self.bare.ci_high_ms),
+                "bare_ms_ci": _interval(self.bare.ci_low_ms, self.bare.ci_high_ms),
                 "bare": self.bare.to_dict(), "comparison": self.comparison.to_dict()}
 
     @classmethod
@@ -167,7 +167,7 @@ class NetworkTiming:
             "network_ms": lat.median_ms,
             "attention_ms": own.attention_ms if own else None,
             "attention_share": own.share if own else None,
-            "network_ms_ci": _pct_interval(lat.ci_low_ms, lat.ci_high_ms),
+            "network_ms_ci": _interval(lat.ci_low_ms, lat.ci_high_ms),
             "attention_ms_ci": list(own.attention_ms_ci) if own and own.attention_ms_ci
             else None,
             "attention_share_ci": list(own.share_ci) if own and own.share_ci else None,

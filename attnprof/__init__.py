@@ -33,8 +33,8 @@ def create_block(name: str, channels: int, **options: Any) -> nn.Module:
     fails to build. Holds the profiling lock (:mod:`attnprof.serial`) while it builds."""
     from attnprof.building import build
     from attnprof.registry import REGISTRY
-    from attnprof.request import check_dim
     from attnprof.serial import PROFILING
+    from attnprof.values import check_dim
 
     spec = REGISTRY.get(_block_name(name))
     check_dim("channels", channels)
@@ -92,22 +92,13 @@ def model(network: str, *, block: str | None = None, options: dict[str, Any] | N
     model option, a network that fails to build or run), :class:`DeviceUnavailable`, and
     :class:`CountFailed` when attnprof's own count of the network fails. Thread-safe: holds
     the process-wide profiling lock (:mod:`attnprof.serial`)."""
-    from dataclasses import fields
-
-    from attnprof.errors import BadInput, did_you_mean
+    from attnprof.arguments import check_keywords
+    from attnprof.errors import BadInput
     from attnprof.network import profile_network
     from attnprof.request import NetworkRequest
     from attnprof.serial import PROFILING
 
-    known = {f.name for f in fields(NetworkRequest)} - {"network", "block", "options",
-                                                        "match", "size", "batch"}
-    for key in kwargs:
-        if key not in known:
-            raise BadInput(f"model() takes no argument {key!r}{did_you_mean(key, known)}; "
-                           f"its options: {', '.join(sorted(known))}")
-    for key in ("latency", "verbose"):
-        if key in kwargs and not isinstance(kwargs[key], bool):
-            raise BadInput(f"{key} must be True or False, got {kwargs[key]!r}")
+    check_keywords("model", kwargs, "model", ("block", "options", "match", "size", "batch"))
     if not isinstance(network, str):
         raise BadInput(f"network must be a name (timm:NAME, torchvision:NAME, one of "
                        f"attnprof's hosts, package.module:Name), got {type(network).__name__}")

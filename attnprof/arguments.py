@@ -35,29 +35,11 @@ def _request(block: Any, channels: Any, size: Any, batch: Any, options: Any,
              kwargs: dict[str, Any]) -> Any:
     """The ProfileRequest for the library's arguments, their kinds checked first so that a
     wrong one is attnprof's error, never a TypeError from deep inside."""
-    from attnprof.errors import BadInput, BadOption, did_you_mean
-    from attnprof.profile_options import library_keywords
+    from attnprof.errors import BadInput, BadOption
     from attnprof.request import ProfileRequest
     from attnprof.spec import BlockSpec
 
-    # the profile options' records, and the request's own fields outside them
-    known = {**library_keywords(), "ops": "bool", "verbose": "bool", "name": "text"}
-    for key in kwargs:
-        if key not in known:
-            raise BadInput(f"profile() takes no argument {key!r}{did_you_mean(key, known)}; "
-                           f"its profile options: {', '.join(sorted(known))}")
-    for key, kind in known.items():
-        value = kwargs.get(key)
-        if kind == "bool" and key in kwargs and not isinstance(value, bool):
-            raise BadInput(f"{key} must be True or False, got {value!r}")
-        if kind == "text" and value is not None and not isinstance(value, str):
-            raise BadInput(f"{key} must be a string, got {value!r}")
-    backends = kwargs.get("backends")
-    if backends is not None and not isinstance(backends, str) and (
-            not isinstance(backends, (list, tuple, set, frozenset))
-            or not all(isinstance(b, str) for b in backends)):
-        raise BadInput(f"backends must be 'all', a comma-separated string or a list of "
-                       f"backend names, got {backends!r}")
+    check_keywords("profile", kwargs, "stat", ("channels", "size", "batch", "options"))
     if options is not None and (not hasattr(options, "items")
                                 or not all(isinstance(k, str) for k in options)):
         raise BadOption(f"options must be a mapping of option names to values (e.g. "
@@ -73,6 +55,35 @@ def _request(block: Any, channels: Any, size: Any, batch: Any, options: Any,
         channels = _infer_channels(block)
     return ProfileRequest(block=block, channels=channels, size=size, batch=batch,
                           options=dict(options or {}), **kwargs)
+
+
+def check_keywords(function: str, kwargs: dict[str, Any], command: str,
+                   positional: tuple[str, ...]) -> None:
+    """``kwargs`` of the library's ``function`` are fields of ``command``'s request outside its
+    ``positional`` parameters (and ``verbose``, ``name``), each of its record's kind: a bool
+    True or False, a text a string, texts a string or a list of strings (the plan checks
+    the rest)."""
+    from attnprof.errors import BadInput, did_you_mean
+    from attnprof.profile_options import library_keywords
+
+    known = {key: kind for key, kind in library_keywords(command).items()
+             if key not in positional}
+    known.update(verbose="bool", **({"name": "text"} if command == "stat" else {}))
+    for key in kwargs:
+        if key not in known:
+            raise BadInput(f"{function}() takes no argument {key!r}"
+                           f"{did_you_mean(key, known)}; its options: {', '.join(sorted(known))}")
+    for key, kind in known.items():
+        value = kwargs.get(key)
+        if kind == "bool" and key in kwargs and not isinstance(value, bool):
+            raise BadInput(f"{key} must be True or False, got {value!r}")
+        if kind == "text" and value is not None and not isinstance(value, str):
+            raise BadInput(f"{key} must be a string, got {value!r}")
+        if kind == "texts" and value is not None and not isinstance(value, str) and (
+                not isinstance(value, (list, tuple, set, frozenset))
+                or not all(isinstance(v, str) for v in value)):
+            raise BadInput(f"{key} must be a comma-separated string or a list of strings, "
+                           f"got {value!r}")
 
 
 def _is_module(obj: Any) -> bool:

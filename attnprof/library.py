@@ -264,7 +264,7 @@ def compare(blocks: Sequence[str], channels: int | None = None, size: Any = None
     :class:`BadInput` (fewer than two blocks, a baseline not among them, a malformed
     argument), :class:`BadOption`, :class:`UnknownBlock`, :class:`DeviceUnavailable`."""
     from attnprof.options import distribute
-    from attnprof.request import MAX_ROUNDS, seconds
+    from attnprof.values import MAX_ROUNDS, seconds
 
     names_given = _blocks(blocks, 2, "compare")
     _int_at_most("rounds", rounds, MAX_ROUNDS)
@@ -373,9 +373,9 @@ def run(suite: str, *, strict: bool = False, time_cap_s: float = 20.0) -> SuiteR
     them, its Results in ``.sweep``. The library writes no files (the suite's ``[sweep]``
     outputs are the CLI's). Raises :class:`BadInput` (``SuiteError``: ``FILE:LINE:
     what is wrong``) and attnprof's other errors only."""
-    from attnprof.request import seconds
     from attnprof.suite import load
     from attnprof.sweep import run_sweep, scaling
+    from attnprof.values import seconds
 
     if not isinstance(suite, str):
         suite = _path(suite, "suite")

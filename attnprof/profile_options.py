@@ -14,11 +14,22 @@ Torch-free and Typer-free: a record is plain data.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from attnprof.hosts import host_names
+from attnprof.values import (
+    DTYPES,
+    MODES,
+    TIMERS,
+    check_threads,
+    choice,
+    flag,
+    parse_backends,
+    parse_device,
+    within_seconds,
+)
 
 #: the commands that take the whole profiling set (``sweep`` without the shape, which it
 #: takes as lists: see each shape option's ``per["sweep"]``)
@@ -54,13 +65,18 @@ class ProfileOption:
     #: a field of the profiling set (ProfilingOptions), spliced into the profiling commands;
     #: False: a flag of what a command prints or writes, which each command names itself
     profiling: bool = True
+    #: the plan's value from the request's (parse and limits: :mod:`attnprof.values`);
+    #: None: the value as given, or what the plan makes of it by hand (the input's shape)
+    check: Callable[[Any], Any] | None = None
+    #: meaningful on a CUDA device only: a plan with it on and another device is refused
+    cuda_only: bool = False
 
     def declaration(self, command: str) -> dict[str, Any]:
         """flags, type, default, help and metavar as ``command`` declares them."""
         if command not in self.commands:
             raise KeyError(f"{command} takes no {self.flags[0]}")
         base = {"flags": self.flags, "type": self.type, "default": self.default,
-                "help": self.help, "metavar": self.metavar}
+                "help": self.help, "metavar": self.metavar, "check": self.check}
         return {**base, **self.per.get(command, {})}
 
 
@@ -80,7 +96,9 @@ OPTIONS: tuple[ProfileOption, ...] = (
     ProfileOption(
         "channels", ("--channels", "-c"), int | None, None,
         "Input channels (default 64; with --host, 3).", "C", shape=True, request="channels",
-        per={"sweep": _list("C,C", "Channel counts, e.g. 16,32,64.", "64")},
+        commands=(*PROFILING, "model"),
+        per={"sweep": _list("C,C", "Channel counts, e.g. 16,32,64.", "64"),
+             "model": {"help": "Input channels (default: the network's own, else 3)."}},
         doc=("`--channels`, `-c C`", "64 (3 with `--host`)",
              "input channels; `sweep`: a comma list"), value="int", suite="channels"),
     ProfileOption(
@@ -104,7 +122,7 @@ OPTIONS: tuple[ProfileOption, ...] = (
         shape=True, request="dtype",
         per={"sweep": _list("DTYPE,DTYPE", "dtypes, e.g. float32,bfloat16.", "float32")},
         doc=("`--dtype`", "`float32`", "`float32`, `float16` or `bfloat16`; `sweep`: a comma "
-             "list"), suite="dtype"),
+             "list"), suite="dtype", check=choice("dtype", DTYPES)),
     ProfileOption(
         "host", ("--host",), str | None, None, _hosts_help(), "NET", shape=True,
         request="host", commands=SHAPED,
@@ -120,17 +138,19 @@ OPTIONS: tuple[ProfileOption, ...] = (
              "as int, float, `true`/`false` or string, then checked against the block's "
              "declared options (a `module:Name`'s signature: tuples `56,56`, `None`, fractions "
              "`1/16`, classes by name; see \"Your own block\"). `compare`: "
-             "`-o BLOCK.KEY=VALUE` sets it for one block only"), value="options", suite="options"),
+             "`-o BLOCK.KEY=VALUE` sets it for one block only"), value="options", suite="options",
+        request="options"),
     ProfileOption(
         "device", ("--device",), str, "cpu", "cpu, cuda or cuda:N.", "DEVICE",
         request="device", commands=(*PROFILING, "model", "calibrate", "env"),
-        doc=("`--device`", "`cpu`", "`cpu`, `cuda` or `cuda:N`"), suite="device"),
+        doc=("`--device`", "`cpu`", "`cpu`, `cuda` or `cuda:N`"), suite="device",
+        check=parse_device),
     ProfileOption(
         "mode", ("--mode",), str, "infer",
         "infer (eval, inference mode) or train (forward and backward).", "MODE",
         request="mode",
         doc=("`--mode`", "`infer`", "`infer` (eval, inference mode) or `train` (forward and "
-             "backward)"), suite="mode"),
+             "backward)"), suite="mode", check=choice("mode", MODES)),
     ProfileOption(
         "backends", ("--backends",), str, "all", "Counters to run: any of torchstat, "
         "torchinfo, fvcore, torch and attnprof, or all.", "NAME,NAME", request="backends",
@@ -138,54 +158,57 @@ OPTIONS: tuple[ProfileOption, ...] = (
         per={"model": {"default": "attnprof,torch", "help": "Counters to run on the network: "
                        "any of attnprof, torch, torchinfo, fvcore, torchstat, or all."}},
         doc=("`--backends NAME,NAME`", "`all`", "which counters run (names below)"),
-        value="texts", suite="backends"),
+        value="texts", suite="backends", check=parse_backends),
     ProfileOption(
         "latency", ("--latency/--no-latency",), bool, True, "Measure latency.",
         request="latency", commands=(*PROFILING, "model"),
         per={"model": {"help": "Time the network, the attention's own time (module hooks) "
                        "and the saving by removing it (identity in its place), interleaved."}},
         doc=("`--latency` / `--no-latency`", "on", "measure latency"),
-        value="bool", suite="latency"),
+        value="bool", suite="latency", check=flag),
     ProfileOption(
         "threads", ("--threads",), int | None, None, _THREADS_HELP, "N", request="threads",
         commands=(*PROFILING, "model", "calibrate"),
         doc=("`--threads N`", "the usable CPUs less the busy ones (see "
              "[latency.md](latency.md))", "threads while timing; the reason is recorded"),
-        value="int", suite="threads"),
+        value="int", suite="threads", check=check_threads),
     ProfileOption(
         "budget", ("--budget",), float, 0.3,
         "Seconds of timing per block, spread over the interleaved rounds.", "SECONDS",
         request="budget_s", commands=(*PROFILING, "model", "calibrate"),
         per={"model": {"default": 1.0, "help": "Seconds of timing per timed network in the "
-                       "first three interleaved rounds."},
+                       "first three interleaved rounds.",
+                       "check": within_seconds("the timing budget")},
              "calibrate": {"default": 0.5, "help": "Seconds per measurement."}},
         doc=("`--budget SECONDS`", "0.3", "seconds of timing per block, spread over the "
-             "interleaved rounds"), value="seconds", suite="budget"),
+             "interleaved rounds"), value="seconds", suite="budget",
+        check=within_seconds("the latency budget")),
     ProfileOption(
         "timer", ("--timer",), str, "blocked",
         "blocked (blocked_autorange) or adaptive (adaptive_autorange).", "TIMER",
         request="timer",
         doc=("`--timer`", "`blocked`", "`blocked` or `adaptive` (`adaptive_autorange`)"),
-        suite="timer"),
+        suite="timer", check=choice("timer", TIMERS)),
     ProfileOption(
         "channels_last", ("--channels-last",), bool, False,
         "Block and input in channels-last memory format.", request="channels_last",
         doc=("`--channels-last`", "off", "block and input in channels-last memory format"),
-        value="bool", suite="channels_last"),
+        value="bool", suite="channels_last", check=flag),
     ProfileOption(
         "compile", ("--compile",), bool, False,
         "Time torch.compile(block), compiled in the untimed warm-up.", request="compile",
         doc=("`--compile`", "off", "time `torch.compile(block)`, compiled in the untimed "
-             "warm-up"), value="bool"),
+             "warm-up"), value="bool", check=flag),
     ProfileOption(
         "cuda_graph", ("--cuda-graph",), bool, False,
         "Time CUDA-graph replay: kernels without launch overhead.", request="cuda_graph",
-        doc=("`--cuda-graph`", "off", "time CUDA-graph replay (CUDA only)"), value="bool"),
+        doc=("`--cuda-graph`", "off", "time CUDA-graph replay (CUDA only)"), value="bool",
+        check=flag, cuda_only=True),
     ProfileOption(
         "l2_flush", ("--l2-flush",), bool, False, "CUDA: flush the L2 cache before each timed "
         "call (cold-cache time, as Triton's do_bench).", request="l2_flush",
         doc=("`--l2-flush`", "off", "flush the L2 cache before each timed call, for "
-             "cold-cache times (CUDA only)"), value="bool"),
+             "cold-cache times (CUDA only)"), value="bool", check=flag, cuda_only=True),
     ProfileOption(
         "format", ("--format", "-f"), str, "table", "table, json or markdown.", "FORMAT",
         commands=(*PROFILING, "model", "run", "check", "calibrate", "env", "list"),
@@ -204,7 +227,7 @@ OPTIONS += (
         profiling=False, per={"compare": {"help": "Also each block's per-module table."}}),
     ProfileOption(
         "ops", ("--ops",), bool, False, "Per-aten-op table.", commands=PROFILING,
-        profiling=False,
+        profiling=False, request="ops", check=flag, value="bool",
         per={"compare": {"help": "Also each block's per-op table, with torch.profiler times."},
              "sweep": {"help": "Time each op (kept in the JSON)."}}),
     ProfileOption(
@@ -223,7 +246,8 @@ OPTIONS += (
     ProfileOption(
         "time_cap", ("--time-cap",), float, 20.0, "Stop adding timing rounds after this long, "
         "narrow interval or not.", "SECONDS", commands=("compare", "run", "model"),
-        profiling=False,
+        profiling=False, request="time_cap_s", check=within_seconds("--time-cap"),
+        value="seconds",
         per={"compare": {"default": 10.0, "help": "With --baseline: stop adding timing rounds "
                          "after this long, verdicts decided or not."},
              "run": {"help": "Stop adding timing rounds for latency budgets after this long, "
@@ -231,6 +255,23 @@ OPTIONS += (
     ProfileOption(
         "quiet", ("--quiet", "-q"), bool, False, "No progress bar.",
         commands=("compare", "sweep", "run"), profiling=False),
+)
+
+# What ``model`` alone takes: the block to put in the network and more modules to count.
+OPTIONS += (
+    ProfileOption(
+        "block", ("--block",), str | None, None, "Put this block in the network's attention "
+        "slots (as --host does) before looking.", "BLOCK", commands=("model",),
+        profiling=False, request="block"),
+    ProfileOption(
+        "match", ("--match", "-m"), list[str] | None, None, "Also count modules whose path or "
+        "class name matches this fnmatch pattern as attention (repeatable), e.g. "
+        "'layer*.*.se'.", "PATTERN", commands=("model",), profiling=False, request="match",
+        value="texts"),
+    ProfileOption(
+        "repeat", ("--repeat",), int, 0, "Also time in N fresh processes and report the spread "
+        "of their medians (what an interval within one process does not cover).", "N",
+        commands=("model",), profiling=False),
 )
 
 BY_NAME: dict[str, ProfileOption] = {o.name: o for o in OPTIONS}
@@ -241,16 +282,22 @@ def taken_by(command: str) -> list[ProfileOption]:
     return [o for o in OPTIONS if command in o.commands]
 
 
-def request_fields() -> dict[str, str]:
-    """Option name -> the ProfileRequest field it fills."""
-    return {o.name: o.request for o in OPTIONS if o.request}
+def request_fields(command: str) -> dict[str, ProfileOption]:
+    """The request fields of ``command`` (ProfileRequest: ``stat``, NetworkRequest:
+    ``model``), each with the record of the option that fills it, in declaration order."""
+    return {o.request: o for o in taken_by(command) if o.request}
 
 
-def library_keywords() -> dict[str, str]:
-    """The library's profile keywords (request fields) and the kind of value each takes,
-    the input's shape aside (``profile(block, channels, size, batch, options)``)."""
-    return {o.request: o.value for o in OPTIONS
-            if o.request and o.name not in ("channels", "size", "batch")}
+def library_keywords(command: str = "stat") -> dict[str, str]:
+    """The library's keywords for ``command``'s request (``profile``: ``stat``, ``model``:
+    ``model``), each with the kind of value it takes."""
+    return {key: o.value for key, o in request_fields(command).items()}
+
+
+def request_values(command: str, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The request fields of ``command`` from ``given``, option values by option name (what a
+    command's parser gave): each option fills the field its record names."""
+    return {key: given[o.name] for key, o in request_fields(command).items() if o.name in given}
 
 
 def suite_keys() -> dict[str, str]:

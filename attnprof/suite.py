@@ -22,8 +22,9 @@ from typing import Any
 from attnprof.errors import AttnprofError, BadInput
 from attnprof.metrics import metric
 from attnprof.profile_options import suite_fields, suite_keys
-from attnprof.request import MAX_ROUNDS, ProfileRequest
+from attnprof.request import ProfileRequest
 from attnprof.results import Profile
+from attnprof.values import MAX_ROUNDS
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -18,8 +18,9 @@ from typing import Any
 
 from attnprof.errors import BadInput
 from attnprof.metrics import metric
-from attnprof.request import DTYPES, ProfileRequest, parse_choice, parse_size
+from attnprof.request import ProfileRequest
 from attnprof.results import Profile
+from attnprof.values import DTYPES, parse_choice, parse_size
 
 AXES = ("channels", "size", "batch", "dtype")
 

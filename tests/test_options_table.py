@@ -123,29 +123,83 @@ def test_a_suite_takes_and_checks_every_option_its_record_gives_it(tmp_path, opt
     assert f"{option.suite} in [[case]] must be" in str(err.value)
 
 
-@pytest.mark.parametrize("option", [o for o in OPTIONS if o.request and o.value in
-                                    ("bool", "text")],
-                         ids=lambda o: o.name)
-def test_the_library_checks_every_option_by_its_records_kind(option):
+#: the library's function for a command's request, and its parameters outside the keywords
+LIBRARY = {"stat": ("profile", ("block", "channels", "size", "batch", "options")),
+           "model": ("model", ("network", "block", "options", "match", "size", "batch"))}
+
+
+@pytest.mark.parametrize(("command", "option"), [
+    (c, o) for c in LIBRARY for o in OPTIONS
+    if c in o.commands and o.request and o.request not in LIBRARY[c][1]
+    and o.value in ("bool", "text")], ids=lambda x: getattr(x, "name", x))
+def test_the_library_checks_every_option_by_its_records_kind(command, option):
+    """attnprof.profile takes every request field of stat's options as a keyword, and
+    attnprof.model every one of model's; a value of the wrong kind is BadInput, before
+    anything is built (the network's name is checked after)."""
     import attnprof
     from attnprof.errors import BadInput
 
     with pytest.raises(BadInput) as err:
-        attnprof.profile("se", 8, 8, **{option.request: 7})
+        if command == "stat":
+            attnprof.profile("se", 8, 8, **{option.request: 7})
+        else:
+            attnprof.model("no-such-network", **{option.request: 7})
     words = "True or False" if option.value == "bool" else "a string"
     assert str(err.value) == f"{option.request} must be {words}, got 7"
 
 
-def test_the_requests_defaults_are_the_records_defaults():
-    """ProfileRequest (the library's and a suite's defaults) defaults each field as the
-    option's record does (``backends``: every backend, which ``all`` names)."""
+@pytest.mark.parametrize("command", LIBRARY)
+def test_the_library_takes_every_request_field_and_no_other(command):
+    """The keywords the library's function refuses are exactly those outside the request:
+    an unknown keyword is one line naming the known ones, each known one is accepted (no
+    'takes no argument' error, whatever else its value makes of it)."""
     import dataclasses
 
-    from attnprof.request import ProfileRequest, parse_backends
+    import attnprof
+    from attnprof.errors import AttnprofError, BadInput
+    from attnprof.request import NetworkRequest, ProfileRequest
 
-    defaults = {f.name: f.default for f in dataclasses.fields(ProfileRequest)}
-    for option in OPTIONS:
-        if option.request == "backends":
-            assert parse_backends(option.default) == defaults["backends"]
-        elif option.request:
-            assert defaults[option.request] == option.default, option.name
+    function, positional = LIBRARY[command]
+    call = getattr(attnprof, function)
+    first = ("se", 8, 8) if command == "stat" else ("no-such-network",)
+    with pytest.raises(BadInput, match=r"takes no argument 'spin'"):
+        call(*first, spin=1)
+    request = ProfileRequest if command == "stat" else NetworkRequest
+    for f in dataclasses.fields(request):
+        if f.name in positional:
+            continue
+        try:
+            call(*first, **{f.name: object()})
+        except AttnprofError as exc:
+            assert "takes no argument" not in str(exc), f.name
+        except Exception as exc:  # a value of the wrong kind must still be attnprof's error
+            raise AssertionError(f"{f.name}: {type(exc).__name__}: {exc}") from exc
+
+
+@pytest.mark.parametrize("command", LIBRARY)
+def test_the_requests_fields_and_defaults_are_the_records(command):
+    """ProfileRequest (stat's, the library's and a suite's) and NetworkRequest (model's) have
+    one field per option of their command that names a request field, defaulted as that
+    command declares it (model's --budget 1 s, stat's 0.3 s), and a plan of the defaults
+    holds each record's check of its default."""
+    import dataclasses
+
+    from attnprof.request import NetworkRequest, ProfileRequest
+
+    request = ProfileRequest if command == "stat" else NetworkRequest
+    fields = {f.name: f for f in dataclasses.fields(request)}
+    records = {o.request: o for o in OPTIONS if o.request and command in o.commands}
+    assert set(fields) - set(records) == ({"block", "verbose", "name"} if command == "stat"
+                                          else {"network", "verbose"})
+    for key, option in records.items():
+        default = option.declaration(command)["default"]
+        f = fields[key]
+        given = f.default_factory() if f.default is dataclasses.MISSING else f.default
+        assert given == (default if option.value != "options" else {}), key
+    plan = (request("se") if command == "stat" else request("resnet18")).validated()
+    for key, option in records.items():
+        check = option.declaration(command)["check"]
+        if check is not None:
+            assert getattr(plan, key) == check(option.declaration(command)["default"]), key
+    assert ProfileRequest("se").validated().budget_s == 0.3
+    assert NetworkRequest("resnet18").validated().budget_s == 1.0

@@ -229,8 +229,8 @@ def test_spec_types_are_the_same_objects_under_their_old_names():
 def test_one_list_of_backends_and_each_has_its_module():
     import importlib.util
 
-    import attnprof.request as request
     import attnprof.spec as spec
+    import attnprof.values as request
     from attnprof.counters import BACKEND_TABLE
 
     assert tuple(request.BACKENDS) == spec.BACKENDS

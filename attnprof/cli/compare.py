@@ -45,7 +45,7 @@ def compare(
 
     if len(blocks) < 2:
         raise BadInput("compare needs at least two blocks, e.g. 'attnprof compare se eca'")
-    from attnprof.request import check_rounds, seconds
+    from attnprof.values import check_rounds, seconds
 
     check_rounds("--rounds", rounds)
     seconds("--time-cap", time_cap)

@@ -54,7 +54,7 @@ def run_suite(
         spec.requests = [replace(r, verbose=True) for r in spec.requests]
 
     from attnprof.library import run_cases
-    from attnprof.request import seconds
+    from attnprof.values import seconds
 
     seconds("--time-cap", time_cap)
     with progress_bar(quiet) as progress:

@@ -27,7 +27,7 @@ def list_cmd(
 ) -> None:
     """List the blocks: attnprof's (and plugins'), or timm's attention zoo."""
     from attnprof.registry import REGISTRY
-    from attnprof.request import parse_choice
+    from attnprof.values import parse_choice
 
     fmt_ = parse_choice("format", format, ("table", "json"))
     where = parse_choice("source", source, ("attnprof", "timm", "all"))

@@ -23,12 +23,12 @@ def calibrate(
     Cached for the roofline that 'stat' reports.
     """
     from attnprof.preflight import check_device
-    from attnprof.request import parse_choice, parse_device
+    from attnprof.values import parse_choice, parse_device
 
     fmt_ = parse_choice("format", format, ("table", "json"))
     dev = parse_device(device)
     check_device(dev)
-    from attnprof.request import check_threads, seconds
+    from attnprof.values import check_threads, seconds
 
     check_threads(threads)
     seconds("--budget", budget)
@@ -69,7 +69,7 @@ def env(
 ) -> None:
     """Versions, devices, CPU and threads: what every JSON document records."""
     from attnprof.env import environment
-    from attnprof.request import parse_choice, parse_device
+    from attnprof.values import parse_choice, parse_device
 
     fmt_ = parse_choice("format", format, ("table", "json"))
     info = environment(parse_device(device))

@@ -18,22 +18,17 @@ def model(
     network: Annotated[str, typer.Argument(
         help="timm:NAME, torchvision:NAME, one of attnprof's hosts, or package.module:Name.")],
     *,
-    block: Annotated[str | None, typer.Option(
-        "--block", metavar="BLOCK", help="Put this block in the network's attention slots "
-        "(as --host does) before looking.")] = None,
+    block: str | None,
     option: list[str] | None,
-    match: Annotated[list[str] | None, typer.Option(
-        "--match", "-m", metavar="PATTERN", help="Also count modules whose path or class name "
-        "matches this fnmatch pattern as attention (repeatable), e.g. 'layer*.*.se'.")] = None,
+    match: list[str] | None,
     size: str | None,
+    channels: int | None,
     batch: int,
     backends: str,
     latency: bool,
     budget: float,
     time_cap: float,
-    repeat: Annotated[int, typer.Option(
-        "--repeat", metavar="N", help="Also time in N fresh processes and report the spread "
-        "of their medians (what an interval within one process does not cover).")] = 0,
+    repeat: int,
     csv_path: str | None,
     device: str,
     threads: int | None,
@@ -42,17 +37,17 @@ def model(
 ) -> None:
     """The attention inside a whole network: per attention module and in total, its
     parameters, MACs, FLOPs, bytes, its own time and what removing it saves."""
+    given = dict(locals())  # the options as parsed, by option name
     fmt_ = output_format(format)
     from attnprof.files import check_outputs
     from attnprof.options import parse_assignments
+    from attnprof.profile_options import request_values
     from attnprof.request import NetworkRequest, make_network_plan
 
     check_outputs({"--json": json_path, "--csv": csv_path})
-    plan = make_network_plan(NetworkRequest(
-        network=network, block=block, options=parse_assignments(option or []),
-        match=tuple(match or ()), size=size, batch=batch, backends=backends, latency=latency,
-        device=device, threads=threads, budget_s=budget, time_cap_s=time_cap,
-        verbose=STATE.verbose))
+    plan = make_network_plan(NetworkRequest(network=network, **{
+        **request_values("model", given), "options": parse_assignments(option or []),
+        "match": tuple(match or ())}, verbose=STATE.verbose))
     from attnprof.network import check_repeat, profile_network, repeat_in_processes
 
     check_repeat(repeat, plan)

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from attnprof.cli.app import GLOBAL_FLAGS, STATE
-from attnprof.profile_options import BY_NAME, OPTIONS, PROFILING, request_fields
+from attnprof.profile_options import BY_NAME, OPTIONS, PROFILING, request_values
 
 if TYPE_CHECKING:
     from attnprof.request import ProfileRequest
@@ -102,9 +102,10 @@ class _Requesting:
         fills the request field its record names."""
         from attnprof.request import ProfileRequest
 
-        fields = {field_: getattr(self, option) for option, field_ in request_fields().items()}
-        return ProfileRequest(block=block, options=dict(options or {}), ops=ops, name=name,
-                              verbose=self.verbose, **fields)  # type: ignore[attr-defined]
+        fields = {**request_values("stat", vars(self)), "options": dict(options or {}),
+                  "ops": ops}
+        return ProfileRequest(block=block, name=name, verbose=self.verbose,  # type: ignore
+                              **fields)
 
 
 #: The profiling options as Typer parsed them: one field per record of
@@ -161,7 +162,7 @@ def profiling_options(command_name: str) -> Callable[[Callable[..., Any]],
 
 def output_format(value: str) -> str:
     """``--format`` of a command that reports results: table, json or markdown."""
-    from attnprof.request import FORMATS, parse_choice
+    from attnprof.values import FORMATS, parse_choice
 
     return parse_choice("format", value, FORMATS)
 

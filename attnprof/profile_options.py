@@ -317,3 +317,25 @@ def markdown_table() -> str:
     rows += [f"| {flag} | {default} | {meaning} |" if default else f"| {flag} | | {meaning} |"
              for flag, default, meaning in (o.doc for o in OPTIONS if o.doc)]
     return "\n".join(rows)
+
+
+def write_docs_table(path: str) -> bool:
+    """Rewrite the profile option table in the Markdown file at ``path`` (docs/contract.md)
+    from the records; True when it changed. ``python -m attnprof.profile_options PATH``."""
+    from pathlib import Path
+
+    doc = Path(path)
+    text = doc.read_text(encoding="utf-8")
+    start = text.index("| option | default | meaning |")
+    end = text.index("\n\n", start)
+    new = text[:start] + markdown_table() + text[end:]
+    if new != text:
+        doc.write_text(new, encoding="utf-8")
+    return new != text
+
+
+if __name__ == "__main__":  # pragma: no cover - a maintainer's command
+    import sys
+
+    for target in sys.argv[1:] or ["docs/contract.md"]:
+        print(target, "rewritten" if write_docs_table(target) else "unchanged")

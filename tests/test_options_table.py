@@ -47,7 +47,7 @@ def test_the_docs_option_table_is_the_records_table():
     text = (Path(__file__).parents[1] / "docs" / "contract.md").read_text()
     start = text.index("| option | default | meaning |")
     table = text[start:text.index("\n\n", start)]
-    assert table == markdown_table()
+    assert table == markdown_table(), "run: python -m attnprof.profile_options docs/contract.md"
     documented = [o for o in OPTIONS if o.doc]
     assert len(table.splitlines()) == 2 + len(documented)
     for option in OPTIONS:  # those outside the table (--format, --json, ...) are documented

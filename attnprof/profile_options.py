@@ -23,6 +23,7 @@ from attnprof.values import (
     DTYPES,
     MODES,
     TIMERS,
+    check_rounds,
     check_threads,
     choice,
     flag,
@@ -183,6 +184,13 @@ OPTIONS: tuple[ProfileOption, ...] = (
         doc=("`--budget SECONDS`", "0.3", "seconds of timing per block, spread over the "
              "interleaved rounds"), value="seconds", suite="budget",
         check=within_seconds("the latency budget")),
+    ProfileOption(
+        "warmup", ("--warmup",), int, 3, "Untimed calls before timing (they compile, autotune "
+        "and fill caches).", "N", request="warmup",
+        doc=("`--warmup N`", "3", "untimed calls before timing, 1 to 1000 (they compile, "
+             "autotune and fill caches); a count other than 3 is named in the latency's "
+             "`method`"), value="int", suite="warmup",
+        check=lambda n: check_rounds("--warmup", n)),
     ProfileOption(
         "timer", ("--timer",), str, "blocked",
         "blocked (blocked_autorange) or adaptive (adaptive_autorange).", "TIMER",

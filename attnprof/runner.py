@@ -220,7 +220,7 @@ def _time(cases: Sequence[Case], rounds: int, tick: Note, until: Until | None = 
             subject.timed = TimedCall(copy.deepcopy(subject.module), subject.target.input(),
                                       mode=p.mode, threads=p.threads, timer=p.timer,
                                       compile=p.compile, cuda_graph=p.cuda_graph,
-                                      l2_flush=p.l2_flush)
+                                      l2_flush=p.l2_flush, warmup=p.warmup)
             subjects.append(subject)
     budget = max(c.plan.budget_s for c in timed)
     calls = [s.timed for s in subjects]
@@ -292,7 +292,8 @@ def _op_times(case: Case, note: Note) -> None:
     counted = {row.op for row in own.ops} if own is not None and own.ok else set()
     case.op_times = tuple(OpTime.from_dict(r) for r in time_ops(
         copy.deepcopy(main.module), main.target.input(), train=plan.train,
-        counted=counted, threads=main.latency.threads, quiet=not plan.verbose))
+        counted=counted, threads=main.latency.threads, quiet=not plan.verbose,
+        warmup=plan.warmup))
 
 
 def _roofline(case: Case) -> None:

@@ -203,3 +203,33 @@ def test_the_requests_fields_and_defaults_are_the_records(command):
             assert getattr(plan, key) == check(option.declaration(command)["default"]), key
     assert ProfileRequest("se").validated().budget_s == 0.3
     assert NetworkRequest("resnet18").validated().budget_s == 1.0
+
+
+def test_warmup_reaches_the_timer_and_is_checked(cli):
+    """--warmup (one record in profile_options plus its use in the runner): the timer makes
+    that many untimed calls first, and a count other than 3 is named in the latency's method;
+    a count outside 1..1000 is one line and exit 2, on the command line, the library and in
+    a suite."""
+    import attnprof
+    from attnprof.errors import BadInput
+    from attnprof.measure import latency
+
+    made = []
+    real = latency.TimedCall.__init__
+
+    def spy(self, *args, **kwargs):
+        made.append(kwargs.get("warmup"))
+        real(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(latency.TimedCall, "__init__", spy)
+        p = attnprof.profile("se", 8, 8, warmup=5, backends="attnprof", budget_s=0.01)
+    assert made == [5]
+    assert "5 warm-up calls" in p.latency.method
+    q = attnprof.profile("se", 8, 8, backends="attnprof", budget_s=0.01)
+    assert "warm-up" not in q.latency.method
+    for bad in (0, 1001):
+        with pytest.raises(BadInput, match="--warmup must be"):
+            attnprof.profile("se", 8, 8, warmup=bad)
+    r = cli("stat", "se", "-c", "8", "-s", "8", "--warmup", "0")
+    assert r.exit_code == 2 and "--warmup must be" in r.output and "Traceback" not in r.output

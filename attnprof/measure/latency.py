@@ -137,7 +137,7 @@ class TimedCall:
         self.timer_kind = timer
         if l2_flush and x.device.type != "cuda":
             raise BadInput("--l2-flush needs a CUDA device (--device cuda)")
-        self.l2_flush = l2_flush
+        self.l2_flush, self.warmup = l2_flush, warmup
         self.compile, self.cuda_graph = compile, cuda_graph
         self.batch, self.device = x.shape[0], x.device
         self.channels_last = (x.dim() == 4 and not x.is_contiguous()
@@ -281,6 +281,7 @@ class TimedCall:
                                  machine=self.machine_state(), ci=ci)
         variant = [v for v, on in (("compiled", self.compile), ("cuda graph", self.cuda_graph),
                                    ("L2 flushed before each", self.l2_flush),
+                                   (f"{self.warmup} warm-up calls", self.warmup != 3),
                                    (f"{rounds} interleaved rounds", rounds > 1),
                                    ("a fresh copy of the input per call, timed with it: the "
                                     "block writes into its input", self.fresh_input)) if on]

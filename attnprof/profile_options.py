@@ -127,8 +127,8 @@ OPTIONS: tuple[ProfileOption, ...] = (
     ProfileOption(
         "host", ("--host",), str | None, None, _hosts_help(), "NET", shape=True,
         request="host", commands=SHAPED,
-        doc=("`--host NET`", "none", "put the block in a network: `resnet18`, `resnet34`, "
-             "`resnet50`, `resnet50_v1`, `resnet101`, `mobilenetv2`, or with the `zoo` extra "
+        doc=("`--host NET`", "none", "put the block in a network: "
+             + ", ".join(f"`{h}`" for h in host_names()) + ", or with the `zoo` extra "
              "`timm:NAME` / `torchvision:NAME` (not on `sweep`)"), suite="host"),
     ProfileOption(
         "option", ("--option", "-o"), list[str] | None, None,

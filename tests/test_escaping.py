@@ -74,9 +74,9 @@ def test_every_table_shows_outside_strings_as_they_are():
 def test_list_without_timm_shows_the_install_hint_whole(cli, monkeypatch):
     """timm's keys without timm: each summary ends with the extra to install, brackets and
     all."""
-    from attnprof.zoo import timm_blocks
+    from attnprof.zoo import timm_source
 
-    monkeypatch.setattr(timm_blocks, "timm_root", lambda: None)
+    monkeypatch.setattr(timm_source, "timm_root", lambda: None)
     r = cli("list", "--source", "timm", env={"COLUMNS": "400"})
     assert r.exit_code == 0, r.output
     assert HINT in r.stdout, r.stdout

@@ -297,7 +297,7 @@ def compare_plans(plans: Sequence[Any], names: Sequence[str], baseline: str | No
     """Time checked plans interleaved (``compare``'s, the CLI's and the library's): with a
     ``baseline`` among ``names`` and latency on, rounds until every verdict against it is
     decisive or ``time_cap_s``; the ``comparison`` section records the rounds run."""
-    from attnprof.report.views import comparison
+    from attnprof.report.comparison_views import comparison
     from attnprof.runner import profile_many
 
     until, timing = None, {}

@@ -17,7 +17,9 @@ from attnprof.check import Diff
 from attnprof.report import gate_views as gv
 from attnprof.report import markdown as md
 from attnprof.report import rich_render as rr
-from attnprof.report import views as v
+from attnprof.report.block_views import profile_views
+from attnprof.report.comparison_views import compare_views, sweep_views
+from attnprof.report.view import View
 from attnprof.results import Profile
 from attnprof.suite import BudgetResult
 
@@ -39,7 +41,7 @@ def _outside(p: Profile, i: int = 0) -> Profile:
     return replace(p, name=f"{HINT} {MARKUP} #{i}", block=block)
 
 
-def every_view() -> list[v.View]:
+def every_view() -> list[View]:
     stat = _outside(_profiles("stat_se_layers_ops")[0])
     host = _outside(_profiles("stat_se_in_resnet18")[0])
     many = [_outside(p, i) for i, p in enumerate(_profiles("compare_se_eca_cbam"))]
@@ -50,9 +52,9 @@ def every_view() -> list[v.View]:
     diffs = [Diff(HINT, "flops", 1, 2, 1.0, "higher", True),
              Diff(MARKUP, "case", None, None, None, f"case changed: option e {EMOJI} → 1",
                   True, differences=(("option e", EMOJI, "1"),))]
-    return [*v.profile_views(stat, layers=True, ops=True), *v.profile_views(host),
-            *v.compare_views(many, many[0].label, layers=True, ops=True),
-            *v.compare_views(hosted), *v.sweep_views(many, fits), gv.budget_view(budgets),
+    return [*profile_views(stat, layers=True, ops=True), *profile_views(host),
+            *compare_views(many, many[0].label, layers=True, ops=True),
+            *compare_views(hosted), *sweep_views(many, fits), gv.budget_view(budgets),
             gv.check_view(diffs)]
 
 
@@ -72,9 +74,9 @@ def test_every_table_shows_outside_strings_as_they_are():
 def test_list_without_timm_shows_the_install_hint_whole(cli, monkeypatch):
     """timm's keys without timm: each summary ends with the extra to install, brackets and
     all."""
-    from attnprof.zoo import timm_blocks
+    from attnprof.zoo import timm_source
 
-    monkeypatch.setattr(timm_blocks, "timm_root", lambda: None)
+    monkeypatch.setattr(timm_source, "timm_root", lambda: None)
     r = cli("list", "--source", "timm", env={"COLUMNS": "400"})
     assert r.exit_code == 0, r.output
     assert HINT in r.stdout, r.stdout

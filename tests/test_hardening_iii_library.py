@@ -190,7 +190,7 @@ def test_to_frame_tables_are_listed():
 
 
 def test_repr_latency_as_the_table_shows_it():
-    from attnprof.report.views import median_text
+    from attnprof.report.view import median_text
 
     p = attnprof.profile("eca", channels=16, size=8, budget_s=0.02, backends=("attnprof",))
     assert f"latency={median_text(p.latency)}" in repr(p)

@@ -68,7 +68,7 @@ def test_intervals_say_their_coverage():
     """With few forwards an order-statistic interval covers less than 95%: the table says
     so, never "95%"."""
     from attnprof.report import markdown
-    from attnprof.report.views import model_views
+    from attnprof.report.network_views import model_views
 
     doc = json.loads(FIXTURE.read_text(encoding="utf-8"))
     doc["timing"]["latency"]["ci_coverage"] = 0.75
@@ -82,7 +82,7 @@ def test_intervals_say_their_coverage():
 
 def test_timing_warnings_show_under_the_table():
     from attnprof.report import markdown
-    from attnprof.report.views import model_views
+    from attnprof.report.network_views import model_views
 
     doc = json.loads(FIXTURE.read_text(encoding="utf-8"))
     doc["timing"]["warnings"] = ["busy machine: 3 other runnable tasks + 2 timing threads > "

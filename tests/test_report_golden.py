@@ -65,8 +65,11 @@ from attnprof.report import fmt
 from attnprof.report import gate_views as gv
 from attnprof.report import markdown as md
 from attnprof.report import rich_render as rr
-from attnprof.report import views as v
+from attnprof.report.block_views import profile_views
+from attnprof.report.comparison_views import compare_view, compare_views, comparison, sweep_views
 from attnprof.report.csv import profiles_csv
+from attnprof.report.network_views import model_views
+from attnprof.report.view import TableView, View
 from attnprof.results import Profile
 from attnprof.suite import BudgetResult
 
@@ -107,25 +110,25 @@ def diffs(name: str) -> list[Diff]:
     return [Diff.from_dict(d) for d in load(name)["diffs"]]
 
 
-def views_of(name: str, *, everything: bool = False) -> list[v.View]:
+def views_of(name: str, *, everything: bool = False) -> list[View]:
     """What the command that made the fixture shows (``everything``: a check's unchanged
     rows too, as its Markdown lists them)."""
     if name in STAT:
         detail = name == "stat_se_layers_ops"
-        return v.profile_views(profiles(name)[0], layers=detail, ops=detail)
+        return profile_views(profiles(name)[0], layers=detail, ops=detail)
     if name in COMPARE:
-        return v.compare_views(profiles(name), (load(name).get("comparison") or {})
+        return compare_views(profiles(name), (load(name).get("comparison") or {})
                                .get("baseline"))
     if name == SWEEP:
-        return v.sweep_views(profiles(name), load(name)["scaling"])
+        return sweep_views(profiles(name), load(name)["scaling"])
     if name == "run_budgets":
-        return [v.compare_view(profiles(name)), gv.budget_view(budgets(name))]
+        return [compare_view(profiles(name)), gv.budget_view(budgets(name))]
     if name == MODEL:
-        return v.model_views(load(name))
+        return model_views(load(name))
     return [gv.check_view(diffs(name), show_same=everything)]
 
 
-def rich_text(views: list[v.View], width: int = 120) -> str:
+def rich_text(views: list[View], width: int = 120) -> str:
     console = Console(width=width, file=StringIO(), color_system=None)
     rr.print_views(console, views)
     return console.file.getvalue()
@@ -173,7 +176,7 @@ def test_entry_points_render_the_same_views():
     assert md.profile_markdown(p, layers=True, ops=True) == \
         md.to_markdown(views_of("stat_se_layers_ops"))
     ps, base = profiles("compare_se_eca_cbam"), "se"
-    assert md.compare_markdown(ps, base) == md.to_markdown(v.compare_views(ps, base))
+    assert md.compare_markdown(ps, base) == md.to_markdown(compare_views(ps, base))
     assert md.sweep_markdown(profiles(SWEEP), load(SWEEP)["scaling"]) == \
         md.to_markdown(views_of(SWEEP))
     assert md.budget_markdown(budgets("run_budgets")) == \
@@ -281,7 +284,7 @@ def test_every_format_shows_the_profile_facts(name):
 @pytest.mark.parametrize("name", COMPARE)
 def test_every_format_shows_the_compare_facts(name):
     ps = profiles(name)
-    views = v.compare_views(ps, (load(name).get("comparison") or {}).get("baseline"))
+    views = compare_views(ps, (load(name).get("comparison") or {}).get("baseline"))
     markdown, wide = md.to_markdown(views), rich_text(views, width=400)
     for p in ps:
         expected = [p.label, fmt.count(p.params), fmt.count(p.flops), fmt.nbytes(p.bytes)]
@@ -344,12 +347,12 @@ def model_doc_variants() -> list[dict]:
 @pytest.mark.parametrize("variant", ["timed", "noted", "untimed"])
 def test_every_format_shows_the_model_facts(variant):
     doc = model_doc_variants()[["timed", "noted", "untimed"].index(variant)]
-    views = v.model_views(doc)
+    views = model_views(doc)
     markdown, wide = md.to_markdown(views), rich_text(views, width=400)
     for fact in model_facts(doc):
         assert fact in markdown, f"Markdown leaves out {fact!r}"
         assert fact in wide, f"the rich tables leave out {fact!r}"
-    table = next(x for x in views if isinstance(x, v.TableView))
+    table = next(x for x in views if isinstance(x, TableView))
     assert [r[0] for r in table.rows] == [*(m["path"] for m in doc["modules"]),
                                           "attention, all", "share of the network", "network"]
     timed_columns = {"time", "share"} & {c.name for c in table.columns}
@@ -384,7 +387,7 @@ def test_comparison_json_is_the_runs_own():
     """``comparison()`` gives what the run itself wrote: every value, ratio and difference
     the same (a key added since is an addition, not a change)."""
     doc = load("compare_se_eca_cbam")["comparison"]
-    now = v.comparison(profiles("compare_se_eca_cbam"), "se")
+    now = comparison(profiles("compare_se_eca_cbam"), "se")
     assert now["baseline"] == doc["baseline"] == "se"
     assert [r["name"] for r in now["rows"]] == [r["name"] for r in doc["rows"]]
     for row, then in zip(now["rows"], doc["rows"], strict=True):
@@ -392,7 +395,7 @@ def test_comparison_json_is_the_runs_own():
             if key == "name":
                 continue
             assert {k: row[key][k] for k in cells} == cells, (row["name"], key)
-    assert v.comparison(profiles("compare_se_eca_cbam"), None) is None
+    assert comparison(profiles("compare_se_eca_cbam"), None) is None
 
 
 def test_csv_appends_to_prior_rows(tmp_path):
@@ -418,15 +421,15 @@ class NoTorch(importlib.abc.MetaPathFinder):
 
 sys.meta_path.insert(0, NoTorch())
 from rich.console import Console
-from attnprof.report import csv, markdown, rich_render, views
+from attnprof.report import csv, markdown, network_views, rich_render
 from attnprof.results import Profile
 
 models = 0
 for path in sorted(Path(sys.argv[1]).glob("*.json")):
     doc = json.loads(path.read_text(encoding="utf-8"))
     if doc.get("schema") == "attnprof.model/1":
-        rich_render.print_views(Console(file=StringIO(), width=100), views.model_views(doc))
-        markdown.to_markdown(views.model_views(doc))
+        rich_render.print_views(Console(file=StringIO(), width=100), network_views.model_views(doc))
+        markdown.to_markdown(network_views.model_views(doc))
         models += 1
         continue
     docs = doc["results"] if isinstance(doc.get("results"), list) else [doc]

@@ -4,7 +4,7 @@ DRAM bandwidth of its floor does not bound it (issue 21). Torch-free."""
 from pathlib import Path
 
 from attnprof.measure.roofline import last_level_cache, roofline
-from attnprof.report import views as v
+from attnprof.report.block_views import roofline_notes
 from attnprof.results import Roofline
 
 
@@ -43,7 +43,7 @@ def test_a_working_set_in_cache_is_said_not_bound_by_dram():
     assert outside["cache_resident"] is False
     unknown = roofline(CALIBRATION, 10**6, 10**7, 2e-3, "float32")
     assert unknown["cache_resident"] is None
-    notes = v.roofline_notes(Roofline.from_dict(inside))
+    notes = roofline_notes(Roofline.from_dict(inside))
     assert notes and "fits in the 1.00 MiB last-level cache" in notes[0]
     assert "512.00 KiB" in notes[0]
-    assert v.roofline_notes(Roofline.from_dict(outside)) == []
+    assert roofline_notes(Roofline.from_dict(outside)) == []

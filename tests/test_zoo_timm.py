@@ -14,7 +14,8 @@ from zoo_env import ZOO_PROBLEM, needs_zoo  # noqa: E402,F401
 
 import attnprof
 from attnprof.zoo import _imports
-from attnprof.zoo.timm_blocks import NOT_LITERAL, entries, timm_specs
+from attnprof.zoo.timm_blocks import timm_specs
+from attnprof.zoo.timm_source import NOT_LITERAL, entries
 
 # timm 1.0's get_attn keys (the issue's list); a newer timm may add more.
 TIMM_KEYS = {"se", "ese", "eca", "ecam", "ceca", "ge", "gc", "gca", "cbam", "lcbam", "sk",

@@ -61,8 +61,8 @@ def model(
         profile = replace(profile, repeat=repeat_in_processes(plan, repeat))
     doc = profile.to_dict()
     from attnprof.report.markdown import to_markdown
+    from attnprof.report.network_views import model_views
     from attnprof.report.rich_render import print_views
-    from attnprof.report.views import model_views
 
     views = model_views(doc)
     emit(fmt_, doc, to_markdown(views), lambda console: print_views(console, views), json_path,

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from attnprof.metrics import METRICS, metric
-from attnprof.report.views import op_rows, output_shapes
+from attnprof.report.block_views import op_rows, output_shapes
 from attnprof.results import Profile
 from attnprof.spec import BACKENDS
 

@@ -1,6 +1,6 @@
 """What ``run`` and ``check`` show: each budget's outcome, and a results file held against a
 baseline (each figure's change, said exactly, a changed case as its own verdict, and the
-one-line outcome a CI log ends with). Views as :mod:`attnprof.report.views` defines them;
+one-line outcome a CI log ends with). Views as :mod:`attnprof.report.view` defines them;
 torch-free and rich-free."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from attnprof.report import fmt
-from attnprof.report.views import TableView, _cols, _table, ratio_text
+from attnprof.report.view import TableView, _cols, _table, ratio_text
 
 if TYPE_CHECKING:  # only their fields are read; importing them here would pull in more
     from attnprof.check import Diff

@@ -29,8 +29,8 @@ def network_html(doc: dict) -> str:
 
     from rich.console import Console
 
+    from attnprof.report.network_views import model_views
     from attnprof.report.rich_render import renderables
-    from attnprof.report.views import model_views
 
     console = Console(record=True, width=120, file=io.StringIO(), force_terminal=True)
     for part in renderables(model_views(doc)):

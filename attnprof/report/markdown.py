@@ -12,7 +12,9 @@ import os
 from collections.abc import Iterable
 
 from attnprof.report import gate_views as gv
-from attnprof.report import views as v
+from attnprof.report.block_views import profile_views
+from attnprof.report.comparison_views import compare_views, sweep_views
+from attnprof.report.view import Heading, TableView, View
 from attnprof.results import Profile
 
 TONE_MARK = {"good": "✅ ", "bad": "❌ ", "warn": "⚠️ "}
@@ -29,7 +31,7 @@ def md_table(head: list[str], rows: list[list[str]], right: set[int] = frozenset
     return lines
 
 
-def table(view: v.TableView) -> str:
+def table(view: TableView) -> str:
     rows = []
     for i, row in enumerate(view.rows):
         tone = view.tones[i] if view.tones else None
@@ -43,28 +45,28 @@ def table(view: v.TableView) -> str:
     return "\n".join(lines)
 
 
-def heading(view: v.Heading) -> str:
+def heading(view: Heading) -> str:
     return "\n\n".join([f"### {view.title}", *view.lines])
 
 
-def to_markdown(views: Iterable[v.View]) -> str:
-    parts = [heading(x) if isinstance(x, v.Heading) else table(x) for x in views]
+def to_markdown(views: Iterable[View]) -> str:
+    parts = [heading(x) if isinstance(x, Heading) else table(x) for x in views]
     return "\n\n".join(parts) + "\n"
 
 
 # -- what the commands print ---------------------------------------------------------------------
 
 def profile_markdown(p: Profile, *, layers: bool = False, ops: bool = False) -> str:
-    return to_markdown(v.profile_views(p, layers=layers, ops=ops))
+    return to_markdown(profile_views(p, layers=layers, ops=ops))
 
 
 def compare_markdown(profiles: list[Profile], baseline: str | None = None, *,
                      layers: bool = False, ops: bool = False) -> str:
-    return to_markdown(v.compare_views(profiles, baseline, layers=layers, ops=ops))
+    return to_markdown(compare_views(profiles, baseline, layers=layers, ops=ops))
 
 
 def sweep_markdown(profiles: list[Profile], fits: list[dict]) -> str:
-    return to_markdown(v.sweep_views(profiles, fits))
+    return to_markdown(sweep_views(profiles, fits))
 
 
 def budget_markdown(results: list) -> str:

@@ -5,7 +5,7 @@ The records in :mod:`attnprof.results` hold data only; this module, the report l
 them these methods (:func:`attach`, called by the ``attnprof`` package as soon as
 ``attnprof.results`` is imported), so that the data layer never
 imports the report layer. Every method reads the record, never computes a figure that
-``views`` does not.
+the views do not.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def profile_repr(self) -> str:
     parts = [f"params={units.count(self.params)}", f"MACs={units.si(self.macs)}",
              f"FLOPs={units.si(self.flops)}", f"bytes={units.nbytes(self.bytes)}"]
     if self.latency is not None:  # as the tables: the digits its interval supports
-        from attnprof.report.views import median_text
+        from attnprof.report.view import median_text
 
         parts.append(f"latency={median_text(self.latency)}")
     where = f"{self.input.text} {self.input.dtype} {self.device} {self.mode}"

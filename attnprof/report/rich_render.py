@@ -17,7 +17,9 @@ from rich.table import Table
 from rich.text import Text
 
 from attnprof.report import gate_views as gv
-from attnprof.report import views as v
+from attnprof.report.block_views import layers_view, ops_view, profile_views
+from attnprof.report.comparison_views import compare_views, sweep_views
+from attnprof.report.view import Heading, TableView, View
 from attnprof.results import Profile
 
 TONE_STYLE = {"good": "green", "bad": "bold red", "warn": "yellow"}
@@ -37,7 +39,7 @@ def _lines(text: str, width: int) -> int:
     return lines
 
 
-def _widths(view: v.TableView, max_width: int) -> list[int] | None:
+def _widths(view: TableView, max_width: int) -> list[int] | None:
     """Content widths for a console ``max_width`` wide; None where every cell fits whole.
 
     Each column starts at its longest word; the room left goes, a step at a time, where it
@@ -71,7 +73,7 @@ def _widths(view: v.TableView, max_width: int) -> list[int] | None:
     return widths
 
 
-def _rich_table(view: v.TableView, widths: list[int] | None) -> Table:
+def _rich_table(view: TableView, widths: list[int] | None) -> Table:
     # every string goes in as Text: a "[...]" or ":name:" in a name is shown, never parsed
     t = Table(title=Text(view.title), box=box.SIMPLE_HEAD, title_justify="left",
               padding=(0, 1, 0, 0))
@@ -88,7 +90,7 @@ def _rich_table(view: v.TableView, widths: list[int] | None) -> Table:
 class FittedTable:
     """A table view laid out for the console it is printed on."""
 
-    def __init__(self, view: v.TableView) -> None:
+    def __init__(self, view: TableView) -> None:
         self.view = view
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
@@ -98,29 +100,29 @@ class FittedTable:
         return Measurement.get(console, options, _rich_table(self.view, None))
 
 
-def table(view: v.TableView) -> RenderableType:
+def table(view: TableView) -> RenderableType:
     """The table, followed by its notes (dim) when it has any."""
     if not view.notes:
         return FittedTable(view)
     return Group(FittedTable(view), *[Text(note, style="dim") for note in view.notes])
 
 
-def heading(view: v.Heading) -> Text:
+def heading(view: Heading) -> Text:
     t = Text(view.title, style="bold cyan")
     for line in view.lines:
         t.append("\n" + line)
     return t
 
 
-def renderable(view: v.View) -> RenderableType:
-    return heading(view) if isinstance(view, v.Heading) else table(view)
+def renderable(view: View) -> RenderableType:
+    return heading(view) if isinstance(view, Heading) else table(view)
 
 
-def renderables(views: Iterable[v.View]) -> list[RenderableType]:
+def renderables(views: Iterable[View]) -> list[RenderableType]:
     return [renderable(view) for view in views]
 
 
-def print_views(console: Console, views: Iterable[v.View]) -> None:
+def print_views(console: Console, views: Iterable[View]) -> None:
     for part in renderables(views):
         console.print(part)
 
@@ -130,30 +132,30 @@ def print_views(console: Console, views: Iterable[v.View]) -> None:
 def profile_renderables(p: Profile, *, layers: bool = False, ops: bool = False) -> list:
     """What ``stat`` prints for one profile (also a Profile's display in a rich console or a
     notebook)."""
-    return renderables(v.profile_views(p, layers=layers, ops=ops))
+    return renderables(profile_views(p, layers=layers, ops=ops))
 
 
 def render(p: Profile, console: Console, *, layers: bool = False, ops: bool = False) -> None:
-    print_views(console, v.profile_views(p, layers=layers, ops=ops))
+    print_views(console, profile_views(p, layers=layers, ops=ops))
 
 
 def compare_table(profiles: list[Profile], baseline: str | None = None, *,
                   layers: bool = False, ops: bool = False) -> Group:
     """What ``compare`` prints: the side-by-side table, what each block adds to its host,
     and on request each block's per-layer and per-op tables."""
-    return Group(*renderables(v.compare_views(profiles, baseline, layers=layers, ops=ops)))
+    return Group(*renderables(compare_views(profiles, baseline, layers=layers, ops=ops)))
 
 
 def sweep_table(profiles: list[Profile], fits: list[dict]) -> Group:
-    return Group(*renderables(v.sweep_views(profiles, fits)))
+    return Group(*renderables(sweep_views(profiles, fits)))
 
 
 def layers_table(p: Profile) -> RenderableType:
-    return table(v.layers_view(p))
+    return table(layers_view(p))
 
 
 def ops_table(p: Profile) -> RenderableType:
-    return table(v.ops_view(p))
+    return table(ops_view(p))
 
 
 def budget_table(results: list) -> RenderableType:

@@ -30,7 +30,7 @@ def attention_types(specs: Iterable[Any] = ()) -> dict[type, str]:
         if isinstance(obj, type):
             out.setdefault(obj, f"attnprof:{spec.name}")
     if "timm.layers" in sys.modules:
-        from attnprof.zoo.timm_blocks import entries
+        from attnprof.zoo.timm_source import entries
 
         for key, e in sorted(entries().items()):
             try:

@@ -6,6 +6,8 @@ timm's own ``get_attn``, and each constructor's options (names, defaults, annota
 its signature, both by parsing timm's source with :mod:`ast` rather than importing it: so
 ``list`` and ``show`` stay fast and torch-free, and ``-o`` is validated before anything runs.
 If timm's source cannot be read that way, the signature is taken from the imported class.
+Reading the source is :mod:`attnprof.zoo.timm_source`, building a block
+:mod:`attnprof.zoo.timm_build`; this module turns each key into a :class:`BlockSpec`.
 
 Options attnprof can give from the command line are the constructor's scalar parameters
 (int, float, bool, str, optional or not) and its ``act_layer``, ``gate_layer`` and
@@ -17,21 +19,15 @@ timm's default is None.
 
 from __future__ import annotations
 
-import ast
-import functools
-import importlib.util
-import operator
 import re
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from attnprof.contain import first_line
-from attnprof.errors import BadInput, UnknownBlock, did_you_mean
+from attnprof.errors import UnknownBlock, did_you_mean
 from attnprof.spec import BlockSpec, Option, Paper
+from attnprof.zoo.timm_build import LAYER_OPTIONS, TimmBlock, timm_layer
+from attnprof.zoo.timm_source import NOT_LITERAL, Param, TimmEntry, entries
 
 PREFIX = "timm:"
-LAYER_OPTIONS = ("act_layer", "gate_layer", "norm_layer")
 _SKIP = {"device", "dtype"}
 
 
@@ -83,188 +79,6 @@ KNOWN: dict[str, tuple[str, str, Paper | None]] = {
             _arxiv("Non-Local Neural Networks With Grouped Bilinear Attentional Transforms",
                    "CVPR", 2020, "2004.13010")),
 }
-
-# The keys and classes of timm 1.0's get_attn, for a timm whose source cannot be parsed.
-FALLBACK = {
-    "se": ("squeeze_excite", "SEModule", {}), "ese": ("squeeze_excite", "EffectiveSEModule", {}),
-    "eca": ("eca", "EcaModule", {}), "ecam": ("eca", "EcaModule", {"use_mlp": True}),
-    "ceca": ("eca", "CecaModule", {}), "ge": ("gather_excite", "GatherExcite", {}),
-    "gc": ("global_context", "GlobalContext", {}),
-    "gca": ("global_context", "GlobalContext", {"fuse_add": True, "fuse_scale": False}),
-    "cbam": ("cbam", "CbamModule", {}), "lcbam": ("cbam", "LightCbamModule", {}),
-    "sk": ("selective_kernel", "SelectiveKernel", {}), "splat": ("split_attn", "SplitAttn", {}),
-    "lambda": ("lambda_layer", "LambdaLayer", {}),
-    "bottleneck": ("bottleneck_attn", "BottleneckAttn", {}),
-    "halo": ("halo_attn", "HaloAttn", {}), "nl": ("non_local_attn", "NonLocalAttn", {}),
-    "bat": ("non_local_attn", "BatNonLocalAttn", {}),
-}
-
-
-@dataclass(frozen=True)
-class Param:
-    """One constructor parameter as timm's source declares it."""
-
-    name: str
-    annotation: str  # '' when not annotated
-    default: Any  # a Python value, or _NotLiteral for e.g. nn.ReLU
-    default_text: str  # the default as written in timm's source
-    has_default: bool = True
-
-
-class _NotLiteral:
-    def __repr__(self) -> str:
-        return "<not a literal>"
-
-
-NOT_LITERAL = _NotLiteral()
-
-
-@dataclass(frozen=True)
-class TimmEntry:
-    key: str
-    module: str  # under timm.layers
-    cls: str
-    presets: tuple[tuple[str, Any], ...]  # keywords get_attn fixes (functools.partial)
-    params: tuple[Param, ...] | None  # None: read the signature from the imported class
-
-    @property
-    def target(self) -> str:
-        preset = "".join(f", {k}={v!r}" for k, v in self.presets)
-        return f"timm.layers.{self.module}.{self.cls}(channels{preset})"
-
-
-# -- reading timm's source --------------------------------------------------------------------
-
-def timm_root() -> Path | None:
-    """Where timm is installed, found without importing it; None when it is not."""
-    try:
-        spec = importlib.util.find_spec("timm")
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(list(spec.submodule_search_locations)[0])
-
-
-_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-        ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Pow: operator.pow}
-
-
-def _value(node: ast.AST | None) -> Any:
-    """The value of a default as written (constants, tuples, arithmetic such as ``1. / 16``)."""
-    if node is None:
-        return NOT_LITERAL
-    if isinstance(node, ast.Constant):
-        return node.value
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        v = _value(node.operand)
-        return -v if isinstance(v, (int, float)) and not isinstance(v, bool) else NOT_LITERAL
-    if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-        a, b = _value(node.left), _value(node.right)
-        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b)):
-            try:
-                return _OPS[type(node.op)](a, b)
-            except ArithmeticError:
-                return NOT_LITERAL
-        return NOT_LITERAL
-    if isinstance(node, ast.Tuple):
-        items = [_value(e) for e in node.elts]
-        return NOT_LITERAL if any(i is NOT_LITERAL for i in items) else tuple(items)
-    return NOT_LITERAL
-
-
-def _params_of(fn: ast.FunctionDef) -> tuple[Param, ...]:
-    args = fn.args
-    positional = [*args.posonlyargs, *args.args]
-    defaults: list[ast.AST | None] = [None] * (len(positional) - len(args.defaults))
-    defaults += list(args.defaults)
-    pairs = list(zip(positional, defaults, strict=True))
-    pairs += list(zip(args.kwonlyargs, args.kw_defaults, strict=True))
-    out = []
-    for arg, default in pairs[1:]:  # drop self
-        out.append(Param(arg.arg, ast.unparse(arg.annotation) if arg.annotation else "",
-                         _value(default), ast.unparse(default) if default is not None else "",
-                         has_default=default is not None))
-    return tuple(out)
-
-
-@functools.lru_cache(maxsize=64)
-def _class_params(path: str, cls: str) -> tuple[Param, ...] | None:
-    try:
-        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, ValueError):
-        return None
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef) and node.name == cls:
-            for item in node.body:
-                if isinstance(item, ast.FunctionDef) and item.name == "__init__":
-                    return _params_of(item)
-    return None
-
-
-def _get_attn_table(source: str) -> dict[str, tuple[str, str, dict[str, Any]]]:
-    """key -> (module under timm.layers, class, preset keywords), from ``get_attn``'s branches."""
-    tree = ast.parse(source)
-    modules: dict[str, str] = {}
-    for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
-            for alias in node.names:
-                modules[alias.asname or alias.name] = node.module
-    fn = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "get_attn"),
-              None)
-    if fn is None:
-        return {}
-    table: dict[str, tuple[str, str, dict[str, Any]]] = {}
-    for node in ast.walk(fn):
-        if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare):
-            continue
-        test = node.test
-        right = test.comparators[0]
-        if not (isinstance(test.left, ast.Name) and len(test.ops) == 1
-                and isinstance(test.ops[0], ast.Eq) and isinstance(right, ast.Constant)
-                and isinstance(right.value, str)):
-            continue
-        key = right.value
-        stmt = node.body[0] if node.body else None
-        value = stmt.value if isinstance(stmt, (ast.Assign, ast.Return)) else None
-        cls, presets = None, {}
-        if isinstance(value, ast.Name):
-            cls = value.id
-        elif (isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
-              and value.func.id == "partial" and value.args
-              and isinstance(value.args[0], ast.Name)):
-            cls = value.args[0].id
-            presets = {k.arg: _value(k.value) for k in value.keywords if k.arg}
-            if any(v is NOT_LITERAL for v in presets.values()):
-                continue
-        if cls and cls in modules:
-            table[key] = (modules[cls], cls, presets)
-    return table
-
-
-@functools.lru_cache(maxsize=4)
-def _entries(root: str | None) -> dict[str, TimmEntry]:
-    table: dict[str, tuple[str, str, dict[str, Any]]] = {}
-    if root is not None:
-        try:
-            table = _get_attn_table((Path(root) / "layers" / "create_attn.py").read_text("utf-8"))
-        except (OSError, SyntaxError, ValueError):
-            table = {}
-    if not table:
-        table = dict(FALLBACK)
-    out = {}
-    for key, (module, cls, presets) in table.items():
-        params = (_class_params(str(Path(root) / "layers" / f"{module}.py"), cls)
-                  if root is not None else None)
-        out[key] = TimmEntry(key, module, cls, tuple(presets.items()), params)
-    return out
-
-
-def entries() -> dict[str, TimmEntry]:
-    """Every key of the installed timm's ``get_attn`` (timm 1.0's keys when timm is absent)."""
-    root = timm_root()
-    return _entries(str(root) if root is not None else None)
-
 
 # -- options from the signature ---------------------------------------------------------------
 
@@ -380,7 +194,7 @@ def _importable(key: str):
             value, p = opts.get(name), declared.get(name)
             if isinstance(value, str) and p is not None and value not in (p.default,
                                                                           p.default_text):
-                _layer(name, value)  # an unknown layer name is bad input, found before building
+                timm_layer(name, value)  # an unknown layer name is bad input, found before building
         return None
 
     return check
@@ -421,123 +235,3 @@ def timm_spec(name: str) -> BlockSpec:
             f"get_attn keys: {', '.join(keys)} (a timm network goes to --host timm:NAME or "
             "'attnprof model timm:NAME')")
     return spec_for(table[key])
-
-
-# -- building ---------------------------------------------------------------------------------
-
-class TimmError(Exception):
-    """timm's constructor or get_attn raised (a bug or a constraint inside timm)."""
-
-
-class TimmBlock:
-    """The factory of ``timm:KEY``: ``TimmBlock('se')(channels, **options)``."""
-
-    def __init__(self, key: str) -> None:
-        self.key = key
-
-    def __repr__(self) -> str:
-        return f"TimmBlock({self.key!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, TimmBlock) and other.key == self.key
-
-    def __hash__(self) -> int:
-        return hash(("TimmBlock", self.key))
-
-    def load(self):
-        """timm's ``get_attn(key)``: a class or a ``functools.partial`` of one."""
-        from attnprof.zoo import _imports
-
-        _imports.timm(f"block 'timm:{self.key}'")
-        from timm.layers import get_attn
-
-        try:
-            return get_attn(self.key)
-        except Exception as exc:
-            raise BadInput(f"timm's get_attn('{self.key}') failed: {_describe(exc)}") from None
-
-    def probes(self, options: dict[str, Any]) -> dict[str, list[Any]]:
-        """Other values to build each option with, to find those timm's constructor ignores
-        (:func:`attnprof.building.unused_options`): a value given other than timm's default
-        is tried at the default (the block without it); a number at its default is tried at
-        three or four other values, far and near (a flag at its opposite), so an option
-        counts as unused only when none changes the block at the case's channels. Layer
-        names and None are not probed."""
-        entry = entries().get(self.key)
-        declared = {p.name: p for p in (entry.params or ())} if entry else {}
-        out: dict[str, list[Any]] = {}
-        for name, value in options.items():
-            p = declared.get(name)
-            default = p.default if p is not None else NOT_LITERAL
-            if name in LAYER_OPTIONS or value is None or isinstance(value, str):
-                continue
-            if default is not NOT_LITERAL and default is not None and value != default:
-                out[name] = [default]
-            elif isinstance(value, bool):
-                out[name] = [not value]
-            elif isinstance(value, int):
-                out[name] = [4 * value + 3, value + 1, 2 * value + 1]
-            elif isinstance(value, float):  # rounded channel counts hide small changes
-                out[name] = [value * 4 or 1.0, value / 4 or 0.25, value * 2 or 0.5,
-                             value / 2 or 0.125]
-        return out
-
-    def __call__(self, channels: int, **options: Any):
-        cls = self.load()
-        entry = entries().get(self.key)
-        declared = {p.name: p for p in (entry.params or ())} if entry else {}
-        kwargs: dict[str, Any] = {}
-        for name, value in options.items():
-            p = declared.get(name)
-            if p is not None and p.default is NOT_LITERAL and value == p.default_text:
-                continue  # timm's default as its source writes it (nn.ReLU): left to timm
-            if name in LAYER_OPTIONS and isinstance(value, str) and (
-                    p is None or value != p.default):
-                value = _layer(name, value)
-            kwargs[name] = value
-        from timm import __version__
-
-        label = getattr(cls, "func", cls).__name__
-        try:
-            return cls(channels, **kwargs)
-        except Exception as exc:
-            raise TimmError(f"timm {__version__}'s {label} (get_attn('{self.key}')) raised "
-                            f"{_describe(exc)}") from exc
-
-
-def _layer(name: str, value: str):
-    """A timm layer by timm's name (``silu``, ``batchnorm2d``), else a class named as a
-    ``module:Name`` block option would be (``nn.SiLU``, ``torch.nn.GELU``, ``pkg.mod:Act``)."""
-    from timm.layers import get_act_layer
-
-    try:
-        if name == "norm_layer":
-            from timm.layers import get_norm_layer
-
-            layer = get_norm_layer(value)
-        else:
-            layer = get_act_layer(value)
-        problem = None
-    except Exception as exc:
-        layer, problem = None, _describe(exc)
-    if layer is None and ("." in value or ":" in value):
-        from attnprof.trust import resolve_class
-
-        layer = resolve_class(value)
-    if layer is None:
-        raise BadInput(f"timm does not know the layer {name}={value!r}"
-                       + (f": {problem}" if problem else "")
-                       + " (give timm's name, e.g. silu, or a class: nn.SiLU)")
-    return layer
-
-
-def _describe(exc: BaseException) -> str:
-    """``Type: message``; an assertion without a message shows the asserting source line."""
-    text = first_line(exc)
-    if not text and isinstance(exc, AssertionError):
-        import traceback
-
-        frames = traceback.extract_tb(exc.__traceback__)
-        if frames and frames[-1].line:
-            text = f"{frames[-1].line.strip()} is false (in {Path(frames[-1].filename).name})"
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

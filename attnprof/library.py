@@ -63,20 +63,20 @@ class Results:
 
         return results_document(self.profiles, **self.sections)
 
-    def _draw(self, console: Any, layers: bool = False, ops: bool = False) -> None:
-        from rich.text import Text
-
-        from attnprof.report.rich_render import compare_table, layers_table, ops_table, sweep_table
+    def _views(self, layers: bool = False, ops: bool = False) -> list[Any]:
+        """What :meth:`show` prints: the CLI's views of these results."""
+        from attnprof.report.comparison_views import compare_views, detail_views, sweep_views
 
         if self.kind == "sweep":
-            console.print(sweep_table(self.profiles, self.scaling or []))
-        else:
-            console.print(compare_table(self.profiles, self.baseline))
-        for p in self.profiles:
-            if layers:
-                console.print(Text(p.label, style="bold cyan"), layers_table(p))
-            if ops:
-                console.print(Text(p.label, style="bold cyan"), ops_table(p))
+            return [*sweep_views(self.profiles, self.scaling or []),
+                    *detail_views(self.profiles, layers=layers, ops=ops, name_each=True)]
+        return compare_views(self.profiles, self.baseline, layers=layers, ops=ops,
+                             name_each=True)
+
+    def _draw(self, console: Any, layers: bool = False, ops: bool = False) -> None:
+        from attnprof.report.media import renderer
+
+        console.print(renderer("table").render(self._views(layers, ops)))
 
     def show(self, layers: bool = False, ops: bool = False, file: Any = None) -> None:
         """Print the CLI's tables (``compare``'s or ``sweep``'s; ``layers``/``ops``: each
@@ -145,12 +145,11 @@ class SuiteResults(Results):
     def passed(self) -> bool:
         return not self.failed and not (self.strict and self.inconclusive)
 
-    def _draw(self, console: Any, layers: bool = False, ops: bool = False) -> None:
-        super()._draw(console, layers, ops)
-        if self.budgets:
-            from attnprof.report.rich_render import budget_table
+    def _views(self, layers: bool = False, ops: bool = False) -> list[Any]:
+        from attnprof.report.gate_views import budget_view
 
-            console.print(budget_table(self.budgets))
+        return [*super()._views(layers, ops), *([budget_view(self.budgets)] if self.budgets
+                                                 else [])]
 
     def to_frame(self, table: str = "summary") -> Any:
         """As :meth:`Results.to_frame`, and ``budgets`` (one row per budget)."""
@@ -187,14 +186,16 @@ class CheckResult:
 
     def show(self, show_same: bool = False, file: Any = None) -> None:
         """Print the CLI's diff table (``show_same``: unchanged figures too, as ``--all``)."""
-        from attnprof.report.rich_render import diff_table
-
-        print_tables(lambda c: c.print(diff_table(self.diffs, show_same)), file)
+        print_tables(lambda c: self._draw(c, show_same), file)
 
     def report(self, show_same: bool = False, width: int = 160) -> str:
-        from attnprof.report.rich_render import diff_table
+        return text_of(lambda c: self._draw(c, show_same), width)
 
-        return text_of(lambda c: c.print(diff_table(self.diffs, show_same)), width)
+    def _draw(self, console: Any, show_same: bool) -> None:
+        from attnprof.report.gate_views import check_view
+        from attnprof.report.media import renderer
+
+        console.print(renderer("table").render([check_view(self.diffs, show_same)]))
 
     def to_frame(self, table: str = "diffs") -> Any:
         """A pandas DataFrame of ``diffs`` (the only table)."""

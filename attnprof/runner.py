@@ -10,7 +10,8 @@
               a host's two networks until their ratio has a verdict
     ops       --ops: per-op self time (measure/opsprof.py)
     roofline  against the device's calibration file (measure/roofline.py)
-    assemble  the Profile (results/profile.py), with the host delta when there is a host; runs nothing
+    assemble  the Profile (results/profile.py), with the host delta when there is a host;
+              runs nothing
 
 A network (``attnprof model``) takes the same stages in attnprof/network.py, with these
 functions where they apply (preserved_state, count_order, measure_memory).

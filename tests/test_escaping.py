@@ -61,12 +61,12 @@ def every_view() -> list[View]:
 def test_every_table_shows_outside_strings_as_they_are():
     # a console as a user's (markup and emoji on): the views must not depend on it being off
     console = Console(width=400, file=StringIO(), color_system=None)
-    rr.print_views(console, every_view())
+    console.print(rr.RichRenderer().render(every_view()))
     text = console.file.getvalue()
     for needle in (MARKUP, HINT, EMOJI, f"{HINT} {MARKUP} #2"):
         assert needle in text, needle
     assert "👍" not in text
-    markdown = md.to_markdown(every_view())
+    markdown = md.MarkdownRenderer().render(every_view())
     for needle in (MARKUP, HINT, EMOJI):
         assert needle in markdown, needle
 

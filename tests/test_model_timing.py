@@ -73,7 +73,7 @@ def test_intervals_say_their_coverage():
     doc = json.loads(FIXTURE.read_text(encoding="utf-8"))
     doc["timing"]["latency"]["ci_coverage"] = 0.75
     doc["timing"]["own"]["coverage"] = 0.75
-    text = markdown.to_markdown(model_views(doc))
+    text = markdown.MarkdownRenderer().render(model_views(doc))
     assert "75% interval" in text
     network_row = next(line for line in text.splitlines() if line.startswith("| network |")
                        and "interval" in line)
@@ -87,7 +87,7 @@ def test_timing_warnings_show_under_the_table():
     doc = json.loads(FIXTURE.read_text(encoding="utf-8"))
     doc["timing"]["warnings"] = ["busy machine: 3 other runnable tasks + 2 timing threads > "
                                  "2 usable CPUs"]
-    text = markdown.to_markdown(model_views(doc))
+    text = markdown.MarkdownRenderer().render(model_views(doc))
     assert "time: busy machine: 3 other runnable tasks" in text
 
 
@@ -144,7 +144,8 @@ def test_one_view_feeds_every_format_of_model(cli, tmp_path):
     """The document's modules reach the CSV with raw figures, and the HTML with the table."""
     import csv
 
-    from attnprof.report.html import network_html
+    from attnprof.report.media import renderer
+    from attnprof.report.network_views import model_views
 
     out = tmp_path / "m.csv"
     r = cli("model", "resnet18", "--block", "eca", "-s", "32", "--no-latency", "-f", "json",
@@ -158,7 +159,7 @@ def test_one_view_feeds_every_format_of_model(cli, tmp_path):
         assert int(row["params"]) == m["params"]
     assert int(rows[-1]["params"]) == doc["network"]["params"]
     assert int(rows[-2]["flops"]) == sum(m["flops"] for m in doc["modules"])
-    html = network_html(doc)
+    html = renderer("html").render(model_views(doc))
     assert "8 attention modules" in html and doc["modules"][0]["path"] in html
 
 

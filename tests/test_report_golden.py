@@ -130,8 +130,12 @@ def views_of(name: str, *, everything: bool = False) -> list[View]:
 
 def rich_text(views: list[View], width: int = 120) -> str:
     console = Console(width=width, file=StringIO(), color_system=None)
-    rr.print_views(console, views)
+    console.print(rr.RichRenderer().render(views))
     return console.file.getvalue()
+
+
+def markdown_text(views: list[View]) -> str:
+    return md.MarkdownRenderer().render(views)
 
 
 def check_golden(name: str, text: str) -> None:
@@ -156,7 +160,7 @@ def test_rich_golden(name):
 
 @pytest.mark.parametrize("name", CASES)
 def test_markdown_golden(name):
-    check_golden(f"{name}.md", md.to_markdown(views_of(name, everything=True)))
+    check_golden(f"{name}.md", markdown_text(views_of(name, everything=True)))
 
 
 @pytest.mark.parametrize("name", [*COMPARE, SWEEP, "run_budgets"])
@@ -168,24 +172,12 @@ def test_csv_golden(name):
 
 
 def test_entry_points_render_the_same_views():
-    """What the CLI and the notebook call lays out exactly these views."""
-    p = profiles("stat_se_layers_ops")[0]
-    console = Console(width=120, file=StringIO(), color_system=None)
-    rr.render(p, console, layers=True, ops=True)
-    assert console.file.getvalue() == rich_text(views_of("stat_se_layers_ops"))
-    assert md.profile_markdown(p, layers=True, ops=True) == \
-        md.to_markdown(views_of("stat_se_layers_ops"))
-    ps, base = profiles("compare_se_eca_cbam"), "se"
-    assert md.compare_markdown(ps, base) == md.to_markdown(compare_views(ps, base))
-    assert md.sweep_markdown(profiles(SWEEP), load(SWEEP)["scaling"]) == \
-        md.to_markdown(views_of(SWEEP))
-    assert md.budget_markdown(budgets("run_budgets")) == \
-        md.to_markdown([gv.budget_view(budgets("run_budgets"))])
-    assert md.diff_markdown(diffs("check_diffs")) == \
-        md.to_markdown(views_of("check_diffs", everything=True))
-    from attnprof.report.html import profile_html
+    """What the library and the notebook print lays out exactly these views."""
+    from attnprof.report.media import renderer
 
-    html = profile_html(p)  # the full report as HTML
+    p = profiles("stat_se_layers_ops")[0]
+    assert p.report(layers=True, ops=True, width=120) == rich_text(views_of("stat_se_layers_ops"))
+    html = renderer("html").render(profile_views(p))  # the full report as HTML
     assert "What each counter reports" in html and "33,044" in html
     brief = p._repr_html_()  # the notebook display: headline and counters (pandas)
     assert repr(p)[1:-1].split(":")[0] in brief and "33044" in brief
@@ -203,7 +195,7 @@ def test_rich_and_markdown_carry_the_same_words(name):
     enough that nothing wraps, rich shows exactly the cells, titles and notes that the
     Markdown shows (the two differ only in layout: rules, pipes, marks)."""
     views = views_of(name, everything=True)
-    wide, markdown = words(rich_text(views, width=400)), words(md.to_markdown(views))
+    wide, markdown = words(rich_text(views, width=400)), words(markdown_text(views))
     assert wide == markdown, {"only in rich": wide - markdown, "only in markdown": markdown - wide}
 
 
@@ -273,7 +265,7 @@ def facts(p: Profile) -> list[str]:
 @pytest.mark.parametrize("name", STAT)
 def test_every_format_shows_the_profile_facts(name):
     views = views_of(name)
-    markdown, wide = md.to_markdown(views), rich_text(views, width=400)
+    markdown, wide = markdown_text(views), rich_text(views, width=400)
     p = profiles(name)[0]
     detail = name == "stat_se_layers_ops"
     for fact in facts(p if detail else replace(p, layers=(), op_times=())):
@@ -285,7 +277,7 @@ def test_every_format_shows_the_profile_facts(name):
 def test_every_format_shows_the_compare_facts(name):
     ps = profiles(name)
     views = compare_views(ps, (load(name).get("comparison") or {}).get("baseline"))
-    markdown, wide = md.to_markdown(views), rich_text(views, width=400)
+    markdown, wide = markdown_text(views), rich_text(views, width=400)
     for p in ps:
         expected = [p.label, fmt.count(p.params), fmt.count(p.flops), fmt.nbytes(p.bytes)]
         if p.latency is not None:
@@ -348,7 +340,7 @@ def model_doc_variants() -> list[dict]:
 def test_every_format_shows_the_model_facts(variant):
     doc = model_doc_variants()[["timed", "noted", "untimed"].index(variant)]
     views = model_views(doc)
-    markdown, wide = md.to_markdown(views), rich_text(views, width=400)
+    markdown, wide = markdown_text(views), rich_text(views, width=400)
     for fact in model_facts(doc):
         assert fact in markdown, f"Markdown leaves out {fact!r}"
         assert fact in wide, f"the rich tables leave out {fact!r}"
@@ -357,16 +349,16 @@ def test_every_format_shows_the_model_facts(variant):
                                           "attention, all", "share of the network", "network"]
     timed_columns = {"time", "share"} & {c.name for c in table.columns}
     assert bool(timed_columns) == (doc["timing"] is not None)
-    assert words(md.to_markdown(views)) == words(rich_text(views, width=400))
+    assert words(markdown_text(views)) == words(rich_text(views, width=400))
 
 
 def test_failed_and_passed_marks():
     """A verdict is told by its word in every format; Markdown adds a mark, rich a colour."""
-    markdown = md.to_markdown(views_of("run_budgets"))
+    markdown = markdown_text(views_of("run_budgets"))
     assert "| ❌ FAIL |" in markdown and "| ✅ pass |" in markdown
-    assert "| ❌ failed |" in md.to_markdown(views_of("stat_failed_backend"))
+    assert "| ❌ failed |" in markdown_text(views_of("stat_failed_backend"))
     console = Console(width=100, file=StringIO(), color_system="truecolor")
-    rr.print_views(console, [gv.budget_view(budgets("run_budgets"))])
+    console.print(rr.RichRenderer().render([gv.budget_view(budgets("run_budgets"))]))
     assert "\x1b[1;31mFAIL" in console.file.getvalue()  # bold red
 
 
@@ -421,26 +413,32 @@ class NoTorch(importlib.abc.MetaPathFinder):
 
 sys.meta_path.insert(0, NoTorch())
 from rich.console import Console
-from attnprof.report import csv, markdown, network_views, rich_render
+from attnprof.report import csv, html, markdown, network_views, rich_render
+from attnprof.report.block_views import profile_views
+from attnprof.report.comparison_views import compare_views
 from attnprof.results import Profile
 
 models = 0
 for path in sorted(Path(sys.argv[1]).glob("*.json")):
     doc = json.loads(path.read_text(encoding="utf-8"))
     if doc.get("schema") == "attnprof.model/1":
-        rich_render.print_views(Console(file=StringIO(), width=100), network_views.model_views(doc))
-        markdown.to_markdown(network_views.model_views(doc))
+        Console(file=StringIO(), width=100).print(rich_render.RichRenderer().render(
+            network_views.model_views(doc)))
+        markdown.MarkdownRenderer().render(network_views.model_views(doc))
         models += 1
         continue
     docs = doc["results"] if isinstance(doc.get("results"), list) else [doc]
     ps = [Profile.from_dict(d) for d in docs if d.get("schema") == "attnprof.profile/1"]
     for p in ps:
-        rich_render.render(p, Console(file=StringIO(), width=100), layers=True, ops=True)
-        markdown.profile_markdown(p, layers=True, ops=True)
+        views = profile_views(p, layers=True, ops=True)
+        Console(file=StringIO(), width=100).print(rich_render.RichRenderer().render(views))
+        markdown.MarkdownRenderer().render(views)
+        html.HtmlRenderer().render(views)
         p._repr_html_()
     if ps:
-        markdown.compare_markdown(ps, ps[0].label, layers=True, ops=True)
-        Console(file=StringIO()).print(rich_render.compare_table(ps, ps[0].label))
+        views = compare_views(ps, ps[0].label, layers=True, ops=True)
+        markdown.MarkdownRenderer().render(views)
+        Console(file=StringIO()).print(rich_render.RichRenderer().render(views))
         csv.profiles_csv(ps)
 assert models, "no model document among the fixtures"
 assert "torch" not in sys.modules, "a renderer imported torch"

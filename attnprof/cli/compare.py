@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.text import Text
 
 from attnprof.cli.app import app, handled
 from attnprof.cli.options import (
@@ -66,20 +65,14 @@ def compare(
     with progress_bar(quiet) as progress:
         compared = compare_plans(requests, names, baseline, rounds, time_cap, progress)
     profiles = compared.profiles
+    from attnprof.report.comparison_views import compare_views
     from attnprof.report.csv import profiles_csv
-    from attnprof.report.markdown import compare_markdown
-    from attnprof.report.rich_render import compare_table, layers_table, ops_table
+    from attnprof.report.media import renderer
 
-    def table(console) -> None:
-        console.print(compare_table(profiles, baseline))
-        for p in profiles:
-            if layers:
-                console.print(Text(p.label, style="bold cyan"), layers_table(p))
-            if ops:
-                console.print(Text(p.label, style="bold cyan"), ops_table(p))
-
-    emit(opts.format, compared.to_dict(),
-         compare_markdown(profiles, baseline, layers=layers, ops=ops), table, opts.json_path,
+    md = renderer("markdown").render(compare_views(profiles, baseline, layers=layers, ops=ops))
+    terminal = compare_views(profiles, baseline, layers=layers, ops=ops, name_each=True)
+    emit(opts.format, compared.to_dict(), md,
+         lambda console: console.print(renderer("table").render(terminal)), opts.json_path,
          markdown_path, claims=(csv_path,))
     if csv_path:
         write_text(csv_path, profiles_csv(profiles))

@@ -60,20 +60,18 @@ def run_suite(
     with progress_bar(quiet) as progress:
         ran = run_cases(spec, suite, time_cap, strict, progress)
     profiles, results, timing = ran.profiles, ran.budgets, ran.sections["timing"]
-    from attnprof.report.markdown import append_step_summary, budget_markdown, compare_markdown
-    from attnprof.report.rich_render import budget_table, compare_table
+    from attnprof.report.comparison_views import compare_views
+    from attnprof.report.gate_views import budget_view
+    from attnprof.report.markdown import append_step_summary
+    from attnprof.report.media import renderer
+    from attnprof.report.view import Heading
 
     doc = ran.to_dict()
-    md = f"### attnprof run {suite}\n\n" + compare_markdown(profiles)
-    if results:
-        md += "\n" + budget_markdown(results)
-
-    def table(console) -> None:
-        console.print(compare_table(profiles))
-        if results:
-            console.print(budget_table(results))
-
-    emit(fmt_, doc, md, table, json_path, markdown_path)
+    views = [*compare_views(profiles), *([budget_view(results)] if results else [])]
+    # the Markdown (a CI step summary too) says which suite it is
+    md = renderer("markdown").render([Heading(f"attnprof run {suite}"), *views])
+    emit(fmt_, doc, md, lambda console: console.print(renderer("table").render(views)),
+         json_path, markdown_path)
     append_step_summary(md)
     if spec.sweep is not None:
         sw = spec.sweep
@@ -131,9 +129,10 @@ def check(
     fmt_ = output_format(format)
     from attnprof.check import compare_results, load_results, parse_tolerances
     from attnprof.files import check_outputs
-    from attnprof.report.gate_views import check_summary, diff_line
-    from attnprof.report.markdown import append_step_summary, diff_markdown
-    from attnprof.report.rich_render import diff_table
+    from attnprof.report.gate_views import check_summary, check_view, diff_line
+    from attnprof.report.markdown import append_step_summary
+    from attnprof.report.media import renderer
+    from attnprof.report.view import Heading
 
     check_outputs({"--markdown": markdown_path},
                   {"the results file": results, "the baseline": baseline})
@@ -141,11 +140,14 @@ def check(
     diffs = compare_results(load_results(results), load_results(baseline),
                             tolerances=tolerances, latency_tolerance=latency_tolerance,
                             relative_to=relative_to, exact=exact, paths=(results, baseline))
-    md = f"### attnprof check {results} against {baseline}\n\n" + diff_markdown(diffs)
+    # the Markdown (a CI step summary too) lists every figure, unchanged ones as well
+    md = renderer("markdown").render([Heading(f"attnprof check {results} against {baseline}"),
+                                      check_view(diffs, show_same=True)])
     from attnprof.library import check_document
 
     doc = check_document(results, baseline, diffs)
-    emit(fmt_, doc, md, lambda console: console.print(diff_table(diffs, show_same)),
+    emit(fmt_, doc, md,
+         lambda console: console.print(renderer("table").render([check_view(diffs, show_same)])),
          markdown_path=markdown_path)
     append_step_summary(md)
     if any(d.failed for d in diffs):

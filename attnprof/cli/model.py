@@ -60,12 +60,12 @@ def model(
 
         profile = replace(profile, repeat=repeat_in_processes(plan, repeat))
     doc = profile.to_dict()
-    from attnprof.report.markdown import to_markdown
+    from attnprof.report.media import renderer
     from attnprof.report.network_views import model_views
-    from attnprof.report.rich_render import print_views
 
     views = model_views(doc)
-    emit(fmt_, doc, to_markdown(views), lambda console: print_views(console, views), json_path,
+    emit(fmt_, doc, renderer("markdown").render(views),
+         lambda console: console.print(renderer("table").render(views)), json_path,
          claims=(csv_path,))
     if csv_path:
         from attnprof.files import write_text

@@ -32,15 +32,14 @@ def stat(
     from attnprof.runner import profile
 
     result = profile(request, progress=status_line())
-    from attnprof.report.rich_render import render
+    from attnprof.report.block_views import profile_views
+    from attnprof.report.media import renderer
 
-    md = ""  # emit prints Markdown only for --format markdown; stat writes no .md file
-    if opts.format == "markdown":
-        from attnprof.report.markdown import profile_markdown
-
-        md = profile_markdown(result, layers=layers, ops=ops)
+    views = profile_views(result, layers=layers, ops=ops)
+    # emit prints Markdown only for --format markdown; stat writes no .md file
+    md = renderer("markdown").render(views) if opts.format == "markdown" else ""
     emit(opts.format, result.to_dict(), md,
-         lambda console: render(result, console, layers=layers, ops=ops), opts.json_path,
+         lambda console: console.print(renderer("table").render(views)), opts.json_path,
          claims=(csv_path,))
     if csv_path:
         from attnprof.files import write_text

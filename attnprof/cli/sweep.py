@@ -162,15 +162,17 @@ def sweep_and_report(cases, *, fmt_: str, json_path: str | None, csv_path: str |
         from attnprof.report.plot import plot_sweep
 
         plot_sweep(finished, plot, fits)
-    from attnprof.report.markdown import sweep_markdown
-    from attnprof.report.rich_render import sweep_table
+    from attnprof.report.comparison_views import sweep_views
+    from attnprof.report.media import renderer
+
+    views = sweep_views(finished, fits)
 
     def table(console) -> None:
-        console.print(sweep_table(finished, fits))
+        console.print(renderer("table").render(views))
         if plot:
             console.print(f"plot written to {plot}")
 
-    emit(fmt_, results_document(finished, scaling=fits), sweep_markdown(finished, fits), table,
-         json_path, claims=(csv_path,))
+    emit(fmt_, results_document(finished, scaling=fits), renderer("markdown").render(views),
+         table, json_path, claims=(csv_path,))
     if csv_path and not regular(csv_path):
         write_text(csv_path, csv_text(finished))

@@ -160,18 +160,27 @@ def host_added_view(profiles: list[Profile]) -> TableView:
 
 
 def compare_views(profiles: list[Profile], baseline: str | None = None, *,
-                  layers: bool = False, ops: bool = False) -> list[View]:
+                  layers: bool = False, ops: bool = False,
+                  name_each: bool = False) -> list[View]:
     """What ``compare`` shows: the side-by-side table, what each block adds to its host
-    network, and on request each profile's per-layer and per-op tables."""
+    network, and on request each profile's per-layer and per-op tables
+    (:func:`detail_views`)."""
     views: list[View] = [compare_view(profiles, baseline)]
     if any(p.host for p in profiles):
         views.append(host_added_view(profiles))
-    for p in profiles if layers or ops else ():
-        views.append(Heading(p.label))
-        if layers:
-            views.append(layers_view(p))
-        if ops:
-            views.append(ops_view(p))
+    return views + detail_views(profiles, layers=layers, ops=ops, name_each=name_each)
+
+
+def detail_views(profiles: list[Profile], *, layers: bool = False, ops: bool = False,
+                 name_each: bool = False) -> list[View]:
+    """Each profile's name, then its per-layer table (``layers``) and per-op table (``ops``);
+    nothing without either. ``name_each``: the name before each of the two tables (as the
+    terminal shows them), not once before both (as the Markdown does)."""
+    views: list[View] = []
+    for p in profiles:
+        tables = [*([layers_view(p)] if layers else []), *([ops_view(p)] if ops else [])]
+        for i, t in enumerate(tables):
+            views += [Heading(p.label), t] if i == 0 or name_each else [t]
     return views
 
 

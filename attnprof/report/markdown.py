@@ -11,11 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-from attnprof.report import gate_views as gv
-from attnprof.report.block_views import profile_views
-from attnprof.report.comparison_views import compare_views, sweep_views
 from attnprof.report.view import Heading, TableView, View
-from attnprof.results import Profile
 
 TONE_MARK = {"good": "✅ ", "bad": "❌ ", "warn": "⚠️ "}
 
@@ -49,32 +45,12 @@ def heading(view: Heading) -> str:
     return "\n\n".join([f"### {view.title}", *view.lines])
 
 
-def to_markdown(views: Iterable[View]) -> str:
-    parts = [heading(x) if isinstance(x, Heading) else table(x) for x in views]
-    return "\n\n".join(parts) + "\n"
+class MarkdownRenderer:
+    """The :class:`~attnprof.report.view.Renderer` for GitHub: views as Markdown text."""
 
-
-# -- what the commands print ---------------------------------------------------------------------
-
-def profile_markdown(p: Profile, *, layers: bool = False, ops: bool = False) -> str:
-    return to_markdown(profile_views(p, layers=layers, ops=ops))
-
-
-def compare_markdown(profiles: list[Profile], baseline: str | None = None, *,
-                     layers: bool = False, ops: bool = False) -> str:
-    return to_markdown(compare_views(profiles, baseline, layers=layers, ops=ops))
-
-
-def sweep_markdown(profiles: list[Profile], fits: list[dict]) -> str:
-    return to_markdown(sweep_views(profiles, fits))
-
-
-def budget_markdown(results: list) -> str:
-    return to_markdown([gv.budget_view(results)])
-
-
-def diff_markdown(diffs: list) -> str:
-    return to_markdown([gv.check_view(diffs, show_same=True)])
+    def render(self, views: Iterable[View]) -> str:
+        parts = [heading(x) if isinstance(x, Heading) else table(x) for x in views]
+        return "\n\n".join(parts) + "\n"
 
 
 def append_step_summary(markdown: str) -> str | None:

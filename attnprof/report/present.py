@@ -52,23 +52,27 @@ def profile_show(self: Profile, layers: bool = False, ops: bool = False,
                  file: Any = None) -> None:
     """Print the tables ``attnprof stat`` prints (``layers``: the per-module table,
     ``ops``: the per-op table, as ``--layers`` and ``--ops``) to ``file`` (stdout)."""
-    from attnprof.report.rich_render import render
-
-    print_tables(lambda c: render(self, c, layers=layers, ops=ops), file)
+    print_tables(lambda c: _draw(self, c, layers, ops), file)
 
 
 def profile_report(self: Profile, layers: bool = False, ops: bool = False,
                    width: int = 160) -> str:
     """The tables :meth:`show` prints, as plain text."""
-    from attnprof.report.rich_render import render
+    return text_of(lambda c: _draw(self, c, layers, ops), width)
 
-    return text_of(lambda c: render(self, c, layers=layers, ops=ops), width)
+
+def _draw(p: Profile, console: Any, layers: bool, ops: bool) -> None:
+    from attnprof.report.block_views import profile_views
+    from attnprof.report.media import renderer
+
+    console.print(renderer("table").render(profile_views(p, layers=layers, ops=ops)))
 
 
 def notebook_html(self: Profile) -> str:
     """The notebook display: the headline line, then each counter's figures and what
     was measured, as tables (pandas renders them). The full report is
-    ``attnprof.report.html.profile_html(p)``."""
+    ``renderer("html").render(profile_views(p))`` (``attnprof.report.media``,
+    ``attnprof.report.block_views``)."""
     import html
 
     head = f"<p><b>{html.escape(repr(self)[1:-1])}</b></p>"

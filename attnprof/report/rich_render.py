@@ -16,11 +16,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from attnprof.report import gate_views as gv
-from attnprof.report.block_views import layers_view, ops_view, profile_views
-from attnprof.report.comparison_views import compare_views, sweep_views
 from attnprof.report.view import Heading, TableView, View
-from attnprof.results import Profile
 
 TONE_STYLE = {"good": "green", "bad": "bold red", "warn": "yellow"}
 
@@ -118,49 +114,10 @@ def renderable(view: View) -> RenderableType:
     return heading(view) if isinstance(view, Heading) else table(view)
 
 
-def renderables(views: Iterable[View]) -> list[RenderableType]:
-    return [renderable(view) for view in views]
+class RichRenderer:
+    """The :class:`~attnprof.report.view.Renderer` for the terminal: views as one rich
+    renderable (``console.print(RichRenderer().render(views))``), each view on its own
+    lines, as :mod:`attnprof.report.html` also exports it for notebooks."""
 
-
-def print_views(console: Console, views: Iterable[View]) -> None:
-    for part in renderables(views):
-        console.print(part)
-
-
-# -- what the commands print ---------------------------------------------------------------------
-
-def profile_renderables(p: Profile, *, layers: bool = False, ops: bool = False) -> list:
-    """What ``stat`` prints for one profile (also a Profile's display in a rich console or a
-    notebook)."""
-    return renderables(profile_views(p, layers=layers, ops=ops))
-
-
-def render(p: Profile, console: Console, *, layers: bool = False, ops: bool = False) -> None:
-    print_views(console, profile_views(p, layers=layers, ops=ops))
-
-
-def compare_table(profiles: list[Profile], baseline: str | None = None, *,
-                  layers: bool = False, ops: bool = False) -> Group:
-    """What ``compare`` prints: the side-by-side table, what each block adds to its host,
-    and on request each block's per-layer and per-op tables."""
-    return Group(*renderables(compare_views(profiles, baseline, layers=layers, ops=ops)))
-
-
-def sweep_table(profiles: list[Profile], fits: list[dict]) -> Group:
-    return Group(*renderables(sweep_views(profiles, fits)))
-
-
-def layers_table(p: Profile) -> RenderableType:
-    return table(layers_view(p))
-
-
-def ops_table(p: Profile) -> RenderableType:
-    return table(ops_view(p))
-
-
-def budget_table(results: list) -> RenderableType:
-    return table(gv.budget_view(results))
-
-
-def diff_table(diffs: list, show_same: bool = False) -> RenderableType:
-    return table(gv.check_view(diffs, show_same))
+    def render(self, views: Iterable[View]) -> Group:
+        return Group(*[renderable(view) for view in views])

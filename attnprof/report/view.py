@@ -5,13 +5,14 @@ A view is data: a :class:`Heading` (a title and lines of text) or a :class:`Tabl
 format every number once (:mod:`attnprof.report.block_views` for one profile,
 :mod:`~attnprof.report.comparison_views` for several, :mod:`~attnprof.report.network_views`
 for a whole network, :mod:`~attnprof.report.gate_views` for budgets and checks); the
-renderers only lay views out (``rich_render.py`` for the terminal and notebooks,
-``markdown.py`` for GitHub), so each format carries the same facts and a new format is one
-file that reads these views. CSV, which users parse, has records of raw values instead
-(:mod:`attnprof.report.csv`).
+renderers only lay views out, one :class:`Renderer` per medium (``rich_render.py`` for the
+terminal, ``markdown.py`` for GitHub, ``html.py`` for notebooks; ``media.py`` names them),
+so each format carries the same facts and a new format is one class that reads these views.
+CSV, which users parse, has records of raw values instead (:mod:`attnprof.report.csv`).
 
-This module holds the view types and the texts of times, ratios and their intervals that
-several builders write. Torch-free and rich-free, as every builder is.
+This module holds the view types, the renderers' protocol and the texts of times, ratios
+and their intervals that several builders write. Torch-free and rich-free, as every builder
+is.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from attnprof.results import Comparison, HostDelta
 
@@ -64,6 +65,19 @@ class Heading:
 
 
 View = Heading | TableView
+
+Out = TypeVar("Out", covariant=True)
+
+
+@runtime_checkable
+class Renderer(Protocol[Out]):
+    """One medium's layout of views (a terminal's renderable, Markdown text, HTML): it
+    places the views' already-formatted strings and computes or formats no figure, so every
+    medium carries the same facts."""
+
+    def render(self, views: Iterable[View]) -> Out:
+        """``views``, in order, laid out for this medium."""
+        ...
 
 
 def _cols(*spec: str) -> tuple[Column, ...]:

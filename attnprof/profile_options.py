@@ -91,7 +91,7 @@ def _list(metavar: str, help: str, default: str) -> dict[str, Any]:
 
 
 _THREADS_HELP = ("Threads for timing (default: the CPUs free for timing, usable CPUs less "
-                 "other runnable tasks and one spare; model: torch's current count).")
+                 "other runnable tasks and one spare).")
 
 OPTIONS: tuple[ProfileOption, ...] = (
     ProfileOption(

@@ -163,7 +163,7 @@ class Count(Record):
 
 
 class OwnFigure:
-    """A headline figure of a :class:`Counted` record: its own count's attribute of the same
+    """A headline figure of a :class:`WithCounters` record: its own count's attribute of the same
     name, None when attnprof's counter did not run or failed."""
 
     def __set_name__(self, owner: type, name: str) -> None:
@@ -173,9 +173,9 @@ class OwnFigure:
     def __get__(self, record: None, owner: type) -> OwnFigure: ...
 
     @overload
-    def __get__(self, record: Counted, owner: type | None = None) -> int | None: ...
+    def __get__(self, record: WithCounters, owner: type | None = None) -> int | None: ...
 
-    def __get__(self, record: Counted | None, owner: type | None = None
+    def __get__(self, record: WithCounters | None, owner: type | None = None
                 ) -> OwnFigure | int | None:
         if record is None:
             return self
@@ -183,7 +183,7 @@ class OwnFigure:
         return getattr(own, self.name) if own is not None else None
 
 
-class Counted:
+class WithCounters:
     """A record of every backend's count (a Profile, a NetworkProfile): attnprof's own count
     and its headline figures."""
 

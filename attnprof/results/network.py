@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from attnprof.results.counts import Cost, Count, Counted
+from attnprof.results.counts import Cost, Count, WithCounters
 from attnprof.results.measures import Comparison, Latency, Memory
 from attnprof.results.profile import Environment
 from attnprof.results.record import Record, key, listed
@@ -183,7 +183,7 @@ class NetworkTiming:
 
 
 @dataclass(frozen=True, repr=False)
-class NetworkProfile(Counted):
+class NetworkProfile(WithCounters):
     """A whole network as ``attnprof model`` saw it: its totals (attnprof's count, the other
     backends beside it), each attention module found in it, and, when timed, the network's
     time, the attention's own time and the saving by removal. ``to_dict()`` is the
@@ -204,7 +204,7 @@ class NetworkProfile(Counted):
     environment: Environment | None = None
 
     # headline figures ------------------------------------------------------------------
-    # own, macs, flops, bytes: from Counted
+    # own, macs, flops, bytes: from WithCounters
     @property
     def latency_ms(self) -> float | None:
         return self.timing.latency.median_ms if self.timing else None

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from attnprof.results.counts import Cost, Count, Counted, OwnFigure
+from attnprof.results.counts import Cost, Count, OwnFigure, WithCounters
 from attnprof.results.measures import Comparison, Latency, Memory, OpTime, Roofline
 from attnprof.results.record import Record, key, tupled
 from attnprof.results.schema import PROFILE_SCHEMA, RESULTS_SCHEMA
@@ -179,7 +179,7 @@ class HostDelta:
 # -- the profile ----------------------------------------------------------------------------
 
 @dataclass(frozen=True, repr=False)
-class Profile(Counted):
+class Profile(WithCounters):
     """One block at one input, as every backend and measurement saw it.
 
     The headline figures are attributes (``flops``, ``macs``, ``params``, ``bytes``,
@@ -206,7 +206,7 @@ class Profile(Counted):
     def label(self) -> str:
         return self.name or self.block.name
 
-    transcendentals = OwnFigure()  # and from Counted: own, macs, flops, bytes
+    transcendentals = OwnFigure()  # and from WithCounters: own, macs, flops, bytes
 
     @property
     def params(self) -> int:

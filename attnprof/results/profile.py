@@ -48,7 +48,7 @@ class Params(Record):
 
 
 _REQUIRED = key(required=True)
-_UNKNOWN = key(absent="?")  # an older document's
+_UNKNOWN = key(absent="?")  # where an older document has no such key
 
 
 @dataclass(frozen=True)

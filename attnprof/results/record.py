@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import types
 from collections.abc import Callable, Mapping
-from dataclasses import Field, dataclass, fields
+from dataclasses import dataclass, fields
 from functools import cache
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
@@ -26,9 +26,12 @@ class Key:
     memory only, neither written nor read. ``omit(record)``: leave the key out when true.
     ``dump(value)``: its JSON form (by default, by the field's type: a record's (or
     ``Quality``'s) ``to_dict``, a tuple as a list, a mapping as a dict, records in them by
-    their ``to_dict``, None as None where the type allows it). ``load(value)``: the value from the
-    key's (None when absent). ``required``: an absent key is a ``KeyError``. ``absent``: the
-    value when the key is absent (otherwise the field's default)."""
+    their ``to_dict``, None as None where the type allows it). ``load(value)``: the value
+    from the key's (None when absent). ``required``: an absent key is a ``KeyError``.
+    ``absent``: the value when the key is absent (otherwise the field's default).
+
+    Fields are read in the order the constructor takes them, and written in the
+    document's."""
 
     name: str | None = None
     place: int = 0
@@ -66,7 +69,7 @@ def _dumper(hint: Any) -> Callable[[Any], Any]:
     if origin in (Union, types.UnionType) and len(args) == 2 and type(None) in args:
         inner = _dumper(next(a for a in args if a is not type(None)))
         return optional(inner) if inner is not _same else _same
-    if origin is Mapping:
+    if origin in (Mapping, dict):
         if _documented(args[1]):
             return lambda value: {k: v.to_dict() for k, v in value.items()}
         return dict
@@ -77,20 +80,22 @@ def _dumper(hint: Any) -> Callable[[Any], Any]:
     return _same
 
 
+Layout = tuple[tuple[str, str, Key, Callable[[Any], Any]], ...]
+
+
 @cache
-def _layout(cls: type) -> tuple[tuple[str, str, Key, Callable[[Any], Any]], ...]:
-    """The stored fields of ``cls`` in the document's order: each field's name, its key,
-    how it stands there and its JSON form."""
+def _layout(cls: type) -> tuple[Layout, Layout]:
+    """The stored fields of ``cls``, each as its name, its key, how it stands in the
+    document and its JSON form: in the constructor's order, and in the document's."""
     hints = get_type_hints(cls)
-    spec = [(f, f.metadata.get("json", _PLAIN)) for f in fields(cls)]
-    ordered: list[tuple[Field[Any], Key]] = sorted(
-        (x for x in spec if x[1].stored), key=lambda x: x[1].place)
-    for x in [x for x in ordered if x[1].after]:
-        ordered.remove(x)
-        at = next(i for i, (f, _) in enumerate(ordered) if f.name == x[1].after)
-        ordered.insert(at + 1, x)
-    return tuple((f.name, k.name or f.name, k, k.dump or _dumper(hints[f.name]))
-                 for f, k in ordered)
+    stored = [(f.name, k.name or f.name, k, k.dump or _dumper(hints[f.name]))
+              for f in fields(cls) for k in [f.metadata.get("json", _PLAIN)] if k.stored]
+    written = sorted(stored, key=lambda x: x[2].place)
+    for x in [x for x in written if x[2].after]:
+        written.remove(x)
+        at = next(i for i, y in enumerate(written) if y[0] == x[2].after)
+        written.insert(at + 1, x)
+    return tuple(stored), tuple(written)
 
 
 def optional(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -117,14 +122,15 @@ class Record:
     """The base of the frozen dataclass records: the document of one and back."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {name: dump(getattr(self, attr)) for attr, name, k, dump in _layout(type(self))
+        return {name: dump(getattr(self, attr))
+                for attr, name, k, dump in _layout(type(self))[1]
                 if k.omit is None or not k.omit(self)}
 
     @classmethod
     def from_dict(cls: type[R], d: Mapping[str, Any]) -> R:
         given = dict(d.items())  # (a document that is not a mapping fails here)
         kw: dict[str, Any] = {}
-        for attr, name, k, _ in _layout(cls):
+        for attr, name, k, _ in _layout(cls)[0]:
             if k.required:
                 kw[attr] = k.load(given[name]) if k.load is not None else given[name]
             elif k.load is not None:

@@ -173,7 +173,7 @@ def _value_text(value: Any) -> str:
     if value is _UNSET:
         return "(not set)"
     if isinstance(value, bool):
-        return "true" if value else "false"
+        return json.dumps(value)  # true, false
     if isinstance(value, (list, tuple)):
         return ",".join(_value_text(x) for x in value)
     if isinstance(value, float) and value.is_integer():

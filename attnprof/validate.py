@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import re
 from collections.abc import Callable
 from typing import Any
@@ -94,10 +95,8 @@ def load_json(text: str, path: str) -> Any:
 # -- the schema interpreter -----------------------------------------------------------------
 
 def _describe(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)  # null, true, false
     if isinstance(value, (int, float)):
         return f"the number {value!r}"
     if isinstance(value, str):
@@ -116,6 +115,20 @@ _TYPE_WORDS = {"object": "an object", "array": "an array", "string": "a string",
                "integer": "an integer", "number": "a number", "boolean": "true or false",
                "null": "null"}
 _NUMBERS = (int, float)
+
+#: the bounds on a number a schema may set: its keyword, whether a value is beyond it, and
+#: how the message says what the value must be
+_BOUNDS: tuple[tuple[str, Callable[[Any, Any], bool], str], ...] = (
+    ("minimum", operator.lt, ">="), ("exclusiveMinimum", operator.le, ">"),
+    ("maximum", operator.gt, "<="))
+
+
+def _bound(limit: Any, beyond: Callable[[Any, Any], bool], says: str) -> Check:
+    def bound(v: Any) -> None:
+        if type(v) in _NUMBERS and beyond(v, limit):
+            raise Invalid(f"must be {says} {_fmt(limit)}, got {v!r}")
+
+    return bound
 
 
 def _number_in_range(v: Any) -> None:
@@ -284,32 +297,8 @@ class _Compiler:
 
     @staticmethod
     def _numbers(schema: dict[str, Any]) -> list[Check]:
-        out: list[Check] = []
-        if "minimum" in schema:
-            lo = schema["minimum"]
-
-            def minimum(v: Any, lo=lo) -> None:
-                if type(v) in _NUMBERS and v < lo:
-                    raise Invalid(f"must be >= {_fmt(lo)}, got {v!r}")
-
-            out.append(minimum)
-        if "exclusiveMinimum" in schema:
-            lo = schema["exclusiveMinimum"]
-
-            def exclusive(v: Any, lo=lo) -> None:
-                if type(v) in _NUMBERS and v <= lo:
-                    raise Invalid(f"must be > {_fmt(lo)}, got {v!r}")
-
-            out.append(exclusive)
-        if "maximum" in schema:
-            hi = schema["maximum"]
-
-            def maximum(v: Any, hi=hi) -> None:
-                if type(v) in _NUMBERS and v > hi:
-                    raise Invalid(f"must be <= {_fmt(hi)}, got {v!r}")
-
-            out.append(maximum)
-        return out
+        return [_bound(schema[word], beyond, says) for word, beyond, says in _BOUNDS
+                if word in schema]
 
     @staticmethod
     def _strings(schema: dict[str, Any]) -> list[Check]:

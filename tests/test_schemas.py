@@ -3,6 +3,7 @@
 
 import copy
 import json
+import re
 from importlib import resources
 
 import jsonschema
@@ -179,3 +180,18 @@ def test_the_model_schema_rejects_malformed_documents():
         mutate(bad)
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(bad, s)
+
+
+@pytest.mark.parametrize(("word", "limit", "inside", "beyond", "message"), [
+    ("minimum", 0, 0, -1, "must be >= 0, got -1"),
+    ("exclusiveMinimum", 0, 0.5, 0, "must be > 0, got 0"),
+    ("maximum", 1.5, 1.5, 2, "must be <= 1.5, got 2"),
+])
+def test_each_bound_on_a_number_refuses_beyond_it_only(word, limit, inside, beyond, message):
+    # attnprof's own schema interpreter (attnprof.validate), one bound at a time
+    from attnprof.validate import Invalid, _Compiler
+
+    check = _Compiler().compile({"type": "number", word: limit}, {})
+    check(inside)
+    with pytest.raises(Invalid, match=f"^{re.escape(message)}$"):
+        check(beyond)

@@ -214,6 +214,28 @@ def test_torchvision_built_for_another_torch_is_one_line(cli, monkeypatch):
     assert "torchvision::nms" in line and "same index" in line
 
 
+@pytest.mark.parametrize("package", ["torchvision", "timm"])
+@pytest.mark.parametrize(("failure", "expected"), [
+    (lambda p: ModuleNotFoundError("No module named 'PIL'", name="PIL"),
+     "needs {p}, whose import failed: no module named 'PIL'"),
+    (lambda p: ModuleNotFoundError("gone", name=p), "needs {p}, which is not installed: pip"),
+    (lambda p: OSError("a broken wheel\nsecond line"),
+     "needs {p}, whose import failed: OSError: a broken wheel"),
+])
+def test_a_failed_zoo_import_is_one_bad_input_line(monkeypatch, package, failure, expected):
+    def fails(name):
+        if name == package:
+            raise failure(package)
+        return object()
+
+    monkeypatch.setattr(_imports, "_installed", lambda name: True)
+    monkeypatch.setattr(_imports, "_import", fails)
+    with pytest.raises(attnprof.BadInput) as err:
+        getattr(_imports, package)("the block")
+    assert str(err.value).startswith("the block " + expected.format(p=package))
+    assert "\n" not in str(err.value)
+
+
 def test_list_source_timm_lists_the_zoo_without_torch_or_timm():
     import subprocess
     import sys

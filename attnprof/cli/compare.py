@@ -6,21 +6,13 @@ from typing import Annotated
 
 import typer
 
-from attnprof.cli.app import app, handled
-from attnprof.cli.options import (
-    ProfilingOptions,
-    declared,
-    options_per_block,
-    profiling_options,
-)
+from attnprof.cli.commands import profiling_command
+from attnprof.cli.options import ProfilingOptions, options_per_block
 from attnprof.cli.output import emit, progress_bar
 from attnprof.errors import BadInput
 
 
-@app.command()
-@handled
-@profiling_options("compare")
-@declared("compare")
+@profiling_command("compare")
 def compare(
     blocks: Annotated[list[str], typer.Argument(
         help="Two or more blocks (names, aliases or package.module:Name).")],

@@ -6,15 +6,12 @@ from typing import Annotated
 
 import typer
 
-from attnprof.cli.app import app, handled
-from attnprof.cli.options import ProfilingOptions, declared, profiling_options
+from attnprof.cli.commands import profiling_command
+from attnprof.cli.options import ProfilingOptions
 from attnprof.cli.output import emit, status_line
 
 
-@app.command()
-@handled
-@profiling_options("stat")
-@declared("stat")
+@profiling_command("stat")
 def stat(
     block: Annotated[str, typer.Argument(help="Block name, alias, or package.module:Name.")],
     opts: ProfilingOptions,

@@ -7,21 +7,13 @@ from typing import Annotated
 
 import typer
 
-from attnprof.cli.app import app, handled
-from attnprof.cli.options import (
-    ProfilingOptions,
-    declared,
-    options_per_block,
-    profiling_options,
-)
+from attnprof.cli.commands import profiling_command
+from attnprof.cli.options import ProfilingOptions, options_per_block
 from attnprof.cli.output import emit, error_line, note, progress_bar
 from attnprof.errors import BadInput
 
 
-@app.command()
-@handled
-@profiling_options("sweep")
-@declared("sweep")
+@profiling_command("sweep")
 def sweep(
     blocks: Annotated[list[str], typer.Argument(help="One or more blocks.")],
     channels: str,

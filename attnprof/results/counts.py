@@ -4,15 +4,15 @@ backend's count of a whole block or network."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, overload
 
-from attnprof.results.schema import _known
+from attnprof.results.record import Key, Record, key, listed, records, tupled
 
 # -- counting -------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Cost:
+class Cost(Record):
     """attnprof's count of some work (one op call, one op's calls, one module, the whole block
     or network): the one cost record. The own counter sums it with ``+``; a counting rule
     gives one call's (:class:`attnprof.counters.rules.Cost`); a network's attention module
@@ -37,24 +37,13 @@ class Cost:
                     self.bytes_read + other.bytes_read, self.bytes_written + other.bytes_written,
                     self.uncounted + other.uncounted)
 
-    def to_dict(self) -> dict[str, int]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Cost:
-        return cls(**_known(cls, d))
-
 
 @dataclass(frozen=True)
 class OpCost(Cost):
     """One aten op's total over its calls, as attnprof counts it."""
 
-    op: str = ""
+    op: str = field(default="", metadata=key(place=-1))  # first in the document
     intensity: float | None = None  # FLOPs per byte read + written
-
-    def to_dict(self) -> dict[str, Any]:
-        cost = {f.name: getattr(self, f.name) for f in fields(Cost)}
-        return {"op": self.op, **cost, "intensity": self.intensity}
 
 
 def _missed_label(name: str, calls: int) -> str:
@@ -77,7 +66,7 @@ def _parse_missed(items: Any) -> dict[str, int]:
 
 
 @dataclass(frozen=True)
-class MissedOp:
+class MissedOp(Record):
     """Work attnprof counts that a wrapped backend did not: one aten op in one pass, with
     attnprof's FLOPs for the calls the backend missed (docs/counting.md)."""
 
@@ -96,8 +85,22 @@ class MissedOp:
                    backward=d.get("pass") == "backward")
 
 
+def _not_own(count: Count) -> bool:
+    return count.backend != "attnprof"
+
+
+def _own(**how: Any) -> dict[str, Key]:
+    """A figure of attnprof's own counter only: last in the document, and only in its
+    count's."""
+    return key(place=1, omit=_not_own, **how)
+
+
+def _labels(uncounted: Mapping[str, int]) -> list[str]:
+    return [_missed_label(k, n) for k, n in uncounted.items()]
+
+
 @dataclass(frozen=True)
-class Count:
+class Count(Record):
     """What one backend counted. ``macs`` is multiply-accumulates as that backend counts
     them; ``reported``/``unit`` is its headline figure in its own unit; ``layers`` maps a
     module path ("" for the block itself) to that backend's MACs there, children included.
@@ -111,25 +114,30 @@ class Count:
     reported: int | None = None
     macs: int | None = None
     flops: int | None = None
-    uncounted: Mapping[str, int] = field(default_factory=dict)
-    notes: tuple[str, ...] = ()
+    uncounted: Mapping[str, int] = field(default_factory=dict, metadata=key(
+        "uncounted_ops", dump=_labels, load=_parse_missed))
+    notes: tuple[str, ...] = field(default=(), metadata=key(load=tupled))
     layers: Mapping[str, int | None] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)  # backend-specific figures
     # attnprof's own counter only
-    transcendentals: int | None = None
-    bytes_read: int | None = None
-    bytes_written: int | None = None
-    ops: tuple[OpCost, ...] = ()
-    layer_costs: Mapping[str, Cost] = field(default_factory=dict)
-    device: str | None = None
+    transcendentals: int | None = field(default=None, metadata=_own())
+    bytes_read: int | None = field(default=None, metadata=_own())
+    bytes_written: int | None = field(default=None, metadata=_own())
+    ops: tuple[OpCost, ...] = field(default=(), metadata=_own(load=records(OpCost)))
+    layer_costs: Mapping[str, Cost] = field(default_factory=dict, metadata=_own(
+        load=lambda x: {k: Cost.from_dict(v) for k, v in (x or {}).items()}))
+    device: str | None = field(default=None, metadata=_own())
     # what the count was made on (every backend; docs/counting.md, data-dependent blocks)
     input: str | None = None  # "meta" | "real" | "own" (the backend made its own input)
     input_why: str | None = None
-    flops_range: tuple[int, int] | None = None  # (min, max) when the count varies by input
+    # (min, max) when the count varies by input
+    flops_range: tuple[int, int] | None = field(default=None, metadata=key(
+        dump=listed, load=lambda x: tuple(x) if x else x))
     # against attnprof's count (wrapped backends): flops of attnprof =
     # counted_flops + sum(missed flops) + unexplained_flops
     counted_flops: int | None = None  # attnprof's FLOPs of the work this backend counted
-    missed: tuple[MissedOp, ...] = ()
+    missed: tuple[MissedOp, ...] = field(default=(), metadata=key(
+        "missed_ops", load=records(MissedOp)))
     unexplained_flops: int | None = None
     not_compared: str | None = None  # why this figure is not compared with attnprof's
 
@@ -146,42 +154,47 @@ class Count:
     @property
     def uncounted_ops(self) -> tuple[str, ...]:
         """The JSON form of ``uncounted`` (the contract's ``uncounted_ops``)."""
-        return tuple(_missed_label(k, n) for k, n in self.uncounted.items())
-
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {
-            "backend": self.backend, "status": self.status, "error": self.error,
-            "unit": self.unit, "reported": self.reported, "macs": self.macs,
-            "flops": self.flops, "uncounted_ops": list(self.uncounted_ops),
-            "notes": list(self.notes), "layers": dict(self.layers), "extra": dict(self.extra),
-            "input": self.input, "input_why": self.input_why,
-            "flops_range": list(self.flops_range) if self.flops_range else None,
-            "counted_flops": self.counted_flops,
-            "missed_ops": [m.to_dict() for m in self.missed],
-            "unexplained_flops": self.unexplained_flops, "not_compared": self.not_compared,
-        }
-        if self.backend == "attnprof":
-            d.update({"transcendentals": self.transcendentals, "bytes_read": self.bytes_read,
-                      "bytes_written": self.bytes_written,
-                      "ops": [o.to_dict() for o in self.ops],
-                      "layer_costs": {k: v.to_dict() for k, v in self.layer_costs.items()},
-                      "device": self.device})
-        return d
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Count:
-        kw = _known(cls, d)
-        kw["uncounted"] = _parse_missed(d.get("uncounted_ops"))
-        kw["notes"] = tuple(kw.get("notes") or ())
-        kw["ops"] = tuple(OpCost.from_dict(o) for o in kw.get("ops") or ())
-        kw["layer_costs"] = {k: Cost.from_dict(v)
-                             for k, v in (kw.get("layer_costs") or {}).items()}
-        kw["missed"] = tuple(MissedOp.from_dict(m) for m in d.get("missed_ops") or ())
-        if kw.get("flops_range"):
-            kw["flops_range"] = tuple(kw["flops_range"])
-        return cls(**kw)
+        return tuple(_labels(self.uncounted))
 
     @classmethod
     def failed(cls, backend: str, error: str, status: str = "failed") -> Count:
         return cls(backend=backend, status=status, error=error)
 
+
+
+class OwnFigure:
+    """A headline figure of a :class:`WithCounters` record: its own count's attribute of the same
+    name, None when attnprof's counter did not run or failed."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, record: None, owner: type) -> OwnFigure: ...
+
+    @overload
+    def __get__(self, record: WithCounters, owner: type | None = None) -> int | None: ...
+
+    def __get__(self, record: WithCounters | None, owner: type | None = None
+                ) -> OwnFigure | int | None:
+        if record is None:
+            return self
+        own = record.own
+        return getattr(own, self.name) if own is not None else None
+
+
+class WithCounters:
+    """A record of every backend's count (a Profile, a NetworkProfile): attnprof's own count
+    and its headline figures."""
+
+    counters: Mapping[str, Count]
+
+    @property
+    def own(self) -> Count | None:
+        """attnprof's own count, when it ran and succeeded."""
+        c = self.counters.get("attnprof")
+        return c if c is not None and c.ok else None
+
+    macs = OwnFigure()
+    flops = OwnFigure()
+    bytes = OwnFigure()

@@ -4,18 +4,18 @@ per-op times and the roofline."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
-from attnprof.results.schema import INTERVAL_COVERS, _known
+from attnprof.results.record import Record, key, optional
+from attnprof.results.schema import INTERVAL_COVERS
 from attnprof.stats.bootstrap import ratio_ci, ratio_from_cis
 from attnprof.stats.uncertainty import Estimate, Quality
 
 # -- measuring ------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Latency:
+class Latency(Record):
     """Wall time of one call of the block, from ``torch.utils.benchmark``."""
 
     median_ms: float
@@ -40,12 +40,14 @@ class Latency:
     ci_high_ms: float | None = None
     ci_coverage: float | None = None  # the interval's exact confidence (order statistics)
     ci_method: str | None = None
-    quality: Quality | None = None
+    quality: Quality | None = field(default=None,
+                                   metadata=key(load=optional(Quality.from_dict)))
     threads_reason: str | None = None
     l2_flush: bool = False  # CUDA cold-cache timing: L2 flushed before every call
     # the samples, ms per call, by interleaved round: in memory only (not in JSON), for
     # ratios within one run
-    rounds_ms: tuple[tuple[float, ...], ...] = field(default=(), repr=False, compare=False)
+    rounds_ms: tuple[tuple[float, ...], ...] = field(default=(), repr=False, compare=False,
+                                                     metadata=key(stored=False))
 
     @property
     def samples_ms(self) -> tuple[float, ...]:
@@ -82,22 +84,11 @@ class Latency:
         return ratio_from_cis(self.ci, baseline.ci)
 
     def to_dict(self) -> dict[str, Any]:
-        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "rounds_ms"}
-        d["quality"] = self.quality.to_dict() if self.quality is not None else None
-        d["ci_covers"] = INTERVAL_COVERS
-        return d
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Latency:
-        kw = _known(cls, d)
-        kw.pop("rounds_ms", None)
-        if kw.get("quality") is not None:
-            kw["quality"] = Quality.from_dict(kw["quality"])
-        return cls(**kw)
+        return {**super().to_dict(), "ci_covers": INTERVAL_COVERS}
 
 
 @dataclass(frozen=True)
-class Comparison:
+class Comparison(Record):
     """Two times measured interleaved in one run: ``candidate / baseline``, the ratio of
     their medians, with its interval (``stats.ratio_ci``: a bootstrap of the samples,
     widened to the per-round ratios) and a verdict (``stats.verdict``: faster, slower, same
@@ -133,32 +124,18 @@ class Comparison:
                         self.ci_high if bounded else math.inf,
                         self.coverage if bounded and self.coverage else 1.0, self.method)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Comparison:
-        return cls(**_known(cls, d))
-
 
 @dataclass(frozen=True)
-class Memory:
+class Memory(Record):
     params_bytes: int
     activations_bytes: int | None
     peak_bytes: int | None
     peak_method: str | None
     saved_for_backward_bytes: int | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Memory:
-        return cls(**_known(cls, d))
-
 
 @dataclass(frozen=True)
-class OpTime:
+class OpTime(Record):
     """torch.profiler's self time of one aten op, per call of the block (``--ops``)."""
 
     op: str
@@ -166,16 +143,9 @@ class OpTime:
     self_ms: float
     share: float  # of the summed self time
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> OpTime:
-        return cls(**_known(cls, d))
-
 
 @dataclass(frozen=True)
-class Roofline:
+class Roofline(Record):
     """Achieved throughput against ``attnprof calibrate``'s peaks, and the floor
     max(FLOPs / peak, bytes / bandwidth)."""
 
@@ -192,11 +162,4 @@ class Roofline:
     llc_bytes: int | None = None
     working_set_bytes: int | None = None
     cache_resident: bool | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Roofline:
-        return cls(**_known(cls, d))
 

@@ -4,12 +4,13 @@ time, the saving by removal, and the NetworkProfile holding them."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
-from attnprof.results.counts import Cost, Count
+from attnprof.results.counts import Cost, Count, WithCounters
 from attnprof.results.measures import Comparison, Latency, Memory
 from attnprof.results.profile import Environment
+from attnprof.results.record import Record, key, listed
 from attnprof.results.schema import INTERVAL_COVERS, MODEL_SCHEMA, _known
 
 
@@ -45,7 +46,7 @@ class ModuleCost:
         return {"path": self.path, "type": self.type, "found_by": self.found_by,
                 "params": self.params, "macs": self.macs, "flops": self.flops,
                 "bytes": self.bytes, "time_ms": self.time_ms, "time_share": self.time_share,
-                "time_ms_ci": list(self.time_ms_ci) if self.time_ms_ci else None}
+                "time_ms_ci": listed(self.time_ms_ci)}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], costs: Mapping[str, Cost] | None = None
@@ -66,12 +67,16 @@ def _pair(x: Any) -> tuple[float, float] | None:
     return (float(x[0]), float(x[1])) if x else None
 
 
+#: an interval of OwnTime's, (low, high): null when there is none
+_INTERVAL = key(dump=listed, load=_pair)
+
+
 def _interval(low: float | None, high: float | None) -> list[float] | None:
     return [low, high] if low is not None and high is not None else None
 
 
 @dataclass(frozen=True)
-class OwnTime:
+class OwnTime(Record):
     """The attention modules' own time inside the forward, by module hooks: per forward, the
     time from each attention module's forward pre-hook to its forward hook, summed, and that
     sum's share of the (hooked) forward; medians over the forwards with their order-statistic
@@ -81,24 +86,11 @@ class OwnTime:
     network_ms: float  # the hooked forward (the hooks cost time of their own)
     attention_ms: float
     share: float
-    network_ms_ci: tuple[float, float] | None
-    attention_ms_ci: tuple[float, float] | None
-    share_ci: tuple[float, float] | None
+    network_ms_ci: tuple[float, float] | None = field(metadata=_INTERVAL)
+    attention_ms_ci: tuple[float, float] | None = field(metadata=_INTERVAL)
+    share_ci: tuple[float, float] | None = field(metadata=_INTERVAL)
     coverage: float | None
     method: str
-
-    def to_dict(self) -> dict[str, Any]:
-        d = {f.name: getattr(self, f.name) for f in fields(self)}
-        for k in ("network_ms_ci", "attention_ms_ci", "share_ci"):
-            d[k] = list(d[k]) if d[k] else None
-        return d
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> OwnTime:
-        kw = _known(cls, d)
-        for k in ("network_ms_ci", "attention_ms_ci", "share_ci"):
-            kw[k] = _pair(kw.get(k))
-        return cls(**kw)
 
 
 @dataclass(frozen=True)
@@ -125,7 +117,7 @@ class Removal:
 
     def to_dict(self) -> dict[str, Any]:
         ci = self.share_ci
-        return {"share": self.share, "share_ci": list(ci) if ci else None,
+        return {"share": self.share, "share_ci": listed(ci),
                 "ratio": self.comparison.ratio,
                 "ratio_ci": _interval(self.comparison.ci_low, self.comparison.ci_high),
                 "verdict": self.comparison.verdict, "coverage": self.comparison.coverage,
@@ -168,9 +160,8 @@ class NetworkTiming:
             "attention_ms": own.attention_ms if own else None,
             "attention_share": own.share if own else None,
             "network_ms_ci": _interval(lat.ci_low_ms, lat.ci_high_ms),
-            "attention_ms_ci": list(own.attention_ms_ci) if own and own.attention_ms_ci
-            else None,
-            "attention_share_ci": list(own.share_ci) if own and own.share_ci else None,
+            "attention_ms_ci": listed(own.attention_ms_ci) if own else None,
+            "attention_share_ci": listed(own.share_ci) if own else None,
             "warnings": list(lat.warnings),
             # added with the timing policy of stat
             "threads_reason": lat.threads_reason, "ci_coverage": lat.ci_coverage,
@@ -192,7 +183,7 @@ class NetworkTiming:
 
 
 @dataclass(frozen=True, repr=False)
-class NetworkProfile:
+class NetworkProfile(WithCounters):
     """A whole network as ``attnprof model`` saw it: its totals (attnprof's count, the other
     backends beside it), each attention module found in it, and, when timed, the network's
     time, the attention's own time and the saving by removal. ``to_dict()`` is the
@@ -213,23 +204,7 @@ class NetworkProfile:
     environment: Environment | None = None
 
     # headline figures ------------------------------------------------------------------
-    @property
-    def own(self) -> Count | None:
-        c = self.counters.get("attnprof")
-        return c if c is not None and c.ok else None
-
-    @property
-    def macs(self) -> int | None:
-        return self.own.macs if self.own else None
-
-    @property
-    def flops(self) -> int | None:
-        return self.own.flops if self.own else None
-
-    @property
-    def bytes(self) -> int | None:
-        return self.own.bytes if self.own else None
-
+    # own, macs, flops, bytes: from WithCounters
     @property
     def latency_ms(self) -> float | None:
         return self.timing.latency.median_ms if self.timing else None

@@ -4,54 +4,35 @@ the sections it holds (what was profiled, the block inside a host network)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
-from attnprof.results.counts import Cost, Count
+from attnprof.results.counts import Cost, Count, OwnFigure, WithCounters
 from attnprof.results.measures import Comparison, Latency, Memory, OpTime, Roofline
-from attnprof.results.schema import PROFILE_SCHEMA, RESULTS_SCHEMA, _known
+from attnprof.results.record import Record, key, tupled
+from attnprof.results.schema import PROFILE_SCHEMA, RESULTS_SCHEMA
 
 # -- what was profiled ----------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class BlockInfo:
+class BlockInfo(Record):
     name: str
-    options: Mapping[str, Any]
+    options: Mapping[str, Any] = field(metadata=key(after="paper"))
     kind: str | None = None
     source: str = "attnprof"
     paper: str | None = None
     # options a user's constructor took into its **kwargs that changed nothing in the built
-    # block: reported, not recorded in ``options`` as applied
-    unused_options: Mapping[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = {"name": self.name, "kind": self.kind, "source": self.source,
-             "paper": self.paper, "options": dict(self.options)}
-        if self.unused_options:
-            d["unused_options"] = dict(self.unused_options)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> BlockInfo:
-        return cls(**_known(cls, d))
+    # block: reported, not recorded in ``options`` as applied (no key when there are none)
+    unused_options: Mapping[str, Any] = field(default_factory=dict, metadata=key(
+        omit=lambda b: not b.unused_options))
 
 
 @dataclass(frozen=True)
-class InputInfo:
-    shape: tuple[int, ...]  # (B, C, H, W)
+class InputInfo(Record):
+    shape: tuple[int, ...] = field(metadata=key(required=True, load=tuple))  # (B, C, H, W)
     dtype: str
     device: str
     memory_format: str = "contiguous"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"shape": list(self.shape), "dtype": self.dtype, "device": self.device,
-                "memory_format": self.memory_format}
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> InputInfo:
-        kw = _known(cls, d)
-        kw["shape"] = tuple(kw["shape"])
-        return cls(**kw)
 
     @property
     def text(self) -> str:
@@ -60,50 +41,36 @@ class InputInfo:
 
 
 @dataclass(frozen=True)
-class Params:
+class Params(Record):
     total: int
     trainable: int
     bytes: int
 
-    def to_dict(self) -> dict[str, int]:
-        return asdict(self)
 
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Params:
-        return cls(**_known(cls, d))
+_REQUIRED = key(required=True)
+_UNKNOWN = key(absent="?")  # where an older document has no such key
 
 
 @dataclass(frozen=True)
-class Layer:
+class Layer(Record):
     """One submodule: its type, parameters, each backend's MACs there and attnprof's cost."""
 
-    path: str
-    depth: int
-    type: str
-    params: int
-    macs: Mapping[str, int | None]
-    cost: Cost | None = None  # attnprof's (JSON key "attnprof"; absent when it did not run)
-
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"path": self.path, "depth": self.depth, "type": self.type,
-                             "params": self.params, "macs": dict(self.macs)}
-        if self.cost is not None:
-            d["attnprof"] = self.cost.to_dict()
-        return d
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Layer:
-        cost = d.get("attnprof")
-        return cls(path=d["path"], depth=d["depth"], type=d["type"], params=d["params"],
-                   macs=dict(d.get("macs") or {}),
-                   cost=Cost.from_dict(cost) if cost else None)
+    path: str = field(metadata=_REQUIRED)
+    depth: int = field(metadata=_REQUIRED)
+    type: str = field(metadata=_REQUIRED)
+    params: int = field(metadata=_REQUIRED)
+    macs: Mapping[str, int | None] = field(metadata=key(load=lambda x: dict(x or {})))
+    # attnprof's (JSON key "attnprof"; absent when it did not run)
+    cost: Cost | None = field(default=None, metadata=key(
+        "attnprof", omit=lambda layer: layer.cost is None,
+        load=lambda x: Cost.from_dict(x) if x else None))
 
 
 @dataclass(frozen=True)
-class Environment:
-    attnprof: str
-    torch: str
-    device_name: str
+class Environment(Record):
+    attnprof: str = field(metadata=_UNKNOWN)
+    torch: str = field(metadata=_UNKNOWN)
+    device_name: str = field(metadata=key(absent="?", after="device"))
     python: str | None = None
     platform: str | None = None
     device: str | None = None
@@ -112,23 +79,7 @@ class Environment:
     threads: int | None = None
     cuda: str | None = None
     cudnn: int | None = None
-    gpus: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"attnprof": self.attnprof, "torch": self.torch, "python": self.python,
-                "platform": self.platform, "device": self.device,
-                "device_name": self.device_name, "cpu": self.cpu,
-                "cpu_count": self.cpu_count, "threads": self.threads, "cuda": self.cuda,
-                "cudnn": self.cudnn, "gpus": list(self.gpus)}
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Environment:
-        kw = _known(cls, d)
-        kw["gpus"] = tuple(kw.get("gpus") or ())
-        kw.setdefault("attnprof", "?")
-        kw.setdefault("torch", "?")
-        kw.setdefault("device_name", "?")
-        return cls(**kw)
+    gpus: tuple[str, ...] = field(default=(), metadata=key(load=tupled))
 
 
 # -- a block inside a network ---------------------------------------------------------------
@@ -180,10 +131,10 @@ class HostDelta:
             "block_channels": self.block_channels,
             "block_options": {str(c): dict(o) for c, o in sorted(self.block_options.items())},
         }
-        for key in ("params", "macs", "flops", "bytes"):
-            d[f"{key}_base"] = getattr(self.base, key)
-            d[f"{key}_total"] = getattr(self.total, key)
-            d[f"{key}_added"] = self.added(key)
+        for fig in ("params", "macs", "flops", "bytes"):
+            d[f"{fig}_base"] = getattr(self.base, fig)
+            d[f"{fig}_total"] = getattr(self.total, fig)
+            d[f"{fig}_added"] = self.added(fig)
         d["peak_bytes_base"] = self.base.peak_bytes
         d["peak_bytes_total"] = self.total.peak_bytes
         timed = self.base.latency is not None and self.total.latency is not None
@@ -228,7 +179,7 @@ class HostDelta:
 # -- the profile ----------------------------------------------------------------------------
 
 @dataclass(frozen=True, repr=False)
-class Profile:
+class Profile(WithCounters):
     """One block at one input, as every backend and measurement saw it.
 
     The headline figures are attributes (``flops``, ``macs``, ``params``, ``bytes``,
@@ -255,35 +206,11 @@ class Profile:
     def label(self) -> str:
         return self.name or self.block.name
 
-    @property
-    def own(self) -> Count | None:
-        """attnprof's own count, when it ran and succeeded."""
-        c = self.counters.get("attnprof")
-        return c if c is not None and c.ok else None
-
-    def _own(self, attr: str) -> int | None:
-        own = self.own
-        return getattr(own, attr) if own is not None else None
+    transcendentals = OwnFigure()  # and from WithCounters: own, macs, flops, bytes
 
     @property
     def params(self) -> int:
         return self.parameters.total
-
-    @property
-    def macs(self) -> int | None:
-        return self._own("macs")
-
-    @property
-    def flops(self) -> int | None:
-        return self._own("flops")
-
-    @property
-    def transcendentals(self) -> int | None:
-        return self._own("transcendentals")
-
-    @property
-    def bytes(self) -> int | None:
-        return self._own("bytes")
 
     @property
     def peak_bytes(self) -> int | None:

@@ -66,7 +66,7 @@ def test_a_record_is_read_back_as_its_keys_say():
         Whole.from_dict({"bytes": 1})
     with pytest.raises(TypeError, match="size"):
         Whole.from_dict({"name": "w"})
-    with pytest.raises(AttributeError, match="items"):
+    with pytest.raises(TypeError, match="^a whole must be an object, got list$"):
         Whole.from_dict(["name"])  # type: ignore[arg-type]
 
 
@@ -112,3 +112,23 @@ def test_a_document_of_an_earlier_attnprof_is_written_again_byte_for_byte(name):
     for doc in docs:
         cls = Profile if doc["schema"] == "attnprof.profile/1" else NetworkProfile
         assert json.dumps(cls.from_dict(doc).to_dict()) == json.dumps(doc)
+
+
+@pytest.mark.parametrize("entry", ["x", [1, 2], 7, None])
+def test_a_record_that_is_not_an_object_is_named(entry):
+    """A layer (any record) given as something other than a JSON object is refused by name,
+    in the one BadDocument line the library raises."""
+    import json
+    from pathlib import Path
+
+    from attnprof.errors import BadDocument
+    from attnprof.results import Profile
+
+    doc = json.loads((Path(__file__).parent / "fixtures" / "stat_se_layers_ops.json")
+                     .read_text())
+    assert doc["layers"], "the fixture has layers"
+    doc["layers"][0] = entry
+    with pytest.raises(BadDocument) as err:
+        Profile.from_dict(doc)
+    assert str(err.value) == ("malformed attnprof.profile/1 document: TypeError: a layer "
+                              f"must be an object, got {type(entry).__name__}")

@@ -6,6 +6,7 @@ else is declared per record."""
 
 from __future__ import annotations
 
+import re
 import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
@@ -128,7 +129,9 @@ class Record:
 
     @classmethod
     def from_dict(cls: type[R], d: Mapping[str, Any]) -> R:
-        given = dict(d.items())  # (a document that is not a mapping fails here)
+        if not isinstance(d, Mapping):
+            raise TypeError(f"{_document_name(cls)} must be an object, got {type(d).__name__}")
+        given = dict(d.items())
         kw: dict[str, Any] = {}
         for attr, name, k, _ in _layout(cls)[0]:
             if k.required:
@@ -140,3 +143,9 @@ class Record:
             elif k.absent is not _NOTHING:
                 kw[attr] = k.absent
         return cls(**kw)
+
+
+def _document_name(cls: type) -> str:
+    """``Layer`` -> ``a layer``: how a message names a record's document."""
+    words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", cls.__name__).lower()
+    return f"{'an' if words[0] in 'aeiou' else 'a'} {words}"

@@ -418,6 +418,8 @@ def count_module(
     if dtype.is_floating_point:
         twin.to(dtype=dtype)
     twin.train(train)
+    if not train:  # nothing needs a gradient: no parameter's view then claims one either
+        twin.requires_grad_(False)
     x = seeded_input(shape, dtype, device, seed)
     result = OpCount(device=device, seed=seed)
     tracker = ModuleTracker()

@@ -148,6 +148,52 @@ def layer_norm(call: Call) -> Cost:
     return Cost(flops=6 * x.numel(), transcendentals=rows)
 
 
+def _argument(call: Call, name: str, default: Any = None) -> Any:
+    """An op's argument by its schema name, given positionally or by keyword."""
+    for i, arg in enumerate(call.func._schema.arguments):
+        if arg.name == name:
+            if name in call.kwargs:
+                return call.kwargs[name]
+            return call.args[i] if i < len(call.args) else default
+    return default
+
+
+def _attention_shapes(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor
+                      ) -> tuple[int, int, int]:
+    """(scores, MACs of the two matmuls, elements of q and k) of scaled dot-product attention:
+    scores = batch x heads (the query's) x L x S; MACs = scores x (E + Ev)."""
+    scores = prod(q.shape[:-1]) * k.shape[-2]
+    return scores, scores * (q.shape[-1] + v.shape[-1]), q.numel() + k.numel()
+
+
+def attention(call: Call) -> Cost:
+    """A fused scaled dot-product attention kernel (flash, memory-efficient, cuDNN, or the
+    CPU's flash kernel) costs what the math it fuses costs, which is what the same call
+    counts as where torch runs it unfused (the meta device): q and k scaled by sqrt(scale)
+    (one multiply per element each), the two matmuls (2 x MACs), a softmax over the scores
+    (4 FLOPs and one exp per score), and, with a mask or ``is_causal``, the bias added to the
+    scores (one per score; a causal mask is first made into a bias, one per L x S)."""
+    q, k, v = (_argument(call, name) for name in ("query", "key", "value"))
+    scores, macs, scaled = _attention_shapes(q, k, v)
+    flops = 2 * macs + scaled + 4 * scores
+    causal = bool(_argument(call, "is_causal", False))
+    if causal or _argument(call, "attn_mask") is not None \
+            or _argument(call, "attn_bias") is not None:
+        flops += scores
+    if causal:
+        flops += q.shape[-2] * k.shape[-2]
+    return Cost(macs=macs, flops=flops, transcendentals=scores)
+
+
+def attention_backward(call: Call) -> Cost:
+    """The backward of a fused attention kernel: the four matmuls of its gradients (twice the
+    forward's MACs), the softmax's backward (3 FLOPs per score) and the scaling's (one per
+    element of q and k), as the unfused backward counts them."""
+    q, k, v = (_argument(call, name) for name in ("query", "key", "value"))
+    scores, macs, scaled = _attention_shapes(q, k, v)
+    return Cost(macs=2 * macs, flops=4 * macs + 3 * scores + scaled)
+
+
 def _p(names: str, rule: Rule) -> dict[str, Rule]:
     return {f"aten::{n}": rule for n in names.split()}
 
@@ -156,6 +202,15 @@ RULES: dict[str, Rule] = {
     # matmul family and convolutions: PyTorch's formulas
     **{f"aten::{str(k).split('.', 1)[1]}": matmul
        for k in flop_registry if str(k).startswith("aten.")},
+    # fused attention: the math it fuses (the matmul formulas above count only the matmuls)
+    **_p("_scaled_dot_product_flash_attention _scaled_dot_product_efficient_attention "
+         "_scaled_dot_product_cudnn_attention _scaled_dot_product_flash_attention_for_cpu "
+         "_scaled_dot_product_fused_attention_overrideable", attention),
+    **_p("_scaled_dot_product_flash_attention_backward "
+         "_scaled_dot_product_efficient_attention_backward "
+         "_scaled_dot_product_cudnn_attention_backward "
+         "_scaled_dot_product_flash_attention_for_cpu_backward "
+         "_scaled_dot_product_fused_attention_overrideable_backward", attention_backward),
     # elementwise arithmetic and comparisons: one per output element
     **_p("add add_ sub sub_ rsub mul mul_ div div_ neg neg_ abs abs_ relu relu_ hardtanh hardtanh_ "
          "clamp clamp_ clamp_min clamp_min_ clamp_max clamp_max_ maximum minimum eq ne gt lt ge le "
@@ -180,7 +235,7 @@ RULES: dict[str, Rule] = {
     **_p("sum mean amax amin max min prod argmax argmin any all nansum cumsum", reduction(1)),
     **_p("norm linalg_vector_norm", reduction(2)),
     **_p("var std var_mean std_mean", reduction(3)),
-    **_p("_softmax _log_softmax", reduction(4, 1)),
+    **_p("_softmax _log_softmax _safe_softmax", reduction(4, 1)),
     **_p("logsumexp", reduction(3, 1)),
     **_p("_softmax_backward_data _log_softmax_backward_data", reduction(3)),
     # pooling

@@ -123,3 +123,12 @@ def test_a_parameter_view_handed_to_a_submodule_is_counted(where, monkeypatch):
     c = counts(ClassToken(), "infer", where, monkeypatch)
     # sigmoid of the B x C token (1 FLOP, 1 exp each), the broadcast multiply over x
     assert (c.flops, c.transcendentals) == (B * C + B * C * H * W, B * C)
+
+
+@pytest.mark.parametrize("where", ["real", "meta"])
+def test_torchs_counter_runs_on_a_parameter_view_too(where, monkeypatch):
+    """torch's FlopCounterMode (the ``torch`` backend) counts the same block: its private copy
+    needs no gradient either. It counts matmuls only: none here."""
+    monkeypatch.setattr(real, "LIMIT_BYTES", 1 << 40 if where == "real" else 0)
+    c = run_backend("torch", Target(ClassToken(), (B, C, H, W), torch.float32, "cpu", "infer"))
+    assert c.ok and c.flops == 0, c.error

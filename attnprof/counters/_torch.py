@@ -8,7 +8,6 @@ seeded input: :mod:`attnprof.counters.inputs`), so that the two are counts of on
 
 from __future__ import annotations
 
-import copy
 from collections import Counter
 from dataclasses import dataclass
 
@@ -21,7 +20,13 @@ from attnprof.counters import Counted, Target
 from attnprof.counters.coverage import Attribution, reference, torch_covers
 from attnprof.counters.inputs import describe, run_like, run_on_inputs, spread, variation_note
 from attnprof.counters.no_dynamo import without_dynamo_import
-from attnprof.counters.own import grad_input, grad_outputs, meta_copy, seeded_input, seeded_rngs
+from attnprof.counters.own import (
+    counting_copy,
+    grad_input,
+    grad_outputs,
+    seeded_input,
+    seeded_rngs,
+)
 from attnprof.results import Count
 
 
@@ -49,9 +54,7 @@ _MODES = (_SeenOps, getattr(flop_counter, "_FlopCounterMode", None))
 
 
 def _run(target: Target, device: str, seed: int) -> tuple[_Run, bool]:
-    source = target.module
-    model = meta_copy(source) if device == "meta" else copy.deepcopy(source).to(device)
-    model = model.to(dtype=target.dtype).train(target.train)
+    model = counting_copy(target.module, device, target.dtype, target.train)
     x = seeded_input(target.shape, target.dtype, device, seed)
     seen = _SeenOps()
     counter = FlopCounterMode(display=False)

@@ -399,6 +399,21 @@ def seeded_rngs(seed: int, device: str = "cpu") -> Iterator[dict[str, bool]]:
                 np.random.set_state(np_state)
 
 
+def counting_copy(module: Any, device: str, dtype: torch.dtype, train: bool) -> Any:
+    """The private copy of ``module`` a counter runs: on ``device`` (on meta without copying
+    a weight), in ``dtype``, in train or eval mode. In eval no parameter needs a gradient, so
+    no view of one made in the forward claims one either (CaiT's class token, expanded and
+    handed to a block): torch's ``ModuleTracker``, which attributes ops to modules, fails on
+    such a view under ``no_grad``."""
+    twin = meta_copy(module) if device == "meta" else copy.deepcopy(module).to(device)
+    if dtype.is_floating_point:
+        twin.to(dtype=dtype)
+    twin.train(train)
+    if not train:
+        twin.requires_grad_(False)
+    return twin
+
+
 def count_module(
     module: nn.Module, shape: tuple[int, ...], dtype: torch.dtype, *, train: bool = False,
     device: str = "meta", seed: int = 0, budget: Budget | None = None, compile: bool = False,
@@ -414,12 +429,7 @@ def count_module(
     says ``torch.compile`` is in use, so the mode pays for ``torch._dynamo`` as torch wants
     (:mod:`attnprof.counters.no_dynamo`).
     """
-    twin = meta_copy(module) if device == "meta" else copy.deepcopy(module).to(device)
-    if dtype.is_floating_point:
-        twin.to(dtype=dtype)
-    twin.train(train)
-    if not train:  # nothing needs a gradient: no parameter's view then claims one either
-        twin.requires_grad_(False)
+    twin = counting_copy(module, device, dtype, train)
     x = seeded_input(shape, dtype, device, seed)
     result = OpCount(device=device, seed=seed)
     tracker = ModuleTracker()

@@ -97,7 +97,7 @@ def _profile(plan: NetworkPlan, say: Note) -> NetworkProfile:
     dtype = torch.float32
     device = plan.device if plan.latency else "cpu"
     # the network runs once (on meta when it can); its output need not keep the input's shape
-    runs_on_meta = check_forward(net, shape, dtype, f"network {plan.network}", device,
+    runs_on_meta = check_forward(net, shape, dtype, f"network '{plan.network}'", device,
                                  same_shape=False)
     # why identity cannot stand in for the attention ("" when it can)
     unfit = _keeps_shape(net, shape, [p for p, _, _ in found],
@@ -115,7 +115,7 @@ def _profile(plan: NetworkPlan, say: Note) -> NetworkProfile:
         raise CountFailed(f"counting {plan.network} on a {'x'.join(map(str, shape))} input "
                           f"failed: {own.error if own is not None else 'no count'}")
     if plan.latency:
-        check_fits(net, target, own.extra.get("peak_live_bytes"), plan.network)
+        check_fits(net, target, own.extra.get("peak_live_bytes"), f"network '{plan.network}'")
 
     # memory ----------------------------------------------------------------------------
     from attnprof.runner import measure_memory

@@ -1,6 +1,7 @@
 """Checks before anything real runs: the device exists, the block runs and keeps its shape,
 the dtype is supported, and the run fits in the device's free memory. Failures are bad input
-(exit 2), raised before allocating. Each check runs once per subject."""
+(exit 2), raised before allocating. Each check runs once per subject. ``name`` is how the
+messages name what is checked: ``block 'se'``, ``network 'timm:resnet50'``."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def check_fits(module, target: Target, peak_live: int | None, name: str) -> None
     if have is not None and need["total"] > have:
         parts = ", ".join(f"{k} {nbytes(v)}" for k, v in need.items() if k != "total")
         raise BadInput(
-            f"'{name}' at {list(target.shape)} needs about {nbytes(need['total'])} of "
+            f"{name} at {list(target.shape)} needs about {nbytes(need['total'])} of "
             f"{target.device} memory ({parts}) but {nbytes(have)} is free; use a smaller "
             "--batch or --size, or count without running it: --backends attnprof --no-latency")
 
@@ -78,13 +79,13 @@ def _forward_error(exc: BaseException, name: str, device: str, dtype_name: str) 
     if "more than 1 value per channel when training" in line:
         # BatchNorm in training needs batch statistics: one value per channel has no variance
         size = line.rpartition("torch.Size(")[2].rstrip(")") or "?"
-        return BadInput(f"block '{name}' cannot run in train mode at this batch size: a batch "
+        return BadInput(f"{name} cannot run in train mode at this batch size: a batch "
                         "norm in it needs more than one value per channel when training (its "
                         f"input is {size}); use --batch 2 or more (batch=2 in the library)")
     if "not implemented for" in line or "Unsupported" in line or "dtype" in line.lower():
-        return BadInput(f"block '{name}' cannot run in {dtype_name} on {device}: {line}; "
+        return BadInput(f"{name} cannot run in {dtype_name} on {device}: {line}; "
                         "try --dtype float32")
-    return BadInput(f"block '{name}' failed in forward on {device}: {one_line(exc, 300)}")
+    return BadInput(f"{name} failed in forward on {device}: {one_line(exc, 300)}")
 
 
 def _small_forward(module, shape: tuple[int, ...], dtype, device: str, train: bool,
@@ -155,7 +156,7 @@ def check_forward(module, shape: tuple[int, ...], dtype, name: str, device: str,
         have = available_bytes(device)
         need = 3 * math.prod(shape) * torch.empty((), dtype=dtype).element_size()
         if have is not None and need > have:
-            raise BadInput(f"block '{name}' does not run on the meta device, and running it "
+            raise BadInput(f"{name} does not run on the meta device, and running it "
                            f"for real on {list(shape)} would not fit in {device} memory; "
                            "use a smaller --batch or --size") from None
         from attnprof.counters.real import one_thread
@@ -178,12 +179,12 @@ def _check_output(out, shape: tuple[int, ...], name: str, same_shape: bool) -> b
 
     main = main_output(out)
     if main is None:
-        raise BadInput(f"block '{name}' returned a {type(out).__name__} with no tensor in it; "
+        raise BadInput(f"{name} returned a {type(out).__name__} with no tensor in it; "
                        "attnprof profiles blocks that return a tensor (or a tuple whose first "
                        "tensor is the output)")
     out = main
     if same_shape and tuple(out.shape) != tuple(shape):
-        raise BadInput(f"block '{name}' changed the tensor's shape from {list(shape)} to "
+        raise BadInput(f"{name} changed the tensor's shape from {list(shape)} to "
                        f"{list(out.shape)}; an attention block must keep its input's shape")
     return True
 
@@ -196,5 +197,5 @@ def _check_backward(out, name: str) -> None:
     try:
         backward_from(out)
     except (RuntimeError, NotImplementedError, TypeError, ValueError) as exc:
-        raise BadInput(f"block '{name}' fails in its backward pass (--mode train): "
+        raise BadInput(f"{name} fails in its backward pass (--mode train): "
                        f"{one_line(exc, 300)}") from None

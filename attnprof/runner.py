@@ -108,10 +108,11 @@ def _preflight(case: Case, note: Note) -> None:
     check_device(plan.device)
     dtype = torch_dtype(plan.dtype)
     name = case.built.info.name
+    said = f"block '{name}'"  # how preflight's errors name it
     runs_for_real = plan.latency or any(b != "attnprof" for b in plan.backends)
     for subject in case.built.subjects:
         subject.runs_on_meta = check_forward(
-            subject.module, plan.shape, dtype, name, plan.device, train=plan.train,
+            subject.module, plan.shape, dtype, said, plan.device, train=plan.train,
             same_shape=plan.host is None, compile=plan.compile)
         module = subject.module.to(device=plan.device, dtype=dtype)
         if plan.channels_last:
@@ -128,9 +129,9 @@ def _preflight(case: Case, note: Note) -> None:
         if subject.role == "base":
             continue
         if runs_for_real and own.ok:
-            check_fits(subject.module, subject.target, own.extra.get("peak_live_bytes"), name)
+            check_fits(subject.module, subject.target, own.extra.get("peak_live_bytes"), said)
         if plan.latency and subject.runs_on_meta:  # a real forward that preflight did not run
-            check_real_forward(subject.target, name, plan.dtype)
+            check_real_forward(subject.target, said, plan.dtype)
 
 
 # -- count ----------------------------------------------------------------------------------

@@ -33,9 +33,33 @@ __all__ = ["user_code", "first_line", "one_line", "c_stderr_quiet"]
 
 
 def first_line(exc: BaseException, most: int = 300) -> str:
-    """The first line of an exception's message (C++ errors carry a whole backtrace)."""
-    text = (str(exc).strip().splitlines() or [""])[0].strip()
+    """The first line of an exception's message (C++ errors carry a whole backtrace); for one
+    raised without a message (a bare ``assert``), the statement that raised it and where."""
+    text = (str(exc).strip().splitlines() or [""])[0].strip() or raised_at(exc)
     return text if len(text) <= most else text[:most] + "…"
+
+
+def raised_at(exc: BaseException) -> str:
+    """``assert x.shape[-1] % self.block_size == 0 (timm/layers/non_local_attn.py:105)``: the
+    source line of the innermost frame that raised ``exc`` (the caller of a torch helper
+    such as ``torch._assert``), and its file from the package down ("" without a
+    traceback)."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
+    if not frames:
+        return ""
+    frame = frames[-1]
+    for outer in reversed(frames[:-1]):  # past torch's helpers that raise for their caller
+        if "/torch/" not in frame.filename.replace("\\", "/") \
+                or not (frame.line or "").startswith("raise"):
+            break
+        frame = outer
+    parts = frame.filename.replace("\\", "/").split("/")
+    where = "/".join(parts[parts.index("site-packages") + 1:] if "site-packages" in parts
+                     else parts[-2:])
+    line = (frame.line or "").strip()
+    return f"{line} ({where}:{frame.lineno})" if line else f"at {where}:{frame.lineno}"
 
 
 def one_line(exc: BaseException, most: int = 160) -> str:

@@ -207,3 +207,25 @@ def test_nothing_is_left_modified_by_a_failed_run(cli, d):
     assert out.read_text() == "precious"
     r = cli("compare", "se", "nope", "--json", str(out))
     assert r.exit_code == 2 and out.read_text() == "precious"
+
+
+@pytest.mark.parametrize("module,check", [("asserting", "assert x.shape[-1] % 7 == 0"),
+                                          ("asserting_torch",
+                                           "torch._assert(x.shape[-1] % 7 == 0, '')")])
+def test_a_bare_assertion_is_named_by_its_statement(cli, tmp_path, monkeypatch, module, check):
+    """A block that fails an assertion without a message (timm's BAT: the size must be a
+    multiple of its block size) is one line that quotes the statement and where it is."""
+    (tmp_path / f"{module}.py").write_text(
+        "import torch\nfrom torch import nn\n"
+        "class Block(nn.Module):\n"
+        "    def __init__(self, channels):\n"
+        "        super().__init__()\n"
+        "    def forward(self, x):\n"
+        f"        {check}\n"
+        "        return x\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    r = cli("stat", f"{module}:Block", "-c", "4", "-s", "8", "--no-latency")
+    assert r.exit_code == 2, r.output
+    line = r.output.strip().splitlines()[-1]
+    assert line == (f"error: block '{module}:Block' failed in forward on cpu: AssertionError: "
+                    f"{check} ({tmp_path.name}/{module}.py:7)"), line

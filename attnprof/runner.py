@@ -72,6 +72,20 @@ def preserved_state() -> Iterator[None]:
             torch.cuda.set_rng_state_all(cuda_rng)
 
 
+def channels_last(module):
+    """``module`` with its 4-D parameters and buffers in channels-last memory format and its
+    5-D ones in channels-last-3d (``Module.to(memory_format=torch.channels_last)`` refuses a
+    module that holds a 5-D tensor, such as a Conv3d's weight: "required rank 4 tensor")."""
+    import torch
+
+    formats = {4: torch.channels_last, 5: torch.channels_last_3d}
+    with torch.no_grad():
+        for t in (*module.parameters(), *module.buffers()):
+            if t.dim() in formats:
+                t.data = t.data.contiguous(memory_format=formats[t.dim()])
+    return module
+
+
 def torch_dtype(name: str):
     import torch
 
@@ -116,7 +130,7 @@ def _preflight(case: Case, note: Note) -> None:
             same_shape=plan.host is None, compile=plan.compile)
         module = subject.module.to(device=plan.device, dtype=dtype)
         if plan.channels_last:
-            module = module.to(memory_format=torch.channels_last)
+            module = channels_last(module)
         subject.module = module
         subject.target = Target(module, plan.shape, dtype, plan.device, plan.mode,
                                 channels_last=plan.channels_last,

@@ -449,3 +449,27 @@ def test_cuda_l2_flush_times_each_cold_call():
     lat = call.latency()
     assert lat.l2_flush and lat.runs_per_sample == 1 and lat.samples >= 10
     assert "L2 flushed" in lat.method and lat.median_ms > 0
+
+
+def test_channels_last_takes_a_block_with_a_5d_weight():
+    """--channels-last on a block that holds a Conv3d (timm's lambda layer does): its 4-D
+    tensors go channels-last, its 5-D ones channels-last-3d; torch's Module.to(memory_format=
+    channels_last) refuses the whole module ("required rank 4 tensor")."""
+    from torch import nn
+
+    import attnprof
+
+    class WithConv3d(nn.Module):
+        def __init__(self, c=8):
+            super().__init__()
+            self.conv = nn.Conv2d(c, c, 1)
+            self.pos = nn.Conv3d(1, 1, (1, 3, 3), padding=(0, 1, 1))
+
+        def forward(self, x):
+            return self.conv(x) + self.pos(x.unsqueeze(1)).squeeze(1)
+
+    block = WithConv3d()
+    p = attnprof.profile(block, channels=8, size=6, channels_last=True, budget_s=0.01,
+                         backends=("attnprof",))
+    assert p.latency.channels_last
+    assert block.conv.weight.is_contiguous()  # the caller's block is left as it was

@@ -23,6 +23,9 @@ from attnprof.values import MAX_ELEMENTS, check_dim, is_cuda, parse_device, pars
 
 #: the most fresh processes ``model --repeat`` starts
 MAX_REPEAT = 50
+#: options a block takes for the (H, W) of the feature map it will see (timm's
+#: BottleneckAttn, a user's positional-embedding block): unset, they get the input's size
+INPUT_SIZE_OPTIONS = ("feat_size",)
 
 
 #: a request's fields outside the options' records, with their defaults
@@ -172,6 +175,9 @@ def make_plan(r: Any) -> Any:
     options = dict(r.options)
     if spec is not None and host is None:
         options = spec.resolve_options(channels, options)
+        for key in INPUT_SIZE_OPTIONS:  # a block built for one feature size gets the input's
+            if spec.names_option(key) and options.get(key) is None:
+                options[key] = size
     return Plan(**{**values, "spec": spec, "module": module, "options": options,
                    "channels": channels, "size": size, "host": host})
 

@@ -116,7 +116,6 @@ def _preflight(case: Case, note: Note) -> None:
     runs (on meta when it can) and keeps its shape; attnprof's trace of the block says the
     real runs fit in memory; the block runs for real once when timing will need it and the
     meta run could not show its errors. Subjects are moved to the device here."""
-    import torch
 
     plan = case.plan
     check_device(plan.device)

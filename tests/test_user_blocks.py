@@ -417,3 +417,29 @@ def test_sweep_gives_plain_options_to_a_user_block_and_resumes_it(cli, ub, tmp_p
     js.unlink()
     r = cli(*args, "--csv", str(csv_path))  # from the CSV alone
     assert r.exit_code == 0 and "4 of 4 cases already done" in r.output, r.output
+
+
+def test_feat_size_left_unset_is_the_inputs(tmp_path, monkeypatch):
+    """A block built for one feature map (a positional embedding of H x W; timm's
+    BottleneckAttn) takes ``feat_size``: left unset, it is the input's (H, W), recorded with
+    the block's options; given, it is kept."""
+    import attnprof
+
+    (tmp_path / "posmod.py").write_text(
+        "import torch\nfrom torch import nn\n"
+        "class PosEmb(nn.Module):\n"
+        "    def __init__(self, channels, feat_size=None):\n"
+        "        super().__init__()\n"
+        "        assert feat_size is not None, 'a concrete feature size is required'\n"
+        "        self.pos = nn.Parameter(torch.zeros(1, channels, *feat_size))\n"
+        "    def forward(self, x):\n"
+        "        return x + self.pos\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    p = attnprof.profile("posmod:PosEmb", channels=4, size=(6, 5), latency=False,
+                         backends=("attnprof",))
+    assert p.params == 4 * 6 * 5
+    assert tuple(p.block.options["feat_size"]) == (6, 5)
+    assert p.flops == 4 * 6 * 5  # the add
+    with pytest.raises(attnprof.BadInput, match="size of tensor a \\(5\\) must match"):
+        attnprof.profile("posmod:PosEmb", channels=4, size=(6, 5), latency=False,
+                         backends=("attnprof",), options={"feat_size": (6, 6)})

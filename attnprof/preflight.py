@@ -71,17 +71,23 @@ def check_real_forward(target: Target, name: str, dtype_name: str) -> None:
         with torch.no_grad(), one_thread():
             copy.deepcopy(target.module).train(target.train)(target.input())
     except (RuntimeError, NotImplementedError, TypeError, ValueError) as exc:
-        raise _forward_error(exc, name, target.device, dtype_name) from exc
+        raise _forward_error(exc, name, target.device, dtype_name, target.train) from exc
 
 
-def _forward_error(exc: BaseException, name: str, device: str, dtype_name: str) -> BadInput:
+def _forward_error(exc: BaseException, name: str, device: str, dtype_name: str,
+                   train: bool = False) -> BadInput:
     line = first_line(exc)
-    if "more than 1 value per channel when training" in line:
-        # BatchNorm in training needs batch statistics: one value per channel has no variance
-        size = line.rpartition("torch.Size(")[2].rstrip(")") or "?"
-        return BadInput(f"{name} cannot run in train mode at this batch size: a batch "
-                        "norm in it needs more than one value per channel when training (its "
-                        f"input is {size}); use --batch 2 or more (batch=2 in the library)")
+    if "more than 1 value per channel" in line:
+        # a norm's statistics over one value have no variance: BatchNorm in training (over
+        # the batch), GroupNorm and InstanceNorm in any mode (over a group or a 1x1 map)
+        size = line.rpartition("input size ")[2].removeprefix("torch.Size(").rstrip(")") or "?"
+        if train:
+            return BadInput(f"{name} cannot run in train mode at this batch size: a norm in "
+                            "it needs more than one value per channel when training (its "
+                            f"input is {size}); use --batch 2 or more (batch=2 in the library)")
+        return BadInput(f"{name} cannot run at this input: a norm in it needs more than one "
+                        f"value per channel (its input is {size}); use a larger --size or "
+                        "more --channels")
     if "not implemented for" in line or "Unsupported" in line or "dtype" in line.lower():
         return BadInput(f"{name} cannot run in {dtype_name} on {device}: {line}; "
                         "try --dtype float32")
@@ -167,7 +173,8 @@ def check_forward(module, shape: tuple[int, ...], dtype, name: str, device: str,
             with torch.enable_grad() if train else torch.no_grad(), one_thread():
                 out = real(grad_input(x) if train else x)
         except Exception as exc:
-            raise _forward_error(exc, name, device, str(dtype).replace("torch.", "")) from exc
+            raise _forward_error(exc, name, device, str(dtype).replace("torch.", ""),
+                                 train) from exc
         if train:
             _check_backward(out, name)
     return _check_output(out, shape, name, same_shape) and on_meta

@@ -229,3 +229,19 @@ def test_a_bare_assertion_is_named_by_its_statement(cli, tmp_path, monkeypatch, 
     line = r.output.strip().splitlines()[-1]
     assert line == (f"error: block '{module}:Block' failed in forward on cpu: AssertionError: "
                     f"{check} ({tmp_path.name}/{module}.py:7)"), line
+
+
+@pytest.mark.parametrize("argv,expected", [
+    (["stat", "ema", "-c", "1", "-s", "1"],
+     "error: block 'ema' cannot run at this input: a norm in it needs more than one value per "
+     "channel (its input is [1, 1, 1, 1]); use a larger --size or more --channels"),
+    (["stat", "bam", "-c", "32", "-s", "1", "--mode", "train"],
+     "error: block 'bam' cannot run in train mode at this batch size: a norm in it needs more "
+     "than one value per channel when training (its input is [1, 2]); use --batch 2 or more "
+     "(batch=2 in the library)"),
+])
+def test_a_norm_over_one_value_is_named_for_its_mode(cli, argv, expected):
+    """EMA's GroupNorm over one value fails in inference too (not a train-mode batch size
+    problem); BAM's BatchNorm at batch 1 fails in training. Each says what to change."""
+    r = cli(*argv, "--no-latency", "--backends", "attnprof")
+    assert r.exit_code == 2 and r.output.strip().splitlines()[-1] == expected, r.output

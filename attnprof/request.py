@@ -86,11 +86,30 @@ class _ProfileRequest:
         return make_plan(self)
 
 
+def resolved_options(spec: Any, channels: int, size: tuple[int, int],
+                     options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` checked and completed by the block's declaration at ``channels``, and a
+    :data:`INPUT_SIZE_OPTIONS` option the block names, left unset, given the input's size."""
+    resolved = spec.resolve_options(channels, options)
+    for key in INPUT_SIZE_OPTIONS:
+        if spec.names_option(key) and resolved.get(key) is None:
+            resolved[key] = size
+    return resolved
+
+
 class _Plan:
+    """What a Plan adds to its fields (made from the records, below)."""
+
     spec: Any
     module: Any
     options: Mapping[str, Any]
     name: str | None
+    host: Any
+    channels: int
+    size: tuple[int, int]
+    batch: int
+    mode: str
+    device: str
 
     @property
     def block_name(self) -> str:
@@ -102,22 +121,22 @@ class _Plan:
 
     @property
     def shape(self) -> tuple[int, int, int, int]:
-        return (self.batch, self.channels, *self.size)  # type: ignore[attr-defined]
+        return (self.batch, self.channels, *self.size)
 
     @property
     def train(self) -> bool:
-        return self.mode == "train"  # type: ignore[attr-defined]
+        return self.mode == "train"
 
     @property
     def on_cuda(self) -> bool:
-        return is_cuda(self.device)  # type: ignore[attr-defined]
+        return is_cuda(self.device)
 
     def with_options(self, options: Mapping[str, Any]) -> Plan:
         """The same case with other block options (validated)."""
-        if self.spec is None or self.host is not None:  # type: ignore[attr-defined]
+        if self.spec is None or self.host is not None:
             return replace(self, options=dict(options))  # type: ignore[type-var]
-        return replace(self, options=self.spec.resolve_options(
-            self.channels, options))  # type: ignore[attr-defined,type-var]
+        return replace(self, options=resolved_options(  # type: ignore[type-var]
+            self.spec, self.channels, self.size, options))
 
     def validated(self) -> Plan:  # a Plan is valid by construction
         return self  # type: ignore[return-value]
@@ -174,10 +193,7 @@ def make_plan(r: Any) -> Any:
             raise BadInput("--host needs a block name: attnprof builds one block per slot")
     options = dict(r.options)
     if spec is not None and host is None:
-        options = spec.resolve_options(channels, options)
-        for key in INPUT_SIZE_OPTIONS:  # a block built for one feature size gets the input's
-            if spec.names_option(key) and options.get(key) is None:
-                options[key] = size
+        options = resolved_options(spec, channels, size, options)
     return Plan(**{**values, "spec": spec, "module": module, "options": options,
                    "channels": channels, "size": size, "host": host})
 

@@ -419,7 +419,7 @@ def test_sweep_gives_plain_options_to_a_user_block_and_resumes_it(cli, ub, tmp_p
     assert r.exit_code == 0 and "4 of 4 cases already done" in r.output, r.output
 
 
-def test_feat_size_left_unset_is_the_inputs(tmp_path, monkeypatch):
+def test_feat_size_left_unset_is_the_inputs(tmp_path, monkeypatch, cli):
     """A block built for one feature map (a positional embedding of H x W; timm's
     BottleneckAttn) takes ``feat_size``: left unset, it is the input's (H, W), recorded with
     the block's options; given, it is kept."""
@@ -443,3 +443,12 @@ def test_feat_size_left_unset_is_the_inputs(tmp_path, monkeypatch):
     with pytest.raises(attnprof.BadInput, match="size of tensor a \\(5\\) must match"):
         attnprof.profile("posmod:PosEmb", channels=4, size=(6, 5), latency=False,
                          backends=("attnprof",), options={"feat_size": (6, 6)})
+    # compare gives each block its own options after planning: the input's size still fills
+    r = cli("compare", "posmod:PosEmb", "se", "-c", "4", "-s", "6x5", "--no-latency",
+            "--backends", "attnprof", "-o", "se.ratio=2", "--format", "json")
+    assert r.exit_code == 0, r.output
+    import json
+
+    by = {p["block"]["name"]: p for p in json.loads(r.stdout)["results"]}
+    assert by["posmod:PosEmb"]["block"]["options"]["feat_size"] == [6, 5]
+    assert by["posmod:PosEmb"]["params"]["total"] == 4 * 6 * 5

@@ -109,7 +109,6 @@ class _Plan:
     size: tuple[int, int]
     batch: int
     mode: str
-    device: str
 
     @property
     def block_name(self) -> str:
@@ -126,10 +125,6 @@ class _Plan:
     @property
     def train(self) -> bool:
         return self.mode == "train"
-
-    @property
-    def on_cuda(self) -> bool:
-        return is_cuda(self.device)
 
     def with_options(self, options: Mapping[str, Any]) -> Plan:
         """The same case with other block options (validated)."""

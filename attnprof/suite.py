@@ -110,11 +110,6 @@ SWEEP_TYPES = {"blocks": Kind("a non-empty list of block names",
                "batch": _one_or_list(POSITIVE_INT), "dtype": TEXTS, "options": OPTIONS,
                "plot": TEXT, "csv": TEXT, "json": TEXT}
 
-REQUEST_KEYS = set(REQUEST_TYPES)
-DEFAULT_KEYS = set(DEFAULT_TYPES)
-CASE_KEYS = set(CASE_TYPES)
-BUDGET_KEYS = set(BUDGET_TYPES)
-SWEEP_KEYS = set(SWEEP_TYPES)
 TOP_KEYS = {"defaults", "case", "budget", "sweep"}
 
 

@@ -57,18 +57,6 @@ def _split(name: str) -> tuple[str, str]:
     return source.strip().lower(), rest.strip()
 
 
-def timm_model_names() -> list[str]:
-    _imports.timm("timm's networks")
-    import timm
-
-    return list(timm.list_models())
-
-
-def torchvision_model_names() -> list[str]:
-    tv = _imports.torchvision("torchvision's networks")
-    return list(tv.models.list_models(module=tv.models))
-
-
 def _check_timm_name(model: str, what: str) -> None:
     _imports.timm(what)
     import timm

@@ -5,11 +5,10 @@ global flags, and a new record reaches the CLI with no other change."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from fresh import fresh_python
 
 from attnprof.profile_options import OPTIONS, markdown_table
 
@@ -103,10 +102,8 @@ def test_a_new_record_is_one_entry(tmp_path):
         "for name in ('stat', 'sweep', 'compare'):\n"
         "    p = [p for p in cmds[name].params if p.name == 'spin']\n"
         "    print(name, p[0].opts, p[0].default, p[0].help) if p else print(name, None)\n")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       timeout=120)
-    assert r.returncode == 0, r.stderr[-2000:]
-    lines = dict(line.split(" ", 1) for line in r.stdout.strip().splitlines())
+    out = fresh_python(code, timeout=120)
+    lines = dict(line.split(" ", 1) for line in out.strip().splitlines())
     assert lines["stat"] == "['--spin'] 3 Spins per call."
     assert lines["sweep"] == lines["stat"]
     assert lines["compare"] == "None"

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import ast
 import json
-import subprocess
-import sys
 from dataclasses import fields
 from pathlib import Path
 
 import torch
+from fresh import fresh_python
 from torch import nn
 
 from attnprof.counters import rules
@@ -76,10 +75,7 @@ def test_presentation_is_attached_on_import_and_import_attnprof_stays_light():
         "got.update({'net ' + n: getattr(NetworkProfile, n).__module__ "
         "for n in ('__repr__', 'to_frame')})\n"
         "print(json.dumps({'light': light, 'got': got}))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    doc = json.loads(out.stdout.strip().splitlines()[-1])
+    doc = json.loads(fresh_python(code).strip().splitlines()[-1])
     assert doc["light"] == []
     assert set(doc["got"].values()) == {"attnprof.report.present"}, doc["got"]
 

@@ -5,6 +5,7 @@ import warnings
 from importlib import metadata
 
 import pytest
+from fresh import fresh_python
 
 import attnprof
 from attnprof.blocks.catalog import eca_kernel
@@ -194,14 +195,9 @@ def test_a_decorated_block_that_clashes_with_a_builtin_is_refused_at_registratio
 
 def _attnprof_modules_after(statement: str) -> set[str]:
     """The attnprof modules (and whether torch) a fresh interpreter holds after ``statement``."""
-    import subprocess
-    import sys
-
     code = (f"{statement}\nimport sys\n"
             "print(' '.join(m for m in sys.modules if m == 'torch' or m.startswith('attnprof')))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
-    return set(out.split())
+    return set(fresh_python(code).split())
 
 
 def test_spec_is_a_torch_free_leaf():

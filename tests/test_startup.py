@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from fresh import fresh_python
 
 import attnprof.runner as runner_mod
 from attnprof.results import Count
@@ -60,10 +61,7 @@ def test_pipeline_modules_import_no_dynamo():
 
 def _fresh(code: str) -> list[str]:
     """The lines a fresh interpreter prints after running ``code``."""
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    return out.stdout.split()
+    return fresh_python(code).split()
 
 
 _RAW = ("import attnprof.counters.own as own, torch.utils.flop_counter as fc\n"

@@ -10,6 +10,7 @@ import sys
 
 import pytest
 import torch
+from fresh import fresh_python
 from zoo_env import ZOO_PROBLEM, needs_zoo  # noqa: E402,F401
 
 import attnprof
@@ -37,8 +38,7 @@ def test_every_key_of_the_issue_is_listed_without_torch():
     code = ("import sys; from attnprof.zoo import block_specs; "
             "print(','.join(s.name for s in block_specs())); "
             "print('torch' in sys.modules, 'timm' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.splitlines()
+    out = fresh_python(code).splitlines()
     names = set(out[0].split(","))
     assert {f"timm:{k}" for k in TIMM_KEYS} <= names
     assert out[1] == "False False"
@@ -48,9 +48,7 @@ def test_show_timm_block_imports_neither_torch_nor_timm():
     code = ("import sys; from typer.testing import CliRunner; from attnprof.cli import app; "
             "r = CliRunner().invoke(app, ['show', 'timm:cbam']); print(r.exit_code); "
             "print('rd_ratio' in r.stdout, 'torch' in sys.modules, 'timm' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.split()
-    assert out == ["0", "True", "False", "False"]
+    assert fresh_python(code).split() == ["0", "True", "False", "False"]
 
 
 @needs_zoo
@@ -237,7 +235,6 @@ def test_a_failed_zoo_import_is_one_bad_input_line(monkeypatch, package, failure
 
 
 def test_list_source_timm_lists_the_zoo_without_torch_or_timm():
-    import subprocess
     import sys
 
     code = ("import sys, json\n"
